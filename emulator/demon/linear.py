@@ -1,0 +1,149 @@
+"""Golden model of the linear force unit ``f = b - A x`` (rtl/demon_linear.v).
+
+Formats (all signed two's complement):
+
+- input ``x``: the ADC code ``X`` of ``x_bits`` bits, read as Q(1, x_bits-1), so x = X / 2**(x_bits-1)
+  is the voltage as a fraction of the ADC full scale;
+- coefficients ``A``: Q(coef.int_bits, coef.frac_bits); bias ``b``: Q(bias.int_bits, bias.frac_bits);
+- accumulator: ``acc_frac = coef.frac_bits + x_bits - 1`` fractional bits, ``acc_width`` bits
+  (wide enough that no input can overflow it: see :attr:`LinearDemonSpec.acc_width`);
+- output ``f``: the DAC code ``F`` of ``f_bits`` bits, read as Q(1, f_bits-1).
+
+Datapath, per output row r:
+
+    acc_r = (b_r << b_shift) - sum_j A_rj * X_j          exact, b_shift = acc_frac - bias.frac_bits
+    F_r   = narrow(acc_r, out_shift, f_bits, rounding, overflow)   out_shift = acc_frac - (f_bits - 1)
+
+Timing (the RTL implements exactly this, and co-simulation measures it):
+
+- ``multipliers`` = P lanes compute P rows at a time, one column per clock: a row group takes ``n``
+  cycles and there are ``ceil(n / P)`` groups; the last column of each group is narrowed and
+  registered in the same cycle;
+- ``latency_cycles`` = cycles from the input handshake to the output handshake (with the DAC ready)
+  = ``n * ceil(n / P) + 1``;
+- ``initiation_interval`` = cycles between two accepted inputs = ``n * ceil(n / P) + 1``. The input
+  is ready when the unit is idle and its output register is empty (or drains this cycle); an ADC
+  sample offered while it is not ready is dropped and counted (the ADC cannot wait).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from emulator.fixedpoint import Overflow, QFormat, Rounding, narrow
+
+#: Largest accumulator for which a float64 BLAS product of integers is exact (|acc| < 2**53).
+_FLOAT_EXACT_WIDTH = 53
+#: Largest accumulator int64 holds with one bit of headroom for the rounding addend.
+MAX_ACC_WIDTH = 62
+
+
+@dataclass(frozen=True)
+class LinearDemonSpec:
+    """Every parameter of the linear force unit; the RTL parameters have the same names in caps."""
+
+    n: int
+    multipliers: int
+    x_bits: int
+    f_bits: int
+    coef: QFormat
+    bias: QFormat
+    rounding: Rounding = Rounding.TRN
+    overflow: Overflow = Overflow.SAT
+
+    @property
+    def acc_frac(self) -> int:
+        return self.coef.frac_bits + self.x_bits - 1
+
+    @property
+    def b_shift(self) -> int:
+        return self.acc_frac - self.bias.frac_bits
+
+    @property
+    def out_shift(self) -> int:
+        return self.acc_frac - (self.f_bits - 1)
+
+    @property
+    def acc_width(self) -> int:
+        """Signed width that holds ``b << b_shift - sum A X`` for every input (no overflow possible)."""
+        bound = (self.n << (self.x_bits - 1 + self.coef.width - 1)) + (
+            1 << (self.bias.width - 1 + self.b_shift)
+        )
+        return bound.bit_length() + 1
+
+    @property
+    def groups(self) -> int:
+        return -(-self.n // self.multipliers)
+
+    @property
+    def latency_cycles(self) -> int:
+        return self.n * self.groups + 1
+
+    @property
+    def initiation_interval(self) -> int:
+        return self.n * self.groups + 1
+
+    def problems(self) -> list[tuple[str, str]]:
+        """(field, reason) for every parameter the datapath cannot implement; empty when legal."""
+        out = []
+        if self.n < 1 or self.n > 64:
+            out.append(("n", f"must be between 1 and 64, got {self.n}"))
+        if not 1 <= self.multipliers <= max(self.n, 1):
+            out.append(("multipliers", f"must be between 1 and n={self.n}, got {self.multipliers}"))
+        for name, w in (("x_bits", self.x_bits), ("f_bits", self.f_bits)):
+            if not 2 <= w <= 24:
+                out.append((name, f"must be between 2 and 24, got {w}"))
+        for name, fmt in (("coef", self.coef), ("bias", self.bias)):
+            if fmt.int_bits < 1 or fmt.frac_bits < 0 or not 2 <= fmt.width <= 32:
+                out.append((name, f"{fmt} needs int_bits >= 1, frac_bits >= 0, width 2..32"))
+        if not out:
+            if self.b_shift < 0:
+                out.append(("bias.frac_bits", f"must be <= coef.frac_bits + x_bits - 1 = {self.acc_frac}"))
+            if self.out_shift < 0:
+                out.append(("f_bits", f"f_bits - 1 must be <= coef.frac_bits + x_bits - 1 = {self.acc_frac}"))
+            if self.acc_width > MAX_ACC_WIDTH:
+                out.append(("coef", f"accumulator would need {self.acc_width} bits (max {MAX_ACC_WIDTH})"))
+        return out
+
+
+class LinearDemon:
+    """Bit-exact golden linear force unit, vectorised over chains.
+
+    ``A_raw`` (n, n) and ``b_raw`` (n,) are the raw integer coefficients as written to the
+    coefficient memory; they must already fit their formats.
+    """
+
+    def __init__(self, spec: LinearDemonSpec, A_raw: np.ndarray, b_raw: np.ndarray):
+        bad = spec.problems()
+        if bad:
+            raise ValueError("; ".join(f"{f}: {r}" for f, r in bad))
+        self.spec = spec
+        A_raw = np.asarray(A_raw, dtype=np.int64).reshape(spec.n, spec.n)
+        b_raw = np.asarray(b_raw, dtype=np.int64).reshape(spec.n)
+        for name, arr, fmt in (("A", A_raw, spec.coef), ("b", b_raw, spec.bias)):
+            if arr.min(initial=0) < fmt.min_raw or arr.max(initial=0) > fmt.max_raw:
+                raise ValueError(f"{name} raw values do not fit {fmt}")
+        self.A_raw = A_raw
+        self.b_raw = b_raw
+        self._b_acc = b_raw << np.int64(spec.b_shift)
+        self._float_path = spec.acc_width <= _FLOAT_EXACT_WIDTH
+        self._At = A_raw.T.astype(np.float64) if self._float_path else A_raw.T.copy()
+        self._zero_A = not A_raw.any()
+
+    def accumulate(self, X: np.ndarray) -> np.ndarray:
+        """Exact accumulator ``(b << b_shift) - X @ A.T`` for ADC codes ``X`` (chains, n), int64."""
+        if self._zero_A:
+            return np.broadcast_to(self._b_acc, X.shape).copy()
+        if self._float_path:
+            # Exact: every partial sum is an integer below 2**53 (checked by acc_width).
+            prod = (X.astype(np.float64) @ self._At).astype(np.int64)
+        else:
+            prod = np.asarray(X, dtype=np.int64) @ self._At
+        return self._b_acc - prod
+
+    def force(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """DAC codes for ADC codes ``X`` (chains, n). Returns (codes int64, overflowed mask)."""
+        s = self.spec
+        return narrow(self.accumulate(X), s.out_shift, s.f_bits, s.rounding, s.overflow)
