@@ -1,2 +1,156 @@
-def main():
-    print("demonloop: not yet")
+"""The ``demonloop`` command line.
+
+Bad input (a config that does not validate or compile, an option out of range) prints one line,
+``error: <where>: <field>: <reason>``, on stderr and exits with code 2, before any file is written.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from emulator.config import ConfigError, load_config
+
+REPO = Path(__file__).resolve().parent.parent
+CONFIG_DIR = REPO / "hw_configs"
+DEFAULT_CONFIG = CONFIG_DIR / "spu8_linear_solve.yaml"
+
+
+def _positive(name):
+    def cb(ctx, param, value):
+        if value is not None and value < 1:
+            raise click.BadParameter(f"must be >= 1, got {value}", param_hint=name)
+        return value
+    return cb
+
+
+def _load(config: str | None, seed: int | None = None, chains: int | None = None):
+    path = Path(config) if config else DEFAULT_CONFIG
+    cfg = load_config(path)
+    over = {}
+    if seed is not None:
+        over["seed"] = seed
+    if chains is not None:
+        over["chains"] = chains
+    if over:
+        try:
+            cfg = cfg.with_overrides(over)
+        except ConfigError as e:
+            e.source = str(path)
+            raise
+    return path, cfg
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="demonloop")
+def cli():
+    """demonloop: emulate thermodynamic-computing hardware (s-unit array + Maxwell's demon), cycle by cycle."""
+
+
+@cli.command()
+@click.argument("config", required=False, type=click.Path(dir_okay=False))
+@click.option("--demon", type=click.Choice(["golden", "icarus", "verilator"]), default="golden",
+              show_default=True, help="Who computes the force: the golden Python model or the RTL under a simulator.")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Override the config's seed.")
+@click.option("--chains", type=int, default=None, callback=_positive("--chains"),
+              help="Override the number of independent chains.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Output folder for report.json and plot.png [default: out/<config name>].")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON report on stdout (nothing else).")
+@click.option("--waves", is_flag=True, help="With an RTL demon: write an FST waveform (also WAVES=1).")
+@click.option("--no-plot", is_flag=True, help="Skip the PNG plot.")
+def run(config, demon, seed, chains, out, as_json, waves, no_plot):
+    """Run CONFIG (default: the bundled SPU-style 8-cell linear solve) in closed loop and score it."""
+    from emulator.compiler import compile_program
+    from emulator.report import run_golden, summary, write_json
+
+    path, cfg = _load(config, seed, chains)
+    if demon != "golden" and cfg.chains != 1 and chains is None:
+        cfg = cfg.with_overrides({"chains": 1})
+    compile_program(cfg)  # compile errors surface here, before anything is written
+    out_dir = Path(out) if out else Path("out") / cfg.name
+
+    if demon == "golden":
+        bar = _progress(cfg.total_samples, f"{cfg.name} ({cfg.chains:,} chains)", quiet=as_json)
+        try:
+            rep, _ = run_golden(cfg, progress=(lambda k: bar.update(k - bar.n)) if bar else None)
+        finally:
+            if bar:
+                bar.close()
+    else:
+        from emulator.cosim import run_cosim
+        rep = run_cosim(cfg, simulator=demon, waves=waves, out_dir=out_dir, quiet=as_json)
+    rep["config_path"] = str(path)
+    files = []
+    write_json(out_dir / "report.json", rep)
+    files.append(str(out_dir / "report.json"))
+    if not no_plot:
+        from emulator.plots import run_figure
+        run_figure(rep, out_dir / "plot.png")
+        files.append(str(out_dir / "plot.png"))
+    if as_json:
+        click.echo(json.dumps(rep, allow_nan=False))
+    else:
+        click.echo(summary(rep, files))
+    if rep.get("bit_exact") is False:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the explanation as one JSON object.")
+def check(config, as_json):
+    """Validate CONFIG and explain it: time constants, spread vs ADC range, quantization, loop stability."""
+    from emulator.check import explain, text
+
+    _, cfg = _load(config)
+    rep = explain(cfg)
+    click.echo(json.dumps(rep, allow_nan=False) if as_json else text(rep))
+
+
+@cli.command()
+def configs():
+    """List the bundled configs, one line each."""
+    for p in sorted(CONFIG_DIR.glob("*.yaml")):
+        try:
+            cfg = load_config(p)
+            click.echo(f"{str(p.relative_to(REPO)):42s} {cfg.workload.kind:13s} {cfg.description}")
+        except ConfigError as e:
+            click.echo(f"{str(p.relative_to(REPO)):42s} INVALID: {e.field}: {e.reason}")
+
+
+def _progress(total: int, desc: str, quiet: bool):
+    """A tqdm bar on stderr when stderr is a terminal (never on stdout)."""
+    if quiet or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="sample", file=sys.stderr, leave=False)
+
+
+def main(argv=None) -> None:
+    try:
+        cli.main(args=argv, prog_name="demonloop", standalone_mode=False)
+    except ConfigError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.exceptions.UsageError as e:
+        msg = e.format_message().replace("\n", " ")
+        click.echo(f"error: {msg}", err=True)
+        sys.exit(2)
+    except click.exceptions.ClickException as e:
+        click.echo(f"error: {e.format_message()}", err=True)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""``demonloop check``: validate a config and explain what the hardware will do, before running.
+
+Everything here is computed, not simulated: the compiled program, the drift's eigenvalues (time
+constants), the stationary mean and spread of every unit in the sampled closed loop (exact for
+the linearised loop, :mod:`emulator.closedloop`) against the ADC range, the coefficient
+quantization cost, and the loop's spectral radius with its configured latency.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from emulator import closedloop
+from emulator.compiler import compile_program
+from emulator.config import Config
+
+
+def _gauss_tail(z: np.ndarray) -> np.ndarray:
+    return 0.5 * np.array([math.erfc(v / math.sqrt(2.0)) for v in np.atleast_1d(z)])
+
+
+def explain(cfg: Config) -> dict:
+    """The check report (JSON-able)."""
+    program = compile_program(cfg)
+    n = cfg.n
+    T_s = cfg.adc.sample_period_cycles / cfg.clock.f_clk_Hz
+    net = program.elements.network()
+    sde = net.sde()
+    if program.dac.settling_tau_s:
+        sde = sde.augment_first_order_input(program.dac.settling_tau_s)
+
+    # time constants: open-loop array, and the closed loop in the continuous limit
+    def modes(A):
+        lam = np.linalg.eigvals(A)
+        lam = lam[np.argsort(lam.real)]
+        return lam
+
+    lam_open = modes(sde.A)
+    K_lin = np.zeros((sde.dim, sde.dim))
+    K_lin[:, :n] = sde.B @ (program.dac.full_scale_A * (program.A_raw * program.spec.coef.lsb)) / program.adc.full_scale_V
+    lam_closed = modes(sde.A + K_lin)
+
+    def describe(lam):
+        re = lam.real
+        return {
+            "slowest_tau_s": float(1.0 / re.min()) if re.min() > 0 else None,
+            "fastest_tau_s": float(1.0 / re.max()),
+            "slowest_tau_samples": float(1.0 / (re.min() * T_s)) if re.min() > 0 else None,
+            "fastest_tau_samples": float(1.0 / (re.max() * T_s)),
+            "oscillatory": bool(np.any(np.abs(lam.imag) > 1e-9 * np.abs(lam))),
+            "eigenvalues_per_s": [[float(v.real), float(v.imag)] for v in lam],
+        }
+
+    cl = closedloop.from_program(program)
+    rho = cl.spectral_radius
+    out = {
+        "config": cfg.name,
+        "valid": True,
+        "workload": cfg.workload.kind,
+        "units": n,
+        "cell": cfg.array.cell,
+        "mode": cfg.compiler.mode,
+        "compiler": {
+            "gamma_S": program.gamma,
+            "scale": program.scale,
+            "amplifier_effective_temperature_K": [float(v) for v in net.effective_temperature()],
+            "notes": program.notes,
+        },
+        "time_constants": {"open_loop": describe(lam_open), "closed_loop": describe(lam_closed)},
+        "quantization": program.quantization,
+        "timing": {
+            "sample_period_cycles": cfg.adc.sample_period_cycles,
+            "loop_latency_cycles": cfg.loop_latency_cycles,
+            "demon_latency_cycles": cfg.demon_latency_cycles,
+            "demon_initiation_interval": cfg.demon_initiation_interval,
+            "update_period_cycles": cl.update_period,
+            "dropped_fraction": 1.0 - cfg.adc.sample_period_cycles / cl.update_period,
+        },
+        "stability": {
+            "spectral_radius": rho,
+            "stable": rho < 1.0,
+            "margin": 1.0 - rho,
+            "max_stable_latency_cycles": closedloop.max_stable_latency(program),
+        },
+        "warnings": [],
+    }
+    warn = out["warnings"]
+    if rho < 1.0:
+        mean, cov = cl.stationary()
+        FS = cfg.adc.full_scale_V
+        mu = mean[:n] / FS
+        sd = np.sqrt(np.clip(np.diag(cov)[:n], 0.0, None)) / FS
+        lsb = 2.0 ** (1 - cfg.adc.bits)
+        hi = (1.0 - 0.5 * lsb - mu) / np.maximum(sd, 1e-300)
+        lo = (1.0 + 0.5 * lsb + mu) / np.maximum(sd, 1e-300)
+        p_clip = _gauss_tail(hi) + _gauss_tail(lo)
+        out["spread"] = {
+            "mean_fraction_of_full_scale": mu.tolist(),
+            "std_fraction_of_full_scale": sd.tolist(),
+            "clip_probability": p_clip.tolist(),
+            "std_in_lsb": (sd / lsb).tolist(),
+        }
+        if p_clip.max() > 1e-3:
+            warn.append(f"unit {int(p_clip.argmax())} clips {p_clip.max():.2g} of its samples at the ADC")
+        if (sd / lsb).min() < 2.0:
+            warn.append("the noise is under 2 ADC LSBs on some unit: quantization will bias the estimate")
+    else:
+        out["spread"] = None
+        warn.append(f"the loop is unstable with {cfg.loop_latency_cycles} cycles of latency "
+                    f"(spectral radius {rho:.3f})")
+    slow = out["time_constants"]["closed_loop"]["slowest_tau_samples"]
+    if slow and cfg.run.burn_in_samples < 5 * slow:
+        warn.append(f"run.burn_in_samples = {cfg.run.burn_in_samples} is under 5 slowest time constants "
+                    f"({5 * slow:.0f} samples)")
+    if out["timing"]["dropped_fraction"] > 0:
+        warn.append(f"the demon's initiation interval ({cfg.demon_initiation_interval} cycles) exceeds the "
+                    f"sample period: {out['timing']['dropped_fraction']:.0%} of samples will be dropped")
+    return out
+
+
+def text(rep: dict) -> str:
+    """Human explanation of a check report."""
+    L = []
+    mode_words = {"analog": "A in the coupling network, b from the demon",
+                  "digital": "A and b in the demon (independent cells)"}
+    if rep["cell"] == "RLC":
+        mode_words["analog"] = "the matrix in the coupling capacitors (RLC cells), demon idle"
+    L.append(f"{rep['config']}: valid — {rep['workload']}, {rep['units']} {rep['cell']} units, "
+             f"{rep['mode']} mode ({mode_words[rep['mode']]})")
+    c = rep["compiler"]
+    te = c["amplifier_effective_temperature_K"]
+    gam = f"gamma = {c['gamma_S']:.3g} S, " if c["gamma_S"] == c["gamma_S"] else ""
+    L.append(f"  compiler        {gam}scale a = {c['scale']:.3g} (x = a * answer in ADC full scales), "
+             f"amplifiers at {min(te):.3g} .. {max(te):.3g} K")
+    for note in c["notes"]:
+        L.append(f"  note            {note}")
+    for key, name in (("open_loop", "array alone"), ("closed_loop", "closed loop")):
+        t = rep["time_constants"][key]
+        osc = ", oscillatory" if t["oscillatory"] else ""
+        slow = f"{t['slowest_tau_samples']:.3g}" if t["slowest_tau_samples"] else "inf"
+        L.append(f"  time constants  {name}: {t['fastest_tau_samples']:.3g} .. {slow} sample periods "
+                 f"({t['fastest_tau_s']:.3g} .. {t['slowest_tau_s'] or float('inf'):.3g} s){osc}")
+    s = rep["spread"]
+    if s:
+        L.append("  spread vs ADC   unit: mean, std (fractions of full scale), P(clip)")
+        for j, (mu, sd, p) in enumerate(zip(s["mean_fraction_of_full_scale"], s["std_fraction_of_full_scale"],
+                                            s["clip_probability"])):
+            L.append(f"                  {j:3d}: {mu:+.3f}  {sd:.3f}  {p:.2g}")
+    q = rep["quantization"]
+    qs = ", ".join(f"{k.replace('_', ' ')} {v:.2g}" for k, v in q.items())
+    L.append(f"  quantization    {qs}")
+    t = rep["timing"]
+    L.append(f"  timing          sample every {t['sample_period_cycles']} cycles; loop latency "
+             f"{t['loop_latency_cycles']} cycles (demon {t['demon_latency_cycles']}, II "
+             f"{t['demon_initiation_interval']}); demon updates every {t['update_period_cycles']} cycles")
+    st = rep["stability"]
+    ms = st["max_stable_latency_cycles"]
+    ms_txt = "any latency (no feedback matrix)" if ms is None else (
+        "no latency at all" if ms < 0 else f"latency up to {ms} cycles")
+    L.append(f"  stability       spectral radius {st['spectral_radius']:.4f} -> "
+             f"{'stable' if st['stable'] else 'UNSTABLE'} (margin {st['margin']:.3g}); stable for {ms_txt}")
+    for w in rep["warnings"]:
+        L.append(f"  warning         {w}")
+    return "\n".join(L)

@@ -1,0 +1,112 @@
+"""ADC and DAC models: quantization, offset and gain error, noise, clipping, latency.
+
+ADC (one per unit, all sampled at once by a sample-and-hold):
+
+    v_in = (1 + gain_error) v + offset_V + noise_V * N(0, 1)        [V]
+    X    = clip(floor(v_in / lsb + 1/2), -2**(bits-1), 2**(bits-1) - 1)   two's complement
+    lsb  = full_scale_V / 2**(bits-1)                               input range [-FS, +FS)
+
+so with every error off the code is ``round-half-up(v / lsb)`` (mid-tread) and the
+quantization error is uniform on [-lsb/2, lsb/2) for a wide input (variance lsb**2 / 12).
+Codes that had to be clipped are counted. The demon reads X as Q(1, bits-1): x = v / FS.
+
+DAC (one per unit, zero-order hold): code F of ``bits`` bits, read as Q(1, bits-1), drives
+
+    I = (1 + gain_error) F * lsb + offset_A,   lsb = full_scale_A / 2**(bits-1)     [A]
+
+held until the next update; an optional first-order settling (time constant ``settling_tau_s``)
+is modelled by the plant as an extra linear state, so it stays exact. Updates whose code sits at
+either end of the range are counted as saturated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ADC:
+    """Per-channel ADC bank. ``offset_V`` and ``gain_error`` are (n,) arrays."""
+
+    bits: int
+    full_scale_V: float
+    offset_V: np.ndarray
+    gain_error: np.ndarray
+    noise_V: float = 0.0
+
+    @property
+    def lsb(self) -> float:
+        return self.full_scale_V / (1 << (self.bits - 1))
+
+    @property
+    def code_min(self) -> int:
+        return -(1 << (self.bits - 1))
+
+    @property
+    def code_max(self) -> int:
+        return (1 << (self.bits - 1)) - 1
+
+    @property
+    def ideal(self) -> bool:
+        return not (self.offset_V.any() or self.gain_error.any() or self.noise_V)
+
+    def convert(self, v: np.ndarray, rng: np.random.Generator | None = None) -> tuple[np.ndarray, int]:
+        """Codes (int64, same shape as ``v`` [V]) and the number of clipped conversions."""
+        y = v / self.lsb if self.ideal else self._analog_in(v, rng) / self.lsb
+        r = np.floor(y + 0.5)
+        lo, hi = self.code_min, self.code_max
+        clipped = 0
+        if r.size and (r.min() < lo or r.max() > hi):
+            clipped = int(np.count_nonzero((r < lo) | (r > hi)))
+            np.clip(r, lo, hi, out=r)
+        return r.astype(np.int64), clipped
+
+    def _analog_in(self, v: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
+        x = v * (1.0 + self.gain_error) + self.offset_V
+        if self.noise_V:
+            if rng is None:
+                raise ValueError("a noisy ADC needs a random generator")
+            x = x + self.noise_V * rng.standard_normal(v.shape)
+        return x
+
+    def voltage(self, codes: np.ndarray) -> np.ndarray:
+        """Reconstruction ``X * lsb`` [V] (what the code means to the demon, times FS)."""
+        return np.asarray(codes, dtype=np.float64) * self.lsb
+
+
+@dataclass(frozen=True)
+class DAC:
+    """Per-channel DAC bank (current output). ``offset_A`` and ``gain_error`` are (n,) arrays."""
+
+    bits: int
+    full_scale_A: float
+    offset_A: np.ndarray
+    gain_error: np.ndarray
+    settling_tau_s: float | None = None
+
+    @property
+    def lsb(self) -> float:
+        return self.full_scale_A / (1 << (self.bits - 1))
+
+    @property
+    def code_min(self) -> int:
+        return -(1 << (self.bits - 1))
+
+    @property
+    def code_max(self) -> int:
+        return (1 << (self.bits - 1)) - 1
+
+    @property
+    def gain_A_per_code(self) -> np.ndarray:
+        """(n,) amperes per code step, gain error included."""
+        return self.lsb * (1.0 + self.gain_error)
+
+    def current(self, codes: np.ndarray) -> np.ndarray:
+        """Output currents [A] for codes (..., n)."""
+        return np.asarray(codes, dtype=np.float64) * self.gain_A_per_code + self.offset_A
+
+    def saturated(self, codes: np.ndarray) -> int:
+        """Number of codes at either end of the range."""
+        return int(np.count_nonzero((codes <= self.code_min) | (codes >= self.code_max)))

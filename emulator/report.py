@@ -1,0 +1,166 @@
+"""Run a config end to end and report: the JSON report, the human summary, atomic file writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from emulator.compiler import HardwareProgram, compile_program
+from emulator.config import Config
+from emulator.engine import Loop
+from emulator.workloads import Estimator
+
+REPORT_VERSION = 1
+
+
+def run_golden(cfg: Config, progress: Callable[[int], None] | None = None) -> tuple[dict, Estimator]:
+    """Compile and run ``cfg`` with the golden demon. Returns (report dict, estimator)."""
+    program = compile_program(cfg)
+    est = Estimator(program, cfg.chains)
+    loop = Loop(program, cfg.chains, cfg.seed)
+    t0 = time.perf_counter()
+    loop.run_golden(est.on_sample, progress)
+    wall = time.perf_counter() - t0
+    return build_report(cfg, program, loop, est, demon="golden", wall_s=wall), est
+
+
+def build_report(cfg: Config, program: HardwareProgram, loop: Loop, est: Estimator, demon: str,
+                 wall_s: float, extra: dict | None = None) -> dict:
+    c, pc = loop.counters, loop.plant.counters
+    t = loop.timing
+    unit_updates = cfg.chains * cfg.n * c.samples
+    rep = {
+        "config": cfg.name,
+        "workload": cfg.workload.kind,
+        "seed": cfg.seed,
+        "demon": demon,
+        "chains": cfg.chains,
+        "units": cfg.n,
+        "mode": cfg.compiler.mode,
+        "metrics": _jsonable(est.metrics()),
+        "headline": est.headline_name(),
+        "samples": c.samples,
+        "burn_in_samples": cfg.run.burn_in_samples,
+        "n_updates": c.accepted,
+        "dropped_samples": c.dropped,
+        "cycles": loop.end_cycle,
+        "f_clk_Hz": cfg.clock.f_clk_Hz,
+        "latency_cycles": t.loop_latency,
+        "latency": {"adc": t.adc_latency, "demon": t.demon_latency, "dac": t.dac_latency,
+                    "demon_ii": t.demon_ii, "sample_period": t.sample_period},
+        "adc_clipped": pc.adc_clipped,
+        "dac_saturated": pc.dac_saturated,
+        "rail_clipped": pc.rail_clipped,
+        "demon_overflows": c.demon_overflows,
+        "wall_s": round(wall_s, 4),
+        "unit_updates_per_s": unit_updates / wall_s if wall_s > 0 else None,
+        "codes_sha256": loop.hasher.hexdigest(),
+        "compiler": {
+            "gamma_S": program.gamma,
+            "scale": program.scale,
+            "quantization": program.quantization,
+            "notes": program.notes,
+        },
+        "curve": [[int(k), float(e)] for k, e in est.curve],
+        "report_version": REPORT_VERSION,
+    }
+    if extra:
+        rep.update(extra)
+    return rep
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    if isinstance(x, (np.floating, float)):
+        return float(x) if np.isfinite(x) else None
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename: never half-written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_json(path: Path, obj: dict) -> None:
+    atomic_write(path, (json.dumps(obj, indent=2, allow_nan=False) + "\n").encode())
+
+
+def _si(x: float) -> str:
+    for unit, f in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(x) >= f:
+            return f"{x / f:.3g} {unit}"
+    return f"{x:.3g} "
+
+
+def summary(rep: dict, files: list[str]) -> str:
+    """The short human summary of a run report."""
+    m = rep["metrics"]
+    lat = rep["latency"]
+    kind = rep["workload"]
+    lines = [f"demonloop run: {rep['config']} ({kind}, {rep['mode']} mode, {rep['demon']} demon, seed {rep['seed']})"]
+    if kind == "linear_solve":
+        lines.append(
+            f"  solution error   {m['rel_error']:.3g} relative to numpy.linalg.solve "
+            f"(standard error {m['rel_standard_error']:.2g}; quantization alone "
+            f"{rep['compiler']['quantization']['solution_rel_error']:.2g})"
+        )
+    elif kind == "gaussian":
+        lines.append(
+            f"  covariance error {m['cov_rel_error']:.3g} relative (standard error {m['cov_rel_standard_error']:.2g}); "
+            f"mean error {m['mean_error']:.3g}; KL {m['kl']:.3g} nats"
+        )
+    elif kind == "inverse":
+        lines.append(f"  inverse error    {m['rel_error']:.3g} relative to numpy.linalg.inv (standard error {m['rel_standard_error']:.2g})")
+    else:
+        lines.append(f"  log-determinant  {m['logdet']:.5g} vs exact {m['exact']:.5g} "
+                     f"(error {m['abs_error']:.3g}, standard error {m['standard_error']:.2g})")
+    tau = m.get("tau_int_samples")
+    lines.append(
+        f"  samples          {m['samples_per_chain']:,} per chain after {rep['burn_in_samples']:,} burn-in"
+        f" x {rep['chains']:,} chains (ESS {m['ess_mean']:.3g}" + (f", tau_int {tau:.3g} samples)" if tau else ")")
+    )
+    f = rep["f_clk_Hz"]
+    lines.append(
+        f"  cycles           {rep['cycles']:,} ({rep['cycles'] / f * 1e3:.3g} ms at {_si(f)}Hz); "
+        f"{rep['n_updates']:,} demon updates; loop latency {rep['latency_cycles']} cycles "
+        f"(ADC {lat['adc']} + demon {lat['demon']} + DAC {lat['dac']})"
+    )
+    lines.append(
+        f"  clipping         ADC {rep['adc_clipped']:,}, rails {rep['rail_clipped']:,}, "
+        f"DAC saturated {rep['dac_saturated']:,}, demon overflows {rep['demon_overflows']:,}, "
+        f"dropped samples {rep['dropped_samples']:,}"
+    )
+    uups = rep["unit_updates_per_s"]
+    lines.append(f"  wall time        {rep['wall_s']:.3g} s ({_si(uups)}unit-updates/s)")
+    lines.append(f"  codes sha256     {rep['codes_sha256'][:16]}... (chain 0's DAC stream)")
+    for note in rep["compiler"]["notes"]:
+        lines.append(f"  note             {note}")
+    if files:
+        lines.append("  wrote            " + ", ".join(files))
+    return "\n".join(lines)

@@ -1,0 +1,226 @@
+"""Workloads: read the answer back from the samples and score it against the exact reference.
+
+All workloads see the ADC codes of every sample after burn-in, in normalised units
+``x = X / 2**(bits-1)`` (= v / full_scale_V), and accumulate, per batch, sums of ``x`` and of
+``x x^T``. Batches are groups of chains (independent) or, with fewer than 16 chains, blocks of
+time; the standard errors come from the spread of the batch estimates (batch means), and the
+effective sample size is ``var(x) / SE^2``.
+
+In the ideal limit the hardware samples ``x ~ N(a M^-1 b_t, a^2 M^-1)`` (see
+:mod:`emulator.compiler`), so
+
+- linear solve (intro note 2.1): ``A^-1 b = mean / a``, scored by ``rel_error`` against
+  ``numpy.linalg.solve`` (and ``rel_error_implemented`` against the quantised problem);
+- Gaussian sampling: ``mu = mean / a``, ``S = cov / a^2``, scored by mean and covariance error and
+  ``KL(N(mu_hat, S_hat) || N(mu, S))``;
+- inverse: ``A^-1 = cov / a^2``, scored by relative Frobenius error;
+- log-determinant: ``log det A = -log det(cov / a^2)``, scored by absolute error.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from emulator.compiler import HardwareProgram
+
+N_BATCH = 16
+
+
+def kl_gaussian(mu0, S0, mu1, S1) -> float:
+    """``KL(N(mu0, S0) || N(mu1, S1))`` in nats."""
+    n = len(mu0)
+    L1 = np.linalg.cholesky(S1)
+    Si = np.linalg.solve(L1, S0)
+    Si = np.linalg.solve(L1.T, Si)
+    d = np.linalg.solve(L1, mu1 - mu0)
+    _, ld0 = np.linalg.slogdet(S0)
+    ld1 = 2.0 * np.log(np.diag(L1)).sum()
+    return float(0.5 * (np.trace(Si) + d @ d - n + ld1 - ld0))
+
+
+def integrated_autocorr_time(trace: np.ndarray, c: float = 5.0) -> float:
+    """Integrated autocorrelation time (in samples) of ``trace`` (time, chains), averaged over
+    chains with Sokal's automatic window ``M >= c tau``."""
+    x = trace - trace.mean(axis=0)
+    T = x.shape[0]
+    if T < 8:
+        return float("nan")
+    nfft = 1 << (2 * T - 1).bit_length()
+    f = np.fft.rfft(x, n=nfft, axis=0)
+    acf = np.fft.irfft(f * np.conj(f), n=nfft, axis=0)[:T].mean(axis=1)
+    if acf[0] <= 0:
+        return float("nan")
+    rho = acf / acf[0]
+    tau = 2.0 * np.cumsum(rho) - 1.0
+    for M in range(1, T):
+        if M >= c * tau[M]:
+            return float(tau[M])
+    return float(tau[-1])
+
+
+class Estimator:
+    """Accumulates batch sums of ``x`` and ``x x^T`` and the running totals for error curves."""
+
+    def __init__(self, program: HardwareProgram, chains: int):
+        cfg = program.config
+        self.program = program
+        self.kind = cfg.workload.kind
+        self.n = cfg.n
+        self.chains = chains
+        self.burn = cfg.run.burn_in_samples
+        self.samples = cfg.run.samples
+        self.inv_fs = 2.0 ** (1 - cfg.adc.bits)
+        self.need_cov = self.kind != "linear_solve"
+        g = min(N_BATCH, chains)
+        self.time_blocks = 1 if chains >= N_BATCH else int(np.ceil(N_BATCH / chains))
+        self.starts = np.linspace(0, chains, g + 1).astype(int)[:-1]
+        self.group_sizes = np.diff(np.append(self.starts, chains))
+        nb = g * self.time_blocks
+        self.S1 = np.zeros((nb, self.n))
+        self.S2 = np.zeros((nb, self.n, self.n)) if self.need_cov else None
+        self.counts = np.zeros(nb)
+        self.tsum = np.zeros(self.n)
+        self.tsq = np.zeros(self.n)
+        self.tsum2 = np.zeros((self.n, self.n)) if self.need_cov else None
+        self.seen = 0
+        self.checkpoints = sorted(set(np.unique(np.geomspace(1, self.samples, 24).astype(int))))
+        self.curve: list[tuple[int, float]] = []
+        nt = min(cfg.run.trace_chains, chains)
+        self.trace = np.zeros((min(self.samples, 4096), nt, self.n), dtype=np.float32) if nt else None
+
+    def on_sample(self, m: int, X: np.ndarray) -> None:
+        if m < self.burn:
+            return
+        i = m - self.burn
+        x = X * self.inv_fs
+        tb = i * self.time_blocks // self.samples
+        g = len(self.starts)
+        rows = slice(tb * g, (tb + 1) * g)
+        self.S1[rows] += np.add.reduceat(x, self.starts, axis=0)
+        self.counts[rows] += self.group_sizes
+        col = x.sum(axis=0)
+        self.tsum += col
+        self.tsq += np.einsum("ij,ij->j", x, x)
+        if self.need_cov:
+            for gi, (a, sz) in enumerate(zip(self.starts, self.group_sizes)):
+                xs = x[a:a + sz]
+                self.S2[tb * g + gi] += xs.T @ xs
+            self.tsum2 += x.T @ x
+        if self.trace is not None and i < self.trace.shape[0]:
+            self.trace[i] = x[: self.trace.shape[1]]
+        self.seen = i + 1
+        if self.seen in self.checkpoints:
+            self.curve.append((self.seen, self._error_now()))
+
+    # ---- estimates ---------------------------------------------------------------------------
+    def _mean_cov(self, S1, S2, cnt):
+        mu = S1 / cnt
+        if S2 is None:
+            return mu, None
+        cov = S2 / cnt - np.outer(mu, mu)
+        return mu, cov
+
+    def _error_now(self) -> float:
+        cnt = self.seen * self.chains
+        mu, cov = self._mean_cov(self.tsum, self.tsum2, cnt)
+        return self._score(mu, cov)["headline"]
+
+    def _score(self, mu_x: np.ndarray, cov_x: np.ndarray | None) -> dict:
+        p = self.program
+        a = p.scale
+        M, b_t = p.M, p.b_t
+        if self.kind == "linear_solve":
+            x_hat = mu_x / a
+            x_star = np.linalg.solve(M, b_t)
+            err = float(np.linalg.norm(x_hat - x_star) / np.linalg.norm(x_star))
+            return {"headline": err, "x_hat": x_hat, "x_star": x_star}
+        cov_t = cov_x / a**2
+        if self.kind == "gaussian":
+            S = np.linalg.inv(M)
+            mu = np.linalg.solve(M, b_t)
+            mu_hat = mu_x / a
+            err = float(np.linalg.norm(cov_t - S) / np.linalg.norm(S))
+            return {"headline": err, "mu_hat": mu_hat, "mu": mu, "S_hat": cov_t, "S": S}
+        Ainv = np.linalg.inv(M)
+        if self.kind == "inverse":
+            err = float(np.linalg.norm(cov_t - Ainv) / np.linalg.norm(Ainv))
+            return {"headline": err, "Ainv_hat": cov_t, "Ainv": Ainv}
+        sign, ld = np.linalg.slogdet(cov_t)
+        est = -ld if sign > 0 else float("nan")
+        true = float(np.linalg.slogdet(M)[1])
+        return {"headline": abs(est - true), "logdet_hat": est, "logdet": true}
+
+    def metrics(self) -> dict:
+        """The workload's figures of merit, with standard errors from the batches."""
+        p = self.program
+        a = p.scale
+        cnt = self.seen * self.chains
+        mu_x, cov_x = self._mean_cov(self.tsum, self.tsum2, cnt)
+        sc = self._score(mu_x, cov_x)
+        nb = len(self.counts)
+        bm = self.S1 / self.counts[:, None]
+        se_x = bm.std(axis=0, ddof=1) / np.sqrt(nb)
+        var_x = self.tsq / cnt - mu_x**2
+        ess = var_x / np.maximum(se_x**2, 1e-300)
+        out: dict = {"samples_per_chain": self.seen, "ess_mean": float(np.mean(ess))}
+        if self.trace is not None and self.trace.shape[0] >= 8:
+            taus = [integrated_autocorr_time(self.trace[:, :, j].astype(np.float64)) for j in range(self.n)]
+            out["tau_int_samples"] = float(np.nanmean(taus))
+        M_impl, bt_impl = p.implemented["M"], p.implemented["b_t"]
+        if self.kind == "linear_solve":
+            se = se_x / a
+            x_star = sc["x_star"]
+            x_impl = np.linalg.solve(M_impl, bt_impl)
+            out.update(
+                rel_error=sc["headline"],
+                rel_error_implemented=float(np.linalg.norm(sc["x_hat"] - x_impl) / np.linalg.norm(x_impl)),
+                rel_standard_error=float(np.linalg.norm(se) / np.linalg.norm(x_star)),
+                z_chi2_implemented=float(np.sum(((sc["x_hat"] - x_impl) / se) ** 2)),
+                solution=sc["x_hat"].tolist(),
+                solution_se=se.tolist(),
+                exact=x_star.tolist(),
+            )
+            return out
+        # covariance standard errors from the batches
+        bmeans = bm
+        bcov = self.S2 / self.counts[:, None, None] - np.einsum("bi,bj->bij", bmeans, bmeans)
+        cov_se = bcov.std(axis=0, ddof=1) / np.sqrt(nb) / a**2
+        if self.kind == "gaussian":
+            S, mu = sc["S"], sc["mu"]
+            out.update(
+                cov_rel_error=sc["headline"],
+                mean_error=float(np.linalg.norm(sc["mu_hat"] - mu) / np.sqrt(np.trace(S))),
+                kl=kl_gaussian(sc["mu_hat"], sc["S_hat"], mu, S),
+                cov_rel_standard_error=float(np.linalg.norm(cov_se) / np.linalg.norm(S)),
+                mean_se=(se_x / a).tolist(),
+                mean=sc["mu_hat"].tolist(),
+                covariance=sc["S_hat"].tolist(),
+                exact_mean=mu.tolist(),
+                exact_covariance=S.tolist(),
+            )
+        elif self.kind == "inverse":
+            out.update(
+                rel_error=sc["headline"],
+                rel_error_implemented=float(np.linalg.norm(sc["Ainv_hat"] - np.linalg.inv(M_impl))
+                                            / np.linalg.norm(np.linalg.inv(M_impl))),
+                rel_standard_error=float(np.linalg.norm(cov_se) / np.linalg.norm(sc["Ainv"])),
+                inverse=sc["Ainv_hat"].tolist(),
+                exact=sc["Ainv"].tolist(),
+            )
+        else:
+            blds = []
+            for b in range(nb):
+                s, ld = np.linalg.slogdet(bcov[b] / a**2)
+                blds.append(-ld if s > 0 else np.nan)
+            blds = np.asarray(blds)
+            out.update(
+                abs_error=sc["headline"],
+                logdet=sc["logdet_hat"],
+                exact=sc["logdet"],
+                standard_error=float(np.nanstd(blds, ddof=1) / np.sqrt(np.sum(np.isfinite(blds)))),
+            )
+        return out
+
+    def headline_name(self) -> str:
+        return {"linear_solve": "rel_error", "gaussian": "cov_rel_error", "inverse": "rel_error",
+                "logdet": "abs_error"}[self.kind]
