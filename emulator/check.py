@@ -15,6 +15,7 @@ import numpy as np
 from emulator import closedloop
 from emulator.compiler import compile_program
 from emulator.config import Config
+from emulator.report import jsonable
 
 
 def _gauss_tail(z: np.ndarray) -> np.ndarray:
@@ -117,7 +118,7 @@ def explain(cfg: Config) -> dict:
     if out["timing"]["dropped_fraction"] > 0:
         warn.append(f"the demon's initiation interval ({cfg.demon_initiation_interval} cycles) exceeds the "
                     f"sample period: {out['timing']['dropped_fraction']:.0%} of samples will be dropped")
-    return out
+    return jsonable(out)
 
 
 def text(rep: dict) -> str:
@@ -131,7 +132,7 @@ def text(rep: dict) -> str:
              f"{rep['mode']} mode ({mode_words[rep['mode']]})")
     c = rep["compiler"]
     te = c["amplifier_effective_temperature_K"]
-    gam = f"gamma = {c['gamma_S']:.3g} S, " if c["gamma_S"] == c["gamma_S"] else ""
+    gam = f"gamma = {c['gamma_S']:.3g} S, " if c["gamma_S"] is not None else ""
     L.append(f"  compiler        {gam}scale a = {c['scale']:.3g} (x = a * answer in ADC full scales), "
              f"amplifiers at {min(te):.3g} .. {max(te):.3g} K")
     for note in c["notes"]:

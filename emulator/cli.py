@@ -27,10 +27,26 @@ def _positive(name):
     return cb
 
 
-def _load(config: str | None, seed: int | None = None, chains: int | None = None):
+def parse_sets(items: tuple[str, ...]) -> dict:
+    """``("adc.bits=10", "run.samples=500")`` to ``{"adc.bits": 10, ...}``; values are YAML."""
+    import yaml
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError("--set", f"expected KEY=VALUE, got {item!r}")
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise ConfigError(f"--set {key.strip()}", f"value {value!r} is not valid YAML") from None
+    return out
+
+
+def _load(config: str | None, seed: int | None = None, chains: int | None = None, sets: tuple[str, ...] = ()):
     path = Path(config) if config else DEFAULT_CONFIG
     cfg = load_config(path)
-    over = {}
+    over = parse_sets(sets)
     if seed is not None:
         over["seed"] = seed
     if chains is not None:
@@ -62,12 +78,14 @@ def cli():
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON report on stdout (nothing else).")
 @click.option("--waves", is_flag=True, help="With an RTL demon: write an FST waveform (also WAVES=1).")
 @click.option("--no-plot", is_flag=True, help="Skip the PNG plot.")
-def run(config, demon, seed, chains, out, as_json, waves, no_plot):
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="Override a config value by dotted key, e.g. --set adc.bits=10 (repeatable).")
+def run(config, demon, seed, chains, out, as_json, waves, no_plot, sets):
     """Run CONFIG (default: the bundled SPU-style 8-cell linear solve) in closed loop and score it."""
     from emulator.compiler import compile_program
     from emulator.report import run_golden, summary, write_json
 
-    path, cfg = _load(config, seed, chains)
+    path, cfg = _load(config, seed, chains, sets)
     if demon != "golden" and cfg.chains != 1 and chains is None:
         cfg = cfg.with_overrides({"chains": 1})
     compile_program(cfg)  # compile errors surface here, before anything is written
@@ -102,11 +120,12 @@ def run(config, demon, seed, chains, out, as_json, waves, no_plot):
 @cli.command()
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as one JSON object.")
-def check(config, as_json):
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a config value by dotted key.")
+def check(config, as_json, sets):
     """Validate CONFIG and explain it: time constants, spread vs ADC range, quantization, loop stability."""
     from emulator.check import explain, text
 
-    _, cfg = _load(config)
+    _, cfg = _load(config, sets=sets)
     rep = explain(cfg)
     click.echo(json.dumps(rep, allow_nan=False) if as_json else text(rep))
 

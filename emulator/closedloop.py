@@ -58,6 +58,23 @@ class ClosedLoop:
         P = 0.5 * (P + P.T)
         return z[: self.dim], P[: self.dim, : self.dim]
 
+    def time_average_covariance(self, samples: int) -> np.ndarray:
+        """Covariance of the average of ``samples`` consecutive stationary update-instant states
+        (one chain): ``(1/S) [G_0 + sum_{k=1}^{S-1} (1 - k/S) (G_k + G_k^T)]`` with the
+        autocovariances ``G_k = F^k P``, summed until ``F^k`` is negligible."""
+        P = sla.solve_discrete_lyapunov(self.F, self.W)
+        P = 0.5 * (P + P.T)
+        acc = P.copy()
+        Fk = np.eye(self.F.shape[0])
+        for k in range(1, samples):
+            Fk = Fk @ self.F
+            Gk = Fk @ P
+            acc += (1.0 - k / samples) * (Gk + Gk.T)
+            if np.abs(Fk).max() < 1e-14:
+                break
+        d = self.dim
+        return acc[:d, :d] / samples
+
 
 def build(sde: LinearSDE, n: int, T_clk: float, period: int, ii: int, latency: int,
           K: np.ndarray, u0: np.ndarray) -> ClosedLoop:

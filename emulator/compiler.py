@@ -133,16 +133,14 @@ def _per_unit(v, n) -> np.ndarray:
 def problem(cfg: Config) -> tuple[np.ndarray, np.ndarray]:
     """``(M, b_t)`` of the workload (see module docstring)."""
     w = cfg.workload
-    M0 = cfg.problem_matrix()
+    M = cfg.problem_matrix()
     n = cfg.n
     if w.kind == "linear_solve":
-        return M0, np.asarray(w.b, dtype=np.float64)
+        return M, np.asarray(w.b, dtype=np.float64)
     if w.kind == "gaussian":
-        M = np.linalg.inv(M0)
-        M = 0.5 * (M + M.T)
         mu = np.zeros(n) if w.mean is None else np.asarray(w.mean, dtype=np.float64)
         return M, M @ mu
-    return M0, np.zeros(n)
+    return M, np.zeros(n)
 
 
 def _lambda_min_sym(C_diag: np.ndarray, M: np.ndarray) -> float:

@@ -12,6 +12,7 @@ downstream validates again.
 
 from __future__ import annotations
 
+import copy
 import math
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
@@ -26,6 +27,7 @@ from pydantic import (
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -107,7 +109,7 @@ class Array(_Model):
     C_F: PerUnit = 1e-9
     R_ohm: Optional[PerUnit] = None
     L_H: Optional[PerUnit] = None
-    temperature_K: PositiveFloat = 300.0
+    temperature_K: NonNegativeFloat = 300.0
     noise: Noise = Noise()
     tolerance: Tolerance = Tolerance()
     rail_V: Optional[PositiveFloat] = None
@@ -201,8 +203,9 @@ class Workload(_Model):
     b: Optional[list[Scalar]] = None
     mean: Optional[list[Scalar]] = None
     covariance: Union[Matrix, RandomSPD, None] = None
+    precision: Union[Matrix, RandomSPD, None] = None
 
-    @field_validator("A", "covariance", mode="before")
+    @field_validator("A", "covariance", "precision", mode="before")
     @classmethod
     def _matrix_spec(cls, v):
         if v is None:
@@ -234,6 +237,8 @@ class Run(_Model):
 
 
 class Config(_Model):
+    _raw: Optional[dict] = PrivateAttr(default=None)
+
     name: str
     description: str = ""
     seed: NonNegativeInt = 0
@@ -289,14 +294,28 @@ class Config(_Model):
         return self.total_samples * self.adc.sample_period_cycles
 
     def problem_matrix(self) -> np.ndarray:
-        """The SPD matrix the workload is about: A (solve, inverse, logdet) or the covariance."""
+        """The SPD matrix the hardware realises: A (solve, inverse, logdet) or the Gaussian's
+        precision (the inverse of ``covariance``, or ``precision`` as given)."""
         w = self.workload
-        spec = w.covariance if w.kind == "gaussian" else w.A
-        return _matrix(spec)
+        if w.kind != "gaussian":
+            return _matrix(w.A)
+        if w.precision is not None:
+            return _matrix(w.precision)
+        S = np.linalg.inv(_matrix(w.covariance))
+        return 0.5 * (S + S.T)
+
+    @property
+    def problem_key(self) -> str:
+        w = self.workload
+        return "A" if w.kind != "gaussian" else ("precision" if w.precision is not None else "covariance")
+
+    def raw(self) -> dict:
+        """The document this config was validated from (a deep copy)."""
+        return copy.deepcopy(self._raw) if self._raw is not None else self.model_dump(mode="json")
 
     def with_overrides(self, overrides: dict[str, Any]) -> "Config":
         """A new validated config with dotted-key overrides (``{"adc.bits": 10}``)."""
-        data = self.model_dump(mode="json")
+        data = self.raw()
         for key, value in overrides.items():
             _set_dotted(data, key, value)
         return validate_config(data, source=None)
@@ -394,6 +413,7 @@ def validate_config(data: Any, source: str | None = None) -> Config:
     except ConfigError as e:
         e.source = source
         raise
+    cfg._raw = copy.deepcopy(data)
     return cfg
 
 
@@ -442,22 +462,27 @@ def _semantic_checks(cfg: Config) -> None:
                 raise ConfigError(f"{sec}.{key}", f"has {len(v)} entries, array.n is {n}")
 
     # The workload's problem.
-    need = {"linear_solve": ("A", "b"), "inverse": ("A",), "logdet": ("A",), "gaussian": ("covariance",)}[w.kind]
+    need = {"linear_solve": ("A", "b"), "inverse": ("A",), "logdet": ("A",), "gaussian": ()}[w.kind]
     for key in need:
         if getattr(w, key) is None:
             raise ConfigError(f"workload.{key}", f"is required for workload.kind {w.kind}")
-    for key in ("A", "b", "mean", "covariance"):
-        if getattr(w, key) is not None and key not in need and not (key == "mean" and w.kind == "gaussian"):
+    if w.kind == "gaussian":
+        if (w.covariance is None) == (w.precision is None):
+            raise ConfigError("workload.covariance", "give exactly one of covariance and precision for a gaussian")
+    allowed = set(need) | ({"mean", "covariance", "precision"} if w.kind == "gaussian" else set())
+    for key in ("A", "b", "mean", "covariance", "precision"):
+        if getattr(w, key) is not None and key not in allowed:
             raise ConfigError(f"workload.{key}", f"is not used by workload.kind {w.kind}")
-    mkey = "covariance" if w.kind == "gaussian" else "A"
+    mkey = cfg.problem_key
     spec = getattr(w, mkey)
     if isinstance(spec, RandomSPD) and spec.n != n:
         raise ConfigError(f"workload.{mkey}.n", f"is {spec.n}, array.n is {n}")
-    M = cfg.problem_matrix()
-    if M.ndim != 2 or M.shape != (n, n):
-        raise ConfigError(f"workload.{mkey}", f"must be a {n}x{n} matrix (array.n), got shape {M.shape}")
-    if not _is_spd(M):
+    raw = _matrix(spec)
+    if raw.ndim != 2 or raw.shape != (n, n):
+        raise ConfigError(f"workload.{mkey}", f"must be a {n}x{n} matrix (array.n), got shape {raw.shape}")
+    if not _is_spd(raw):
         raise ConfigError(f"workload.{mkey}", "must be symmetric positive definite")
+    M = cfg.problem_matrix()
     for key in ("b", "mean"):
         v = getattr(w, key)
         if v is not None and len(v) != n:
@@ -475,17 +500,14 @@ def _semantic_checks(cfg: Config) -> None:
         if cfg.array.R_ohm is None:
             raise ConfigError("array.R_ohm", "RLC cells need a self resistance (the damping)")
     if mode == "analog":
-        off = np.abs(M - np.diag(np.diag(M)))
-        target = np.linalg.inv(M) if w.kind == "gaussian" else M
-        offt = np.abs(target - np.diag(np.diag(target)))
-        if np.any(np.diag(target) < offt.sum(axis=1) * (1 - 1e-12)):
+        offd = np.abs(M - np.diag(np.diag(M))).sum(axis=1)
+        if np.any(np.diag(M) < offd * (1 - 1e-12)):
             what = "the precision (inverse covariance)" if w.kind == "gaussian" else "A"
             raise ConfigError(
                 f"workload.{mkey}",
                 f"{what} is not diagonally dominant, so analog mode cannot realise it with passive "
                 "self elements (use compiler.mode: digital)",
             )
-        del off
     else:
         if cfg.array.R_ohm is None:
             raise ConfigError("array.R_ohm", "digital mode needs each cell's self resistance (the leak the demon compensates)")

@@ -3,8 +3,11 @@
 ADC (one per unit, all sampled at once by a sample-and-hold):
 
     v_in = (1 + gain_error) v + offset_V + noise_V * N(0, 1)        [V]
-    X    = clip(floor(v_in / lsb + 1/2), -2**(bits-1), 2**(bits-1) - 1)   two's complement
+    X    = clip(floor(v_in * (1 / lsb) + 1/2), -2**(bits-1), 2**(bits-1) - 1)   two's complement
     lsb  = full_scale_V / 2**(bits-1)                               input range [-FS, +FS)
+
+(``1 / lsb`` is one float64 constant, so the code is exactly reproducible; with a power-of-two
+full scale it is exactly ``floor(v / lsb + 1/2)``).
 
 so with every error off the code is ``round-half-up(v / lsb)`` (mid-tread) and the
 quantization error is uniform on [-lsb/2, lsb/2) for a wide input (variance lsb**2 / 12).
@@ -53,15 +56,17 @@ class ADC:
         return not (self.offset_V.any() or self.gain_error.any() or self.noise_V)
 
     def convert(self, v: np.ndarray, rng: np.random.Generator | None = None) -> tuple[np.ndarray, int]:
-        """Codes (int64, same shape as ``v`` [V]) and the number of clipped conversions."""
-        y = v / self.lsb if self.ideal else self._analog_in(v, rng) / self.lsb
-        r = np.floor(y + 0.5)
+        """Codes (same shape as ``v`` [V]; float64 holding integers, exact) and the number of
+        clipped conversions. ``.astype(np.int64)`` gives the two's-complement integers."""
+        r = (v if self.ideal else self._analog_in(v, rng)) * (1.0 / self.lsb)
+        r += 0.5
+        np.floor(r, out=r)
         lo, hi = self.code_min, self.code_max
         clipped = 0
         if r.size and (r.min() < lo or r.max() > hi):
             clipped = int(np.count_nonzero((r < lo) | (r > hi)))
             np.clip(r, lo, hi, out=r)
-        return r.astype(np.int64), clipped
+        return r, clipped
 
     def _analog_in(self, v: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
         x = v * (1.0 + self.gain_error) + self.offset_V

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from emulator.compiler import HardwareProgram
 from emulator.plant import Plant
@@ -149,6 +150,12 @@ class Loop:
     def run_golden(self, on_sample: Callable[[int, np.ndarray], None],
                    progress: Callable[[int], None] | None = None) -> None:
         """Run every sample with the golden demon; ``on_sample(m, X)`` sees each sample's codes."""
+        # One BLAS thread: the products here are small, and OpenBLAS's spinning helper threads
+        # slow down the Gaussian draws that dominate the loop (measured: tools/bench/golden_loop.py).
+        with threadpool_limits(1, user_api="blas"):
+            self._run_golden(on_sample, progress)
+
+    def _run_golden(self, on_sample, progress) -> None:
         demon = self.program.demon()
         L = self.timing.demon_latency
         total = self.program.config.total_samples
@@ -158,9 +165,8 @@ class Loop:
             on_sample(m, X)
             t_in = self.offer(k)
             if t_in is not None:
-                F, ovf = demon.force(X)
-                if ovf.any():
-                    self.counters.demon_overflows += int(np.count_nonzero(ovf))
+                F, n_ovf = demon.force_count(X)
+                self.counters.demon_overflows += n_ovf
                 self.deliver(t_in + L, F)
             if progress is not None and (m + 1) % every == 0:
                 progress(m + 1)

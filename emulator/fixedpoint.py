@@ -6,6 +6,12 @@ its real value is ``raw * 2**-f``. Arrays of raw values are ``int64`` numpy
 arrays; every helper below is plain integer arithmetic, vectorised, and has a
 Verilog twin of the same name in ``rtl/`` (see the README, "Fixed point").
 
+The helpers also accept ``float64`` arrays that hold integers of magnitude below
+``2**52`` (the engine's fast path: BLAS products of integers are exact there). On
+them the same operations are exact too: scaling by ``2**-s`` is exact, and
+``floor``, ``floor(y + 1/2)`` and ``rint`` (round half to even) are exactly TRN,
+RND and RND_CONV. ``tests/test_fixedpoint.py`` checks both paths against APyTypes.
+
 Every narrowing point names its rounding and its overflow:
 
 ``TRN``       floor (drop the low bits; the default, costs nothing in hardware)
@@ -91,12 +97,22 @@ def shift_round(a: np.ndarray, shift: int, rounding: Rounding) -> np.ndarray:
     where ``a[s]`` is bit ``s`` of ``a`` (the LSB that survives), which sends ties to even.
     The caller guarantees one bit of headroom for the rounding addend (the RTL adds one bit).
     """
-    a = np.asarray(a, dtype=np.int64)
     if shift < 0:
         raise ValueError(f"shift must be >= 0, got {shift}")
+    rounding = Rounding(rounding)
+    if _is_float(a):
+        if shift == 0:
+            return np.array(a, dtype=np.float64)
+        y = a * (2.0 ** -shift)
+        if rounding is Rounding.TRN:
+            return np.floor(y, out=y)
+        if rounding is Rounding.RND:
+            y += 0.5
+            return np.floor(y, out=y)
+        return np.rint(y, out=y)
+    a = np.asarray(a, dtype=np.int64)
     if shift == 0:
         return a.copy()
-    rounding = Rounding(rounding)
     if rounding is Rounding.TRN:
         return a >> shift
     half = np.int64(1) << np.int64(shift - 1)
@@ -108,17 +124,35 @@ def shift_round(a: np.ndarray, shift: int, rounding: Rounding) -> np.ndarray:
 def saturate(a: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
     """Clip int64 ``a`` to a signed ``width``-bit range (SAT). Returns (raw, saturated mask)."""
     lo, hi = -(1 << (width - 1)), (1 << (width - 1)) - 1
-    a = np.asarray(a, dtype=np.int64)
+    if not _is_float(a):
+        a = np.asarray(a, dtype=np.int64)
     mask = (a < lo) | (a > hi)
     return np.clip(a, lo, hi), mask
 
 
 def wrap(a: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
     """Keep the low ``width`` bits of int64 ``a`` as a signed value (WRAP). Returns (raw, overflow mask)."""
+    if _is_float(a):
+        half = float(1 << (width - 1))
+        out = np.mod(a + half, 2.0 * half) - half
+        return out, out != a
     a = np.asarray(a, dtype=np.int64)
     half = np.int64(1) << np.int64(width - 1)
     out = ((a + half) & ((half << 1) - 1)) - half
     return out, out != a
+
+
+def _is_float(a) -> bool:
+    return isinstance(a, np.ndarray) and a.dtype == np.float64
+
+
+def count_overflow(a: np.ndarray, width: int) -> int:
+    """Number of entries of ``a`` outside the signed ``width``-bit range (two reductions when
+    none are, which is the common case)."""
+    lo, hi = -(1 << (width - 1)), (1 << (width - 1)) - 1
+    if a.size == 0 or (a.min() >= lo and a.max() <= hi):
+        return 0
+    return int(np.count_nonzero((a < lo) | (a > hi)))
 
 
 def overflow(a: np.ndarray, width: int, mode: Overflow) -> tuple[np.ndarray, np.ndarray]:

@@ -36,7 +36,13 @@ class PlantCounters:
 
 
 class Plant:
-    """Analog array + converters for ``chains`` independent chains; state is (chains, dim)."""
+    """Analog array + converters for ``chains`` independent chains.
+
+    The public views (:attr:`state`, :attr:`voltages`, :meth:`sample`) are (chains, dim).
+    Internally the state is stored units-major, ``(dim, chains)``, in one work buffer whose row
+    blocks are ``[state; noise; held codes; new codes]``: the Gaussian draw fills its block in
+    place and one matrix product advances the whole interval.
+    """
 
     def __init__(self, network: Network, adc: ADC, dac: DAC, f_clk_Hz: float, chains: int,
                  rng: np.random.Generator, rail_V: float | None = None):
@@ -52,36 +58,60 @@ class Plant:
         if dac.settling_tau_s:
             sde = sde.augment_first_order_input(dac.settling_tau_s)
         self.sde: LinearSDE = sde
-        self.dim = sde.dim
-        self.state = np.zeros((chains, self.dim))
-        self.codes = np.zeros((chains, self.n))   # DAC codes held now (float64 holding integers)
+        self.dim = d = sde.dim
+        n = self.n
+        # rows: [0, d) state, [d, 2d) noise, [2d, 2d+n) held codes, [2d+n, 2d+2n) new codes
+        self._buf = np.zeros((2 * d + 2 * n, chains))
+        self._next = np.empty((d, chains))
         self.cycle = 0
         self.counters = PlantCounters()
         self._gain = dac.gain_A_per_code
         self._patterns: dict[tuple[int, ...], tuple] = {}
 
+    # ---- views -----------------------------------------------------------------------------
+    @property
+    def state(self) -> np.ndarray:
+        """(chains, dim) view of the state: node voltages [V], then inductor currents [A]."""
+        return self._buf[: self.dim].T
+
+    @state.setter
+    def state(self, value: np.ndarray) -> None:
+        self._buf[: self.dim] = np.asarray(value).T
+
+    @property
+    def voltages(self) -> np.ndarray:
+        return self._buf[: self.n].T
+
+    @property
+    def codes(self) -> np.ndarray:
+        """(chains, n) DAC codes held now."""
+        d = self.dim
+        return self._buf[2 * d: 2 * d + self.n].T
+
     # ---- matrices ------------------------------------------------------------------------
     def _pattern(self, segs: tuple[int, ...]):
-        """Cached (Phi^T, [W_k], const, S^T) for input segments of ``segs`` cycles each."""
+        """Cached (M, const) for input segments of ``segs`` cycles: ``M`` maps the buffer rows
+        ``[state; noise; codes_0; codes_1; ...]`` to the next state."""
         hit = self._patterns.get(segs)
         if hit is not None:
             return hit
+        d, n = self.dim, self.n
         total = sum(segs)
         Phi, _, Q = self.sde.step(total * self.T_clk)
-        Ws = []
-        const = np.zeros(self.dim)
-        end = total
-        # segment k spans [start_k, end_k); its input propagates over the remaining end - end_k
-        starts = np.cumsum((0,) + segs[:-1])
-        for start, length in zip(starts, segs):
+        M = np.zeros((d, 2 * d + len(segs) * n))
+        M[:, :d] = Phi
+        M[:, d:2 * d] = noise_factor(Q)
+        const = np.zeros(d)
+        start = 0
+        for k, length in enumerate(segs):
             stop = start + length
-            Phi_rest, _, _ = self.sde.step((end - stop) * self.T_clk)
+            Phi_rest, _, _ = self.sde.step((total - stop) * self.T_clk)
             _, Gam, _ = self.sde.step(length * self.T_clk)
-            Mk = Phi_rest @ Gam                               # (dim, n): amperes -> state
-            Ws.append((Mk * self._gain[None, :]).T.copy())    # codes -> state, transposed
+            Mk = Phi_rest @ Gam                                   # amperes -> state
+            M[:, 2 * d + k * n: 2 * d + (k + 1) * n] = Mk * self._gain[None, :]
             const += Mk @ self.dac.offset_A
-        S = noise_factor(Q)
-        hit = (Phi.T.copy(), Ws, const if const.any() else None, S.T.copy() if S.any() else None)
+            start = stop
+        hit = (M, const if const.any() else None)
         self._patterns[segs] = hit
         return hit
 
@@ -93,8 +123,9 @@ class Plant:
         t0 = self.cycle
         if to_cycle < t0:
             raise ValueError(f"cannot go back in time: at cycle {t0}, asked for {to_cycle}")
-        held = [self.codes]
+        held: list[np.ndarray | None] = [None]   # None: the codes already in the buffer
         cuts = [t0]
+        lo, hi = self.dac.code_min, self.dac.code_max
         for c, codes in updates:
             if c < cuts[-1] or c > to_cycle:
                 raise ValueError(f"DAC update at cycle {c} outside [{cuts[-1]}, {to_cycle}]")
@@ -104,50 +135,58 @@ class Plant:
                 cuts.append(c)
                 held.append(codes)
             self.counters.dac_updates += 1
-            lo, hi = self.dac.code_min, self.dac.code_max
-            if codes.size and (codes.min() <= lo or codes.max() >= hi):
+            if codes.min() <= lo or codes.max() >= hi:
                 self.counters.dac_saturated += int(np.count_nonzero((codes <= lo) | (codes >= hi)))
+        if cuts[-1] == to_cycle and len(cuts) > 1:
+            # the last update lands exactly at to_cycle: it holds from now on, no effect yet
+            last = held.pop()
+            cuts.pop()
+        else:
+            last = None
         cuts.append(to_cycle)
         segs = tuple(int(b - a) for a, b in zip(cuts[:-1], cuts[1:]))
-        if segs[-1] == 0 and len(segs) > 1:
-            segs = segs[:-1]
-            # the last update lands exactly at to_cycle: it holds from here on, no effect yet
-            last = held.pop()
-            self._step(segs, held)
-            self.codes = np.asarray(last, dtype=np.float64)
-        else:
-            self._step(segs, held)
-            self.codes = np.asarray(held[-1], dtype=np.float64)
+        self._step(segs, held)
+        if last is not None:
+            self._hold(last)
         self.cycle = to_cycle
 
-    def _step(self, segs: tuple[int, ...], held: list[np.ndarray]) -> None:
+    def _hold(self, codes: np.ndarray) -> None:
+        d, n = self.dim, self.n
+        self._buf[2 * d: 2 * d + n] = np.asarray(codes).T
+
+    def _step(self, segs: tuple[int, ...], held: list) -> None:
+        d, n = self.dim, self.n
+        buf = self._buf
+        if held[0] is not None:
+            self._hold(held[0])
         if sum(segs) == 0:
             return
-        PhiT, Ws, const, ST = self._pattern(segs)
-        s = self.state @ PhiT
-        for W, codes in zip(Ws, held):
-            if codes.any():
-                s += np.asarray(codes, dtype=np.float64) @ W
+        if len(segs) > 2:
+            # rare (several DAC updates in one interval): split at the second update
+            self._step(segs[:2], [None, held[1]])
+            self._step(segs[2:], [held[2]] + held[3:])
+            return
+        M, const = self._pattern(segs)
+        if len(segs) == 2:
+            buf[2 * d + n: 2 * d + 2 * n] = np.asarray(held[1]).T
+        rows = 2 * d + len(segs) * n
+        self.rng.standard_normal(out=buf[d:2 * d])
+        np.matmul(M, buf[:rows], out=self._next)
         if const is not None:
-            s += const
-        if ST is not None:
-            z = self.rng.standard_normal(s.shape)
-            s += z @ ST
+            self._next += const[:, None]
+        buf[:d] = self._next
+        if len(segs) == 2:
+            buf[2 * d: 2 * d + n] = buf[2 * d + n: 2 * d + 2 * n]
         if self.rail_V is not None:
-            v = s[:, : self.n]
+            v = buf[:n]
             r = self.rail_V
             if v.max() > r or v.min() < -r:
                 self.counters.rail_clipped += int(np.count_nonzero(np.abs(v) > r))
                 np.clip(v, -r, r, out=v)
-        self.state = s
 
     # ---- observation -----------------------------------------------------------------------
     def sample(self) -> np.ndarray:
-        """ADC codes (chains, n) int64 of the node voltages at the current cycle."""
-        codes, clipped = self.adc.convert(self.state[:, : self.n], self.rng)
+        """ADC codes (chains, n), float64 holding integers, of the node voltages now."""
+        codes, clipped = self.adc.convert(self.voltages, self.rng)
         self.counters.adc_clipped += clipped
         return codes
-
-    @property
-    def voltages(self) -> np.ndarray:
-        return self.state[:, : self.n]

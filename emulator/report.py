@@ -72,7 +72,12 @@ def build_report(cfg: Config, program: HardwareProgram, loop: Loop, est: Estimat
     }
     if extra:
         rep.update(extra)
-    return rep
+    return _jsonable(rep)
+
+
+def jsonable(x):
+    """``x`` with numpy types made plain and non-finite floats made None (strict JSON)."""
+    return _jsonable(x)
 
 
 def _jsonable(x):

@@ -59,13 +59,14 @@ def integrated_autocorr_time(trace: np.ndarray, c: float = 5.0) -> float:
 
 
 class Estimator:
-    """Accumulates batch sums of ``x`` and ``x x^T`` and the running totals for error curves."""
+    """Accumulates batch sums of the codes ``X`` and of ``X X^T`` (exact integers in float64,
+    scaled to ``x`` only when read), and the running error at log-spaced checkpoints."""
 
     def __init__(self, program: HardwareProgram, chains: int):
         cfg = program.config
         self.program = program
         self.kind = cfg.workload.kind
-        self.n = cfg.n
+        self.n = n = cfg.n
         self.chains = chains
         self.burn = cfg.run.burn_in_samples
         self.samples = cfg.run.samples
@@ -75,42 +76,50 @@ class Estimator:
         self.time_blocks = 1 if chains >= N_BATCH else int(np.ceil(N_BATCH / chains))
         self.starts = np.linspace(0, chains, g + 1).astype(int)[:-1]
         self.group_sizes = np.diff(np.append(self.starts, chains))
-        nb = g * self.time_blocks
-        self.S1 = np.zeros((nb, self.n))
-        self.S2 = np.zeros((nb, self.n, self.n)) if self.need_cov else None
-        self.counts = np.zeros(nb)
-        self.tsum = np.zeros(self.n)
-        self.tsq = np.zeros(self.n)
-        self.tsum2 = np.zeros((self.n, self.n)) if self.need_cov else None
+        # per (time block, unit, chain) sums of X; units-major to match the plant's layout
+        self.S1 = np.zeros((self.time_blocks, n, chains))
+        self.Ssq = np.zeros((n, chains))
+        self._sq = np.empty((n, chains))
+        self.S2 = np.zeros((self.time_blocks * g, n, n)) if self.need_cov else None
         self.seen = 0
-        self.checkpoints = sorted(set(np.unique(np.geomspace(1, self.samples, 24).astype(int))))
+        self.checkpoints = set(np.unique(np.geomspace(1, self.samples, 24).astype(int)).tolist())
         self.curve: list[tuple[int, float]] = []
         nt = min(cfg.run.trace_chains, chains)
-        self.trace = np.zeros((min(self.samples, 4096), nt, self.n), dtype=np.float32) if nt else None
+        self.trace = np.zeros((min(self.samples, 4096), nt, n), dtype=np.float32) if nt else None
 
     def on_sample(self, m: int, X: np.ndarray) -> None:
         if m < self.burn:
             return
         i = m - self.burn
-        x = X * self.inv_fs
+        XT = X.T
         tb = i * self.time_blocks // self.samples
-        g = len(self.starts)
-        rows = slice(tb * g, (tb + 1) * g)
-        self.S1[rows] += np.add.reduceat(x, self.starts, axis=0)
-        self.counts[rows] += self.group_sizes
-        col = x.sum(axis=0)
-        self.tsum += col
-        self.tsq += np.einsum("ij,ij->j", x, x)
+        self.S1[tb] += XT
+        np.multiply(XT, XT, out=self._sq)
+        self.Ssq += self._sq
         if self.need_cov:
+            g = len(self.starts)
             for gi, (a, sz) in enumerate(zip(self.starts, self.group_sizes)):
-                xs = x[a:a + sz]
-                self.S2[tb * g + gi] += xs.T @ xs
-            self.tsum2 += x.T @ x
+                xs = XT[:, a:a + sz]
+                self.S2[tb * g + gi] += xs @ xs.T
         if self.trace is not None and i < self.trace.shape[0]:
-            self.trace[i] = x[: self.trace.shape[1]]
+            self.trace[i] = X[: self.trace.shape[1]] * self.inv_fs
         self.seen = i + 1
         if self.seen in self.checkpoints:
             self.curve.append((self.seen, self._error_now()))
+
+    def _batches(self):
+        """(per-batch sums of x (nb, n), per-batch counts (nb,), per-batch sums of x x^T or None)."""
+        s = self.inv_fs
+        parts = np.add.reduceat(self.S1, self.starts, axis=2)          # (tb, n, g)
+        S1b = parts.transpose(0, 2, 1).reshape(-1, self.n) * s
+        per_tb = np.array([self.seen * 0] * self.time_blocks, dtype=float)
+        for tb in range(self.time_blocks):
+            lo = -(-tb * self.samples // self.time_blocks)
+            hi = -(-(tb + 1) * self.samples // self.time_blocks)
+            per_tb[tb] = max(0, min(hi, self.seen) - lo)
+        counts = (per_tb[:, None] * self.group_sizes[None, :]).reshape(-1)
+        S2b = self.S2 * s * s if self.need_cov else None
+        return S1b, counts, S2b
 
     # ---- estimates ---------------------------------------------------------------------------
     def _mean_cov(self, S1, S2, cnt):
@@ -120,9 +129,15 @@ class Estimator:
         cov = S2 / cnt - np.outer(mu, mu)
         return mu, cov
 
-    def _error_now(self) -> float:
+    def _totals(self):
+        s = self.inv_fs
         cnt = self.seen * self.chains
-        mu, cov = self._mean_cov(self.tsum, self.tsum2, cnt)
+        tsum = self.S1.sum(axis=(0, 2)) * s
+        tsum2 = self.S2.sum(axis=0) * s * s if self.need_cov else None
+        return self._mean_cov(tsum, tsum2, cnt)
+
+    def _error_now(self) -> float:
+        mu, cov = self._totals()
         return self._score(mu, cov)["headline"]
 
     def _score(self, mu_x: np.ndarray, cov_x: np.ndarray | None) -> dict:
@@ -155,12 +170,16 @@ class Estimator:
         p = self.program
         a = p.scale
         cnt = self.seen * self.chains
-        mu_x, cov_x = self._mean_cov(self.tsum, self.tsum2, cnt)
+        mu_x, cov_x = self._totals()
         sc = self._score(mu_x, cov_x)
-        nb = len(self.counts)
-        bm = self.S1 / self.counts[:, None]
+        S1b, counts, S2b = self._batches()
+        keep = counts > 0
+        S1b, counts = S1b[keep], counts[keep]
+        S2b = S2b[keep] if S2b is not None else None
+        nb = len(counts)
+        bm = S1b / counts[:, None]
         se_x = bm.std(axis=0, ddof=1) / np.sqrt(nb)
-        var_x = self.tsq / cnt - mu_x**2
+        var_x = self.Ssq.sum(axis=1) * self.inv_fs**2 / cnt - mu_x**2
         ess = var_x / np.maximum(se_x**2, 1e-300)
         out: dict = {"samples_per_chain": self.seen, "ess_mean": float(np.mean(ess))}
         if self.trace is not None and self.trace.shape[0] >= 8:
@@ -183,7 +202,7 @@ class Estimator:
             return out
         # covariance standard errors from the batches
         bmeans = bm
-        bcov = self.S2 / self.counts[:, None, None] - np.einsum("bi,bj->bij", bmeans, bmeans)
+        bcov = S2b / counts[:, None, None] - np.einsum("bi,bj->bij", bmeans, bmeans)
         cov_se = bcov.std(axis=0, ddof=1) / np.sqrt(nb) / a**2
         if self.kind == "gaussian":
             S, mu = sc["S"], sc["mu"]

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emulator.fixedpoint import Overflow, QFormat, Rounding, narrow
+from emulator.fixedpoint import Overflow, QFormat, Rounding, count_overflow, narrow, overflow, shift_round
 
 #: Largest accumulator for which a float64 BLAS product of integers is exact (|acc| < 2**53).
 _FLOAT_EXACT_WIDTH = 53
@@ -113,6 +113,11 @@ class LinearDemon:
 
     ``A_raw`` (n, n) and ``b_raw`` (n,) are the raw integer coefficients as written to the
     coefficient memory; they must already fit their formats.
+
+    Two paths compute the same integers: :meth:`force` in int64 (the reference, cross-checked
+    against APyTypes and the RTL) and :meth:`force_count` on float64 arrays holding integers
+    (the engine's fast path; exact because ``acc_width <= 53`` is checked, see
+    :mod:`emulator.fixedpoint`). ``tests/test_demon_linear.py`` checks they agree.
     """
 
     def __init__(self, spec: LinearDemonSpec, A_raw: np.ndarray, b_raw: np.ndarray):
@@ -128,22 +133,44 @@ class LinearDemon:
         self.A_raw = A_raw
         self.b_raw = b_raw
         self._b_acc = b_raw << np.int64(spec.b_shift)
-        self._float_path = spec.acc_width <= _FLOAT_EXACT_WIDTH
-        self._At = A_raw.T.astype(np.float64) if self._float_path else A_raw.T.copy()
+        self.float_exact = spec.acc_width <= _FLOAT_EXACT_WIDTH
+        self._Af = A_raw.astype(np.float64)
+        self._b_acc_f = self._b_acc.astype(np.float64)
         self._zero_A = not A_raw.any()
+        if self._zero_A:
+            const, ovf = narrow(self._b_acc[None, :], spec.out_shift, spec.f_bits, spec.rounding, spec.overflow)
+            self._const = const[0].astype(np.float64)
+            self._const_ovf = int(np.count_nonzero(ovf))
 
     def accumulate(self, X: np.ndarray) -> np.ndarray:
         """Exact accumulator ``(b << b_shift) - X @ A.T`` for ADC codes ``X`` (chains, n), int64."""
-        if self._zero_A:
-            return np.broadcast_to(self._b_acc, X.shape).copy()
-        if self._float_path:
+        X = np.asarray(X, dtype=np.int64)
+        if self.float_exact:
             # Exact: every partial sum is an integer below 2**53 (checked by acc_width).
-            prod = (X.astype(np.float64) @ self._At).astype(np.int64)
+            prod = (X.astype(np.float64) @ self._Af.T).astype(np.int64)
         else:
-            prod = np.asarray(X, dtype=np.int64) @ self._At
+            prod = X @ self.A_raw.T
         return self._b_acc - prod
 
     def force(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """DAC codes for ADC codes ``X`` (chains, n). Returns (codes int64, overflowed mask)."""
+        """DAC codes (int64) for ADC codes ``X`` (chains, n). Returns (codes, overflowed mask)."""
         s = self.spec
         return narrow(self.accumulate(X), s.out_shift, s.f_bits, s.rounding, s.overflow)
+
+    def force_count(self, X: np.ndarray) -> tuple[np.ndarray, int]:
+        """DAC codes for ADC codes ``X`` (chains, n), as float64 integers, and the number of
+        overflowed outputs. Same integers as :meth:`force`; the engine's path."""
+        s = self.spec
+        if self._zero_A:
+            return np.broadcast_to(self._const, X.shape), self._const_ovf * X.shape[0]
+        if not self.float_exact:
+            codes, ovf = self.force(X)
+            return codes.astype(np.float64), int(np.count_nonzero(ovf))
+        Xf = X if X.dtype == np.float64 else X.astype(np.float64)
+        # (A @ X^T)^T keeps a transposed (units-major) X contiguous for BLAS.
+        acc = self._b_acc_f[:, None] - self._Af @ Xf.T
+        y = shift_round(acc, s.out_shift, s.rounding).T
+        n_ovf = count_overflow(y, s.f_bits)
+        if n_ovf:
+            y, _ = overflow(y, s.f_bits, s.overflow)
+        return y, n_ovf
