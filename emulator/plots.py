@@ -19,7 +19,10 @@ def run_figure(rep: dict, path: Path) -> None:
     error against samples per chain on log axes with the 1/sqrt(samples) slope for reference."""
     m = rep["metrics"]
     kind = rep["workload"]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.4))
+    if kind == "linear_solve":
+        fig, (ax1, ax3, ax2) = plt.subplots(1, 3, figsize=(15, 4.4))
+    else:
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.4))
     fig.suptitle(f"{rep['config']} — {kind}, {rep['mode']} mode, {rep['demon']} demon, "
                  f"{rep['chains']:,} chains")
     if kind == "linear_solve":
@@ -30,6 +33,11 @@ def run_figure(rep: dict, path: Path) -> None:
         ax1.set_xlabel("component i")
         ax1.set_ylabel("x_i")
         ax1.set_title("solution of A x = b")
+        ax3.axhline(0.0, color="k", lw=0.8)
+        ax3.errorbar(idx, x - ex, yerr=2 * se, fmt="o", ms=5, capsize=3, color="C1")
+        ax3.set_xlabel("component i")
+        ax3.set_ylabel("x_i (hardware) - x_i (exact)")
+        ax3.set_title(f"residual, ±2 standard errors (rel. error {m['rel_error']:.2g})")
     elif kind in ("gaussian", "inverse"):
         est = np.array(m["covariance"] if kind == "gaussian" else m["inverse"])
         exact = np.array(m["exact_covariance"] if kind == "gaussian" else m["exact"])
