@@ -1,0 +1,357 @@
+`default_nettype none
+// demon_axil: AXI4-Lite slave of the demon (register map: rtl/regmap.yaml, constants from the
+// generated rtl/demon_regs.vh).
+//
+// Bus: 32-bit data, 16-bit byte addresses; address bits [1:0] are ignored (word access).
+// One transaction of each kind at a time:
+//   write  AWREADY and WREADY rise together, in the cycle where AWVALID and WVALID are both high
+//          and no write response is pending; the write takes effect at that clock edge and BVALID
+//          follows in the next cycle.
+//   read   ARREADY is high while no read is in flight (and no write is being accepted in the same
+//          cycle, which would need the coefficient port); RVALID follows two cycles after the AR
+//          handshake (one cycle for the synchronous coefficient memories, one to register RDATA).
+// Responses: OKAY, or SLVERR for an address not in the map, an array entry at or beyond N*N
+// (COEF_A) or N (COEF_B), and a write to a read-only register (which changes nothing).
+// WSTRB is honoured on CTRL, SCRATCH and the coefficient entries.
+//
+// Counters (CNT_IN, CNT_OUT, CNT_DROP, CNT_SAT) saturate at 0xFFFFFFFF. Writing CTRL with CLEAR
+// set zeroes them at that clock edge (events of that same edge are discarded); CLEAR reads 0.
+// ENABLE is an output to demon_top, which gates the input stream with it; the event inputs are
+// counted as they come (demon_top only raises ev_in and ev_drop while enabled).
+module demon_axil #(
+    // Number of units (channels) n; 1..64 (reported in SHAPE.N; bounds COEF_A and COEF_B).
+    parameter integer N = 4,
+    // Parallel multipliers P; 1..N (reported in SHAPE.MULTIPLIERS and TIMING).
+    parameter integer MULTIPLIERS = 4,
+    // ADC code width; 2..24 (reported in WIDTHS.X_BITS).
+    parameter integer X_BITS = 10,
+    // DAC code width; 2..24 (reported in WIDTHS.F_BITS).
+    parameter integer F_BITS = 10,
+    // Integer bits of A; >= 1, COEF_INT + COEF_FRAC in 2..32 (WIDTHS.COEF_W).
+    parameter integer COEF_INT = 3,
+    // Fractional bits of A; 0..31 (FORMAT.COEF_FRAC).
+    parameter integer COEF_FRAC = 9,
+    // Integer bits of b; >= 1, BIAS_INT + BIAS_FRAC in 2..32 (WIDTHS.BIAS_W).
+    parameter integer BIAS_INT = 3,
+    // Fractional bits of b; 0..31 (FORMAT.BIAS_FRAC).
+    parameter integer BIAS_FRAC = 9,
+    // Rounding code; 0 TRN, 1 RND, 2 RND_CONV (FORMAT.ROUNDING).
+    parameter integer ROUNDING = 0,
+    // Overflow code; 0 SAT, 1 WRAP (FORMAT.OVERFLOW).
+    parameter integer OVERFLOW = 0
+) (
+    input  wire        clk,
+    input  wire        rst,            // synchronous, active high
+    // AXI4-Lite slave
+    input  wire [15:0] s_axil_awaddr,
+    input  wire [2:0]  s_axil_awprot,
+    input  wire        s_axil_awvalid,
+    output wire        s_axil_awready,
+    input  wire [31:0] s_axil_wdata,
+    input  wire [3:0]  s_axil_wstrb,
+    input  wire        s_axil_wvalid,
+    output wire        s_axil_wready,
+    output wire [1:0]  s_axil_bresp,
+    output wire        s_axil_bvalid,
+    input  wire        s_axil_bready,
+    input  wire [15:0] s_axil_araddr,
+    input  wire [2:0]  s_axil_arprot,
+    input  wire        s_axil_arvalid,
+    output wire        s_axil_arready,
+    output wire [31:0] s_axil_rdata,
+    output wire [1:0]  s_axil_rresp,
+    output wire        s_axil_rvalid,
+    input  wire        s_axil_rready,
+    // control and status
+    output wire        ctrl_enable,    // CTRL.ENABLE
+    input  wire        st_busy,        // STATUS.BUSY
+    input  wire        st_out_valid,   // STATUS.OUT_VALID
+    input  wire        st_in_ready,    // STATUS.IN_READY
+    // counter events, one clock each
+    input  wire        ev_in,          // input handshake
+    input  wire        ev_out,         // output handshake
+    input  wire        ev_drop,        // input valid while not ready, enabled
+    input  wire [6:0]  ev_sat,         // overflowed channels of the word delivered with ev_out
+    // coefficient port (port A of demon_linear's memories)
+    output wire        cfg_sel,        // 0: COEF_A, 1: COEF_B
+    output wire [11:0] cfg_idx,
+    output wire        cfg_we,
+    output wire [3:0]  cfg_be,
+    output wire [31:0] cfg_wdata,
+    input  wire [31:0] cfg_rdata       // entry addressed in the previous cycle, sign-extended
+);
+
+`include "demon_regs.vh"
+
+    localparam [1:0] RESP_OKAY = 2'b00;
+    localparam [1:0] RESP_SLVERR = 2'b10;
+
+    localparam integer COEF_W = COEF_INT + COEF_FRAC;
+    localparam integer BIAS_W = BIAS_INT + BIAS_FRAC;
+    localparam integer GROUPS = (N + MULTIPLIERS - 1) / MULTIPLIERS;
+    localparam integer LATENCY = N * GROUPS + 1;
+    localparam integer II = N * GROUPS + 1;
+
+    // Read-only values built from the parameters, placed by the generated field positions.
+    localparam [31:0] SHAPE_VALUE = (N << DEMON_SHAPE_N_LSB)
+                                  | (MULTIPLIERS << DEMON_SHAPE_MULTIPLIERS_LSB);
+    localparam [31:0] WIDTHS_VALUE = (X_BITS << DEMON_WIDTHS_X_BITS_LSB)
+                                   | (F_BITS << DEMON_WIDTHS_F_BITS_LSB)
+                                   | (COEF_W << DEMON_WIDTHS_COEF_W_LSB)
+                                   | (BIAS_W << DEMON_WIDTHS_BIAS_W_LSB);
+    localparam [31:0] FORMAT_VALUE = (COEF_FRAC << DEMON_FORMAT_COEF_FRAC_LSB)
+                                   | (BIAS_FRAC << DEMON_FORMAT_BIAS_FRAC_LSB)
+                                   | (ROUNDING << DEMON_FORMAT_ROUNDING_LSB)
+                                   | (OVERFLOW << DEMON_FORMAT_OVERFLOW_LSB);
+    localparam [31:0] TIMING_VALUE = (LATENCY << DEMON_TIMING_LATENCY_LSB)
+                                   | (II << DEMON_TIMING_II_LSB);
+
+    // Address classes.
+    localparam [2:0] K_NONE = 3'd0;     // unmapped: SLVERR
+    localparam [2:0] K_RO = 3'd1;       // read-only register
+    localparam [2:0] K_CTRL = 3'd2;
+    localparam [2:0] K_SCRATCH = 3'd3;
+    localparam [2:0] K_A = 3'd4;        // COEF_A entry < N*N
+    localparam [2:0] K_B = 3'd5;        // COEF_B entry < N
+
+    localparam integer A_LO = {16'd0, DEMON_COEF_A_OFFSET};
+    localparam integer A_HI = A_LO + DEMON_COEF_A_STRIDE * N * N;
+    localparam integer B_LO = {16'd0, DEMON_COEF_B_OFFSET};
+    localparam integer B_HI = B_LO + DEMON_COEF_B_STRIDE * N;
+
+    initial begin
+        if (N < 1 || N > 64 || N * N > DEMON_COEF_A_MAX_ENTRIES || N > DEMON_COEF_B_MAX_ENTRIES) begin
+            $error("%m: N must be 1..64, got %0d", N);
+            $finish;
+        end
+        if (MULTIPLIERS < 1 || MULTIPLIERS > N) begin
+            $error("%m: MULTIPLIERS must be 1..N=%0d, got %0d", N, MULTIPLIERS);
+            $finish;
+        end
+        if (X_BITS < 2 || X_BITS > 24 || F_BITS < 2 || F_BITS > 24) begin
+            $error("%m: X_BITS and F_BITS must be 2..24, got %0d and %0d", X_BITS, F_BITS);
+            $finish;
+        end
+        if (COEF_INT < 1 || COEF_FRAC < 0 || COEF_W < 2 || COEF_W > 32
+                || BIAS_INT < 1 || BIAS_FRAC < 0 || BIAS_W < 2 || BIAS_W > 32) begin
+            $error("%m: formats Q(%0d,%0d) and Q(%0d,%0d) need int >= 1, frac >= 0, width 2..32",
+                   COEF_INT, COEF_FRAC, BIAS_INT, BIAS_FRAC);
+            $finish;
+        end
+        if (ROUNDING < 0 || ROUNDING > 2 || OVERFLOW < 0 || OVERFLOW > 1) begin
+            $error("%m: ROUNDING must be 0..2 and OVERFLOW 0..1, got %0d and %0d", ROUNDING, OVERFLOW);
+            $finish;
+        end
+    end
+
+    // Class of a byte address. Accesses are word accesses: address bits [1:0] are ignored.
+    function [2:0] kind_of;
+        /* verilator lint_off UNUSEDSIGNAL */
+        input [15:0] addr;
+        /* verilator lint_on UNUSEDSIGNAL */
+        reg [31:0] a32;
+        begin
+            a32 = {16'd0, addr[15:2], 2'b00};
+            case ({addr[15:2], 2'b00})
+                DEMON_ID_OFFSET, DEMON_VERSION_OFFSET, DEMON_SHAPE_OFFSET, DEMON_WIDTHS_OFFSET,
+                DEMON_FORMAT_OFFSET, DEMON_TIMING_OFFSET, DEMON_STATUS_OFFSET, DEMON_CNT_IN_OFFSET,
+                DEMON_CNT_OUT_OFFSET, DEMON_CNT_DROP_OFFSET, DEMON_CNT_SAT_OFFSET:
+                    kind_of = K_RO;
+                DEMON_CTRL_OFFSET:
+                    kind_of = K_CTRL;
+                DEMON_SCRATCH_OFFSET:
+                    kind_of = K_SCRATCH;
+                default:
+                    if (a32 >= A_LO && a32 < A_HI) begin
+                        kind_of = K_A;
+                    end else if (a32 >= B_LO && a32 < B_HI) begin
+                        kind_of = K_B;
+                    end else begin
+                        kind_of = K_NONE;
+                    end
+            endcase
+        end
+    endfunction
+
+    // Entry index of an array address (meaningful for K_A and K_B only): the word offset from the
+    // array base; byte-address bits [1:0] are ignored, and bits above the largest array (4096
+    // entries) are zero for every address kind_of maps to an array.
+    function [11:0] idx_of;
+        input [15:0] addr;
+        input        is_b;
+        /* verilator lint_off UNUSEDSIGNAL */
+        reg [15:0] rel;
+        /* verilator lint_on UNUSEDSIGNAL */
+        begin
+            rel = addr - (is_b ? DEMON_COEF_B_OFFSET : DEMON_COEF_A_OFFSET);
+            idx_of = rel[13:2];
+        end
+    endfunction
+
+    // ------------------------------------------------------------------------------------------
+    // Registers and counters
+    // ------------------------------------------------------------------------------------------
+
+    reg        enable_q;
+    reg [31:0] scratch_q;
+    reg [31:0] cnt_in;
+    reg [31:0] cnt_out;
+    reg [31:0] cnt_drop;
+    reg [31:0] cnt_sat;
+
+    assign ctrl_enable = enable_q;
+
+    // ------------------------------------------------------------------------------------------
+    // Write channel
+    // ------------------------------------------------------------------------------------------
+
+    reg       bvalid_q;
+    reg [1:0] bresp_q;
+
+    wire       wr_go = s_axil_awvalid && s_axil_wvalid && !bvalid_q;
+    wire [2:0] wr_kind = kind_of(s_axil_awaddr);
+    wire       wr_ok = (wr_kind == K_CTRL) || (wr_kind == K_SCRATCH) || (wr_kind == K_A) || (wr_kind == K_B);
+    wire       wr_ctrl = wr_go && (wr_kind == K_CTRL) && s_axil_wstrb[0];
+    wire       clear = wr_ctrl && s_axil_wdata[DEMON_CTRL_CLEAR_LSB];
+
+    assign s_axil_awready = wr_go;
+    assign s_axil_wready = wr_go;
+    assign s_axil_bvalid = bvalid_q;
+    assign s_axil_bresp = bresp_q;
+
+    integer bi;
+    always @(posedge clk) begin
+        if (rst) begin
+            bvalid_q <= 1'b0;
+            bresp_q <= RESP_OKAY;
+            enable_q <= DEMON_CTRL_RESET[DEMON_CTRL_ENABLE_LSB];
+            scratch_q <= DEMON_SCRATCH_RESET;
+        end else begin
+            if (bvalid_q && s_axil_bready) begin
+                bvalid_q <= 1'b0;
+            end
+            if (wr_go) begin
+                bvalid_q <= 1'b1;
+                bresp_q <= wr_ok ? RESP_OKAY : RESP_SLVERR;
+                if (wr_ctrl) begin
+                    enable_q <= s_axil_wdata[DEMON_CTRL_ENABLE_LSB];
+                end
+                if (wr_kind == K_SCRATCH) begin
+                    for (bi = 0; bi < 4; bi = bi + 1) begin
+                        if (s_axil_wstrb[bi]) scratch_q[bi*8 +: 8] <= s_axil_wdata[bi*8 +: 8];
+                    end
+                end
+            end
+        end
+    end
+
+    // ------------------------------------------------------------------------------------------
+    // Read channel
+    // ------------------------------------------------------------------------------------------
+
+    reg        rd_pend;          // AR accepted, coefficient memory output valid this cycle
+    reg [15:0] rd_addr_q;        // word address of the read in flight
+    reg [2:0]  rd_kind_q;
+    reg        rvalid_q;
+    reg [1:0]  rresp_q;
+    reg [31:0] rdata_q;
+
+    wire       rd_go = s_axil_arvalid && !rd_pend && !rvalid_q && !wr_go;
+    wire [2:0] rd_kind = kind_of(s_axil_araddr);
+
+    assign s_axil_arready = rd_go;
+    assign s_axil_rvalid = rvalid_q;
+    assign s_axil_rresp = rresp_q;
+    assign s_axil_rdata = rdata_q;
+
+    reg [31:0] rd_value;
+    always @* begin
+        case (rd_addr_q)
+            DEMON_ID_OFFSET:      rd_value = DEMON_ID_RESET;
+            DEMON_VERSION_OFFSET: rd_value = DEMON_VERSION_RESET;
+            DEMON_SHAPE_OFFSET:   rd_value = SHAPE_VALUE;
+            DEMON_WIDTHS_OFFSET:  rd_value = WIDTHS_VALUE;
+            DEMON_FORMAT_OFFSET:  rd_value = FORMAT_VALUE;
+            DEMON_TIMING_OFFSET:  rd_value = TIMING_VALUE;
+            DEMON_CTRL_OFFSET:    rd_value = {31'd0, enable_q} << DEMON_CTRL_ENABLE_LSB;
+            DEMON_STATUS_OFFSET:  rd_value = ({31'd0, st_busy} << DEMON_STATUS_BUSY_LSB)
+                                           | ({31'd0, st_out_valid} << DEMON_STATUS_OUT_VALID_LSB)
+                                           | ({31'd0, st_in_ready} << DEMON_STATUS_IN_READY_LSB);
+            DEMON_CNT_IN_OFFSET:  rd_value = cnt_in;
+            DEMON_CNT_OUT_OFFSET: rd_value = cnt_out;
+            DEMON_CNT_DROP_OFFSET: rd_value = cnt_drop;
+            DEMON_CNT_SAT_OFFSET: rd_value = cnt_sat;
+            DEMON_SCRATCH_OFFSET: rd_value = scratch_q;
+            default:              rd_value = 32'd0;
+        endcase
+        if (rd_kind_q == K_A || rd_kind_q == K_B) begin
+            rd_value = cfg_rdata;
+        end else if (rd_kind_q == K_NONE) begin
+            rd_value = 32'd0;
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            rd_pend <= 1'b0;
+            rvalid_q <= 1'b0;
+            rresp_q <= RESP_OKAY;
+            rdata_q <= 32'd0;
+            rd_addr_q <= 16'd0;
+            rd_kind_q <= K_NONE;
+        end else begin
+            if (rvalid_q && s_axil_rready) begin
+                rvalid_q <= 1'b0;
+            end
+            if (rd_go) begin
+                rd_pend <= 1'b1;
+                rd_addr_q <= {s_axil_araddr[15:2], 2'b00};
+                rd_kind_q <= rd_kind;
+            end
+            if (rd_pend) begin
+                rd_pend <= 1'b0;
+                rvalid_q <= 1'b1;
+                rresp_q <= (rd_kind_q == K_NONE) ? RESP_SLVERR : RESP_OKAY;
+                rdata_q <= rd_value;
+            end
+        end
+    end
+
+    // ------------------------------------------------------------------------------------------
+    // Coefficient port: the write address while a write is accepted, else the read address.
+    // ------------------------------------------------------------------------------------------
+
+    wire wr_arr = (wr_kind == K_A) || (wr_kind == K_B);
+    assign cfg_we = wr_go && wr_arr;
+    assign cfg_sel = wr_go ? (wr_kind == K_B) : (rd_kind == K_B);
+    assign cfg_idx = wr_go ? idx_of(s_axil_awaddr, wr_kind == K_B) : idx_of(s_axil_araddr, rd_kind == K_B);
+    assign cfg_be = s_axil_wstrb;
+    assign cfg_wdata = s_axil_wdata;
+
+    // ------------------------------------------------------------------------------------------
+    // Counters
+    // ------------------------------------------------------------------------------------------
+
+    localparam [31:0] CNT_MAX = 32'hFFFF_FFFF;
+    wire [32:0] sat_sum = {1'b0, cnt_sat} + {26'd0, ev_sat};
+
+    always @(posedge clk) begin
+        if (rst || clear) begin
+            cnt_in <= DEMON_CNT_IN_RESET;
+            cnt_out <= DEMON_CNT_OUT_RESET;
+            cnt_drop <= DEMON_CNT_DROP_RESET;
+            cnt_sat <= DEMON_CNT_SAT_RESET;
+        end else begin
+            if (ev_in && cnt_in != CNT_MAX) cnt_in <= cnt_in + 1'b1;
+            if (ev_out && cnt_out != CNT_MAX) cnt_out <= cnt_out + 1'b1;
+            if (ev_drop && cnt_drop != CNT_MAX) cnt_drop <= cnt_drop + 1'b1;
+            if (ev_out) cnt_sat <= sat_sum[32] ? CNT_MAX : sat_sum[31:0];
+        end
+    end
+
+    // AXI protection bits carry no meaning here; the `unused` name tells Verilator so.
+    wire unused_prot = ^{s_axil_awprot, s_axil_arprot};
+
+endmodule
+
+`resetall
