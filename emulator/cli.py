@@ -83,7 +83,7 @@ def cli():
 def run(config, demon, seed, chains, out, as_json, waves, no_plot, sets):
     """Run CONFIG (default: the bundled SPU-style 8-cell linear solve) in closed loop and score it."""
     from emulator.compiler import compile_program
-    from emulator.report import run_golden, summary, write_json
+    from emulator.report import mismatch_text, run_golden, summary, write_json
 
     path, cfg = _load(config, seed, chains, sets)
     if demon != "golden" and cfg.chains != 1 and chains is None:
@@ -111,6 +111,8 @@ def run(config, demon, seed, chains, out, as_json, waves, no_plot, sets):
         files.append(str(out_dir / "plot.png"))
     if as_json:
         click.echo(json.dumps(rep, allow_nan=False))
+    elif rep.get("bit_exact") is False:
+        click.echo(mismatch_text(rep, files))
     else:
         click.echo(summary(rep, files))
     if rep.get("bit_exact") is False:
@@ -139,6 +141,10 @@ def configs():
             click.echo(f"{str(p.relative_to(REPO)):42s} {cfg.workload.kind:13s} {cfg.description}")
         except ConfigError as e:
             click.echo(f"{str(p.relative_to(REPO)):42s} INVALID: {e.field}: {e.reason}")
+
+
+from emulator.sweep import sweep_command; cli.add_command(sweep_command)  # noqa: E402, E702
+from emulator.sweep_plots import plot_command; cli.add_command(plot_command)  # noqa: E402, E702
 
 
 def _progress(total: int, desc: str, quiet: bool):

@@ -164,8 +164,39 @@ def summary(rep: dict, files: list[str]) -> str:
     uups = rep["unit_updates_per_s"]
     lines.append(f"  wall time        {rep['wall_s']:.3g} s ({_si(uups)}unit-updates/s)")
     lines.append(f"  codes sha256     {rep['codes_sha256'][:16]}... (chain 0's DAC stream)")
+    if "bit_exact" in rep:
+        meas = rep.get("demon_latency_measured") or []
+        lines.append(
+            f"  RTL              {rep['simulator']}: bit exact — {rep['outputs_checked']:,} outputs equal the golden "
+            f"model cycle for cycle; demon latency measured {', '.join(map(str, meas))} cycles "
+            f"(predicted {rep['latency']['demon']}); counters {rep['rtl_counters']}"
+        )
+        lines.append(
+            f"  RTL speed        {rep['updates_per_s']:.4g} demon updates/s, {rep['sim_cycles_per_s']:.4g} "
+            f"simulated cycles/s (build {rep['build_s']:.3g} s)"
+        )
+        if rep.get("waves"):
+            lines.append(f"  waves            {rep['waves']}")
     for note in rep["compiler"]["notes"]:
         lines.append(f"  note             {note}")
+    if files:
+        lines.append("  wrote            " + ", ".join(files))
+    return "\n".join(lines)
+
+
+def mismatch_text(rep: dict, files: list[str]) -> str:
+    """What a failed bit-exactness check found, for a human."""
+    mm = rep.get("mismatch")
+    lines = [f"demonloop run: {rep['config']} with the {rep.get('simulator')} RTL demon: NOT bit exact"]
+    if mm:
+        lines.append(f"  first difference ({mm['kind']}) at timeline cycle {mm.get('cycle', mm.get('expected_cycle'))}"
+                     + (f", sample {mm['sample']}" if "sample" in mm else ""))
+        if "channel" in mm:
+            lines.append(f"  channel {mm['channel']}: RTL code {mm['rtl_code']}, golden code {mm['golden_code']}"
+                         + (f" (expected at cycle {mm['expected_cycle']})" if mm.get("expected_cycle") != mm.get("cycle") else ""))
+        if "adc_input" in mm:
+            lines.append(f"  ADC input that caused it: {mm['adc_input']}")
+    lines.append(f"  RTL counters {rep.get('rtl_counters')} vs golden {rep.get('golden_counters')}")
     if files:
         lines.append("  wrote            " + ", ".join(files))
     return "\n".join(lines)
