@@ -145,6 +145,7 @@ class ADCConfig(_Model):
     offset_V: PerUnit = 0.0
     gain_error: PerUnit = 0.0
     noise_V: NonNegativeFloat = 0.0
+    dither: bool = False        # subtractive RPDF dither, one LSB wide (see emulator.converters)
 
 
 class DACConfig(_Model):

@@ -13,6 +13,25 @@ so with every error off the code is ``round-half-up(v / lsb)`` (mid-tread) and t
 quantization error is uniform on [-lsb/2, lsb/2) for a wide input (variance lsb**2 / 12).
 Codes that had to be clipped are counted. The demon reads X as Q(1, bits-1): x = v / FS.
 
+Dither (``dither=True``, config ``adc.dither``): subtractive RPDF dither. Each conversion adds
+``d ~ U[-lsb/2, lsb/2)``, independent of everything else, at the quantizer input,
+
+    X = clip(floor((v_in + d) * (1 / lsb) + 1/2), ...)
+
+and reports ``d`` beside the code (``dither_out``), so a back end that knows its dither sequence
+reconstructs ``v_hat = X * lsb - d``. The error of that reconstruction,
+``e = X * lsb - d - v_in = Q(w) - w`` with ``w = v_in + d``, is *exactly* uniform on
+``(-lsb/2, lsb/2]`` and independent of ``v_in`` for every input, however narrow or slow
+(Schuchman's condition: the dither's characteristic function vanishes at multiples of ``1/lsb``,
+which a uniform dither one LSB wide satisfies). So its variance is exactly ``lsb**2 / 12`` and
+the errors of successive conversions are i.i.d. (each draw of ``d`` is new), which is what makes a
+``lsb**2 / 12`` test exact rather than the wide-input approximation above (clipped conversions
+excepted). The demon's datapath takes integer codes, so the loop itself sees ``X`` (for the force
+the dither is non-subtractive: ``E[X lsb - v_in] = 0`` for every input, with variance
+``lsb**2 / 6``); the subtractive reconstruction is what measurements of the converter use
+(:mod:`emulator.sweep`). The dither is drawn from the plant's generator, so the golden run and
+the co-simulation see the same codes.
+
 DAC (one per unit, zero-order hold): code F of ``bits`` bits, read as Q(1, bits-1), drives
 
     I = (1 + gain_error) F * lsb + offset_A,   lsb = full_scale_A / 2**(bits-1)     [A]
@@ -38,6 +57,7 @@ class ADC:
     offset_V: np.ndarray
     gain_error: np.ndarray
     noise_V: float = 0.0
+    dither: bool = False
 
     @property
     def lsb(self) -> float:
@@ -55,10 +75,20 @@ class ADC:
     def ideal(self) -> bool:
         return not (self.offset_V.any() or self.gain_error.any() or self.noise_V)
 
-    def convert(self, v: np.ndarray, rng: np.random.Generator | None = None) -> tuple[np.ndarray, int]:
+    def convert(self, v: np.ndarray, rng: np.random.Generator | None = None,
+                dither_out: np.ndarray | None = None) -> tuple[np.ndarray, int]:
         """Codes (same shape as ``v`` [V]; float64 holding integers, exact) and the number of
-        clipped conversions. ``.astype(np.int64)`` gives the two's-complement integers."""
+        clipped conversions. ``.astype(np.int64)`` gives the two's-complement integers.
+        With dither, the dither of each conversion [V] is written to ``dither_out`` if given."""
         r = (v if self.ideal else self._analog_in(v, rng)) * (1.0 / self.lsb)
+        if self.dither:
+            if rng is None:
+                raise ValueError("a dithered ADC needs a random generator")
+            u = rng.random(r.shape)
+            u -= 0.5                       # U[-1/2, 1/2) LSB
+            r += u
+            if dither_out is not None:
+                np.multiply(u, self.lsb, out=dither_out)
         r += 0.5
         np.floor(r, out=r)
         lo, hi = self.code_min, self.code_max

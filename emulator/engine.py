@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -92,7 +92,10 @@ class Loop:
         tol_ss, noise_ss = ss.spawn(2)
         network = self.program.elements.network(np.random.default_rng(tol_ss), cfg.array.tolerance)
         self.network = network
-        self.plant = Plant(network, self.program.adc, self.program.dac, cfg.clock.f_clk_Hz,
+        adc = self.program.adc
+        if cfg.adc.dither and not adc.dither:
+            adc = replace(adc, dither=True)   # the compiler builds the ADC without the dither flag
+        self.plant = Plant(network, adc, self.program.dac, cfg.clock.f_clk_Hz,
                            self.chains, np.random.default_rng(noise_ss), cfg.array.rail_V)
         self.timing = Timing.from_config(cfg)
         self.counters = LoopCounters()
@@ -148,14 +151,19 @@ class Loop:
 
     # ---- the golden run --------------------------------------------------------------------
     def run_golden(self, on_sample: Callable[[int, np.ndarray], None],
-                   progress: Callable[[int], None] | None = None) -> None:
-        """Run every sample with the golden demon; ``on_sample(m, X)`` sees each sample's codes."""
+                   progress: Callable[[int], None] | None = None,
+                   monitor: Callable[[int, int], bool] | None = None) -> None:
+        """Run every sample with the golden demon; ``on_sample(m, X)`` sees each sample's codes.
+
+        ``monitor(m, k)``, if given, is called once sample ``m`` (taken at cycle ``k``) has been
+        offered to the demon; a true return stops the run right there (no flush: the array stays
+        at cycle ``k``, later samples are never taken). Without it the run is unchanged."""
         # One BLAS thread: the products here are small, and OpenBLAS's spinning helper threads
         # slow down the Gaussian draws that dominate the loop (measured: tools/bench/golden_loop.py).
         with threadpool_limits(1, user_api="blas"):
-            self._run_golden(on_sample, progress)
+            self._run_golden(on_sample, progress, monitor)
 
-    def _run_golden(self, on_sample, progress) -> None:
+    def _run_golden(self, on_sample, progress, monitor=None) -> None:
         demon = self.program.demon()
         L = self.timing.demon_latency
         total = self.program.config.total_samples
@@ -170,4 +178,6 @@ class Loop:
                 self.deliver(t_in + L, F)
             if progress is not None and (m + 1) % every == 0:
                 progress(m + 1)
+            if monitor is not None and monitor(m, k):
+                return
         self.flush(self.end_cycle)

@@ -67,6 +67,8 @@ class Plant:
         self.counters = PlantCounters()
         self._gain = dac.gain_A_per_code
         self._patterns: dict[tuple[int, ...], tuple] = {}
+        # (chains, n) dither of the latest conversion [V], when the ADC dithers (else None)
+        self.adc_dither_V = np.zeros((chains, self.n)) if adc.dither else None
 
     # ---- views -----------------------------------------------------------------------------
     @property
@@ -187,6 +189,6 @@ class Plant:
     # ---- observation -----------------------------------------------------------------------
     def sample(self) -> np.ndarray:
         """ADC codes (chains, n), float64 holding integers, of the node voltages now."""
-        codes, clipped = self.adc.convert(self.voltages, self.rng)
+        codes, clipped = self.adc.convert(self.voltages, self.rng, dither_out=self.adc_dither_V)
         self.counters.adc_clipped += clipped
         return codes
