@@ -61,7 +61,9 @@ import click
 import numpy as np
 
 from emulator.config import Config, ConfigError, _set_dotted, validate_config
-from emulator.report import atomic_write, jsonable, write_json
+
+# emulator.report (and the compiler, engine and workloads behind it) are imported where used, so
+# that registering this command keeps `demonloop --help` and the spawned workers' start light.
 
 SPEC_VERSION = 1
 
@@ -349,6 +351,7 @@ def run_task(task: dict) -> dict:
 def _run_task(task: dict) -> dict:
     from emulator.compiler import compile_program
     from emulator.engine import Loop
+    from emulator.report import jsonable
     from emulator.workloads import Estimator
 
     t0 = time.perf_counter()
@@ -474,6 +477,8 @@ class Sweep:
 
     def prepare_out_dir(self) -> None:
         """Write the spec, or check that the one there is this sweep's (a resume)."""
+        from emulator.report import write_json
+
         path = self.out_dir / "sweep_spec.json"
         spec = self.spec
         if path.exists():
@@ -507,10 +512,14 @@ class Sweep:
         return done
 
     def save_run(self, row: dict) -> None:
+        from emulator.report import write_json
+
         write_json(self.runs_dir / f"{row['run']}.json", row)
 
     def write_results(self, rows: list[dict]) -> list[Path]:
         """``sweep.csv`` (scalars) and ``sweep.json`` (spec, columns, rows), atomically."""
+        from emulator.report import atomic_write, write_json
+
         cols: list[str] = []
         seen = set()
         for r in rows:

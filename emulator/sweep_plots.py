@@ -22,15 +22,25 @@ import math
 from pathlib import Path
 
 import click
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.colors import LogNorm, Normalize  # noqa: E402
+from emulator.config import ConfigError
 
-from emulator.config import ConfigError  # noqa: E402
-from emulator.report import atomic_write  # noqa: E402
+# matplotlib is imported when a figure is drawn (see _plt), so that registering this command
+# keeps the CLI's start light.
+plt = None
+
+
+def _plt():
+    global plt
+    if plt is None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as pyplot
+
+        plt = pyplot
+    return plt
 
 _NAMES = {
     "adc.bits": ("ADC resolution", "bits"),
@@ -184,6 +194,8 @@ def _seconds_axis(ax, f_clk: float | None, which: str = "x"):
 
 
 def _save(fig, path: Path) -> Path:
+    from emulator.report import atomic_write
+
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
@@ -192,6 +204,8 @@ def _save(fig, path: Path) -> Path:
 
 
 def _norm(values):
+    from matplotlib.colors import LogNorm, Normalize
+
     v = np.asarray([x for x in values if x is not None], dtype=float)
     if len(v) and v.min() > 0 and v.max() / v.min() > 10:
         return LogNorm(vmin=v.min(), vmax=v.max()), True
@@ -414,6 +428,7 @@ def plot_sweep(sweep_dir: Path, out_dir: Path | None = None, metric: str | None 
         names = sorted({k for r in rows for k, v in r.items() if _num(v)})
         raise ConfigError("--metric", f"no numeric values of {metric!r} in the sweep; try one of {', '.join(names)}")
     P = Points(data, metric)
+    _plt()
     out = Path(out_dir) if out_dir else Path(sweep_dir)
     files = [heatmap(P, out / "heatmap.png"), curves(P, out / "curves.png"), stability(P, out / "stability.png")]
     return [f for f in files if f is not None]
