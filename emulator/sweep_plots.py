@@ -285,7 +285,7 @@ def curves(P: Points, path: Path) -> Path | None:
     for ax, (key, values) in zip(axs[0], P.axes[:n]):
         xs, categorical = _positions(values)
         series, capped = P.series(key)
-        logy = False
+        shown = []
         for si, (label, fixed) in enumerate(series):
             m, e, x_ok, x_bad = [], [], [], []
             for x, v in zip(xs, values):
@@ -301,11 +301,11 @@ def curves(P: Points, path: Path) -> Path | None:
             color = f"C{si % 10}"
             if x_ok:
                 ax.errorbar(x_ok, m, yerr=e, fmt="o-", ms=4, capsize=3, color=color, label=label or None)
-                logy = logy or (min(m) > 0 and max(m) / min(m) > 10)
+                shown += m
             if x_bad:
                 ax.plot(x_bad, [0.02] * len(x_bad), "x", color=color, ms=8, mew=2,
                         transform=ax.get_xaxis_transform(), clip_on=False)
-        if logy:
+        if shown and min(shown) > 0 and max(shown) / min(shown) > 10:
             ax.set_yscale("log")
         if categorical:
             ax.set_xticks(xs, [str(v) for v in values])
