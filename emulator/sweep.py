@@ -74,6 +74,9 @@ DIVERGENCE_WINDOW_MIN = 32
 #: ... and at least this many conversions (chains x units x samples).
 DIVERGENCE_WINDOW_EVENTS = 2048
 
+#: How long to try reaching a Dask scheduler before giving up.
+DASK_CONNECT_TIMEOUT = "20s"
+
 #: Keys a sweep may not set (the seed comes from --seed / --seeds).
 _FORBIDDEN_KEYS = {"seed"}
 
@@ -597,20 +600,26 @@ class _Broken(Exception):
     pass
 
 
-def _run_dask(tasks, address: str, sweep_id: str, on_done) -> None:
+def dask_client(address: str, timeout: str | None = None):
+    """A ``distributed.Client`` connected to the scheduler at ``address`` (ConfigError if none)."""
+    timeout = timeout or DASK_CONNECT_TIMEOUT
     try:
-        from distributed import Client, as_completed
-        from distributed.client import FutureCancelledError
+        from distributed import Client
     except ImportError:  # pragma: no cover - dask is a dependency
         raise ConfigError("--dask", "dask.distributed is not installed") from None
+    try:
+        return Client(address, timeout=timeout)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ConfigError("--dask", f"cannot reach a Dask scheduler at {address}: {exc}") from None
+
+
+def _run_dask(tasks, client, sweep_id: str, on_done) -> None:
+    from distributed import as_completed
+    from distributed.client import FutureCancelledError
     try:
         from distributed.scheduler import KilledWorker
     except ImportError:  # pragma: no cover
         KilledWorker = RuntimeError
-    try:
-        client = Client(address, timeout="20s")
-    except (OSError, TimeoutError) as exc:
-        raise ConfigError("--dask", f"cannot reach a Dask scheduler at {address}: {exc}") from None
     futures = []
     try:
         futures = [client.submit(run_task, t, key=f"demonloop-{sweep_id}-{t['run']}", pure=False)
@@ -622,11 +631,8 @@ def _run_dask(tasks, address: str, sweep_id: str, on_done) -> None:
                 raise _Broken(f"a Dask worker died ({type(exc).__name__})") from None
             on_done(row)
     finally:
-        try:
-            if futures:
-                client.cancel(futures)
-        finally:
-            client.close()
+        if futures:
+            client.cancel(futures)
 
 
 # ---- driver ----------------------------------------------------------------------------------
@@ -642,6 +648,15 @@ def run_sweep(sweep: Sweep, workers: int = 1, dask_address: str | None = None,
     saved) on Ctrl-C or a dead worker, with ``KeyboardInterrupt`` as its cause for Ctrl-C.
     """
     sweep.validate()
+    client = dask_client(dask_address) if dask_address else None   # unreachable: nothing written
+    try:
+        return _run_sweep(sweep, workers, client, progress, on_result)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _run_sweep(sweep: Sweep, workers: int, client, progress: bool | None, on_result) -> dict:
     sweep.prepare_out_dir()
     tasks = sweep.tasks()
     done = sweep.done_runs()
@@ -672,8 +687,8 @@ def run_sweep(sweep: Sweep, workers: int = 1, dask_address: str | None = None,
     try:
         if not todo:
             pass
-        elif dask_address:
-            _run_dask(todo, dask_address, sweep.sweep_id, on_done)
+        elif client is not None:
+            _run_dask(todo, client, sweep.sweep_id, on_done)
         elif workers <= 1:
             _run_in_process(todo, on_done)
         else:

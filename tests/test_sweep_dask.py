@@ -45,3 +45,15 @@ def test_dask_sweep_resumes_like_a_local_one(cluster, tmp_path):
     again = run_sweep(make_sweep(tmp_path, axes=axes), dask_address=cluster.scheduler_address, progress=False)
     assert again["ran"] == 1 and again["skipped"] == 3
     assert strip(again["rows"]) == strip(first["rows"])
+
+
+def test_unreachable_scheduler_is_one_clear_error_and_writes_nothing(tmp_path, monkeypatch):
+    import emulator.sweep as sweep_mod
+    from emulator.config import ConfigError
+
+    monkeypatch.setattr(sweep_mod, "DASK_CONNECT_TIMEOUT", "1s")
+    with pytest.raises(ConfigError) as exc:
+        run_sweep(make_sweep(tmp_path, axes=["demon.latency_cycles=0"]), dask_address="tcp://127.0.0.1:1",
+                  progress=False)
+    assert exc.value.field == "--dask" and "127.0.0.1:1" in exc.value.reason
+    assert not (tmp_path / "sw").exists()
