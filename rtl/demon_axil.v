@@ -184,7 +184,7 @@ module demon_axil #(
         /* verilator lint_on UNUSEDSIGNAL */
         begin
             rel = addr - (is_b ? DEMON_COEF_B_OFFSET : DEMON_COEF_A_OFFSET);
-            idx_of = rel[13:2];
+            idx_of = rel[13:2];   // exact for every array address (< 4096 entries)
         end
     endfunction
 
@@ -345,7 +345,7 @@ module demon_axil #(
             if (ev_in && cnt_in != CNT_MAX) cnt_in <= cnt_in + 1'b1;
             if (ev_out && cnt_out != CNT_MAX) cnt_out <= cnt_out + 1'b1;
             if (ev_drop && cnt_drop != CNT_MAX) cnt_drop <= cnt_drop + 1'b1;
-            if (ev_out) cnt_sat <= sat_sum[32] ? CNT_MAX : sat_sum[31:0];
+            if (ev_out) cnt_sat <= sat_sum[32] ? CNT_MAX : sat_sum[31:0];   // SAT at 0xFFFFFFFF
         end
     end
 

@@ -348,7 +348,7 @@ module demon_linear #(
                 .a_we(cfg_we && !cfg_sel && a_lane == l),
                 .a_be(cfg_be[(COEF_W+7)/8-1:0]),
                 .a_addr(a_word),
-                .a_wdata(cfg_wdata[COEF_W-1:0]),
+                .a_wdata(cfg_wdata[COEF_W-1:0]),   // low COEF_W bits of the bus word (regmap: WRAP)
                 .a_rdata(a_cfg_all[l*COEF_W +: COEF_W]),
                 .b_addr(rd_step),
                 .b_rdata(a_rd)
@@ -362,7 +362,7 @@ module demon_linear #(
                 .a_we(cfg_we && cfg_sel && b_lane == l),
                 .a_be(cfg_be[(BIAS_W+7)/8-1:0]),
                 .a_addr(b_word),
-                .a_wdata(cfg_wdata[BIAS_W-1:0]),
+                .a_wdata(cfg_wdata[BIAS_W-1:0]),   // low BIAS_W bits of the bus word (regmap: WRAP)
                 .a_rdata(b_cfg_all[l*BIAS_W +: BIAS_W]),
                 .b_addr(rd_grp),
                 .b_rdata(b_rd)

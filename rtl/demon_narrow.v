@@ -77,7 +77,7 @@ module demon_narrow #(
     endgenerate
 
     wire signed [EW-1:0] sum = ext + addend;     // exact: |a| + addend < 2^IN_W
-    wire signed [EW-1:0] q = sum >>> SHIFT;      // TRN/RND/RND_CONV per ROUNDING, exact result
+    wire signed [EW-1:0] q = sum >>> SHIFT;      // ROUNDING (TRN/RND/RND_CONV), exact: no overflow
 
     // overflow: q fits OUT_W bits iff its bits [EW-1 : OUT_W-1] are all equal.
     wire [EW-OUT_W:0] q_top = q[EW-1:OUT_W-1];
@@ -85,9 +85,9 @@ module demon_narrow #(
 
     generate
         if (OVERFLOW == 0) begin : g_sat
-            assign y = ovf ? (q[EW-1] ? Y_MIN : Y_MAX) : q[OUT_W-1:0];   // RND*/TRN, SAT
+            assign y = ovf ? (q[EW-1] ? Y_MIN : Y_MAX) : q[OUT_W-1:0];   // ROUNDING, SAT
         end else begin : g_wrap
-            assign y = q[OUT_W-1:0];                                      // RND*/TRN, WRAP
+            assign y = q[OUT_W-1:0];                                      // ROUNDING, WRAP
         end
     endgenerate
 
