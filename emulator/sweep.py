@@ -562,12 +562,10 @@ def _run_in_process(tasks, on_done) -> None:
 
 
 def _run_pool(tasks, workers: int, on_done) -> None:
-    import multiprocessing as mp
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
-    ctx = mp.get_context("spawn")
-    ex = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    ex = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context())
     futures = {ex.submit(run_task, t): t for t in tasks}
     try:
         pending = set(futures)
@@ -582,6 +580,24 @@ def _run_pool(tasks, workers: int, on_done) -> None:
         _stop_pool(ex)
         raise
     ex.shutdown(wait=True)
+
+
+#: Modules a worker needs, imported once by the fork server rather than by every worker.
+_PRELOAD = ["emulator.sweep", "emulator.compiler", "emulator.engine", "emulator.workloads",
+            "emulator.report", "emulator.closedloop"]
+
+
+def _mp_context():
+    """A fork server that has imported the emulator (workers start in milliseconds, and no
+    worker inherits this process's threads), or spawn where there is no fork server."""
+    import multiprocessing as mp
+
+    try:
+        ctx = mp.get_context("forkserver")
+    except ValueError:  # pragma: no cover - Windows
+        return mp.get_context("spawn")
+    ctx.set_forkserver_preload(_PRELOAD)
+    return ctx
 
 
 def _stop_pool(ex) -> None:

@@ -8,6 +8,10 @@ execute in this process; with 2 they go to a pool of 2 spawned processes (their 
 included in the time, as a user would see it). Each run uses one BLAS thread, so N workers use N
 cores. The two sweeps must give the same rows (checked), or the figures mean nothing.
 
+For scale, the benchmark also measures what the machine itself gives: the same pure-Python
+CPU-bound loop in 1 process, then in N processes at once. A virtual machine whose vCPUs share
+physical cores (or are throttled) shows a "machine" speed-up below N, and no sweep can beat it.
+
     .venv/bin/python tools/bench/sweep_throughput.py
     .venv/bin/python tools/bench/sweep_throughput.py --seeds 4 --samples 800 --workers 1 2 4
 """
@@ -24,6 +28,28 @@ from emulator.config import load_config
 from emulator.sweep import Sweep, parse_axes, run_sweep
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def _spin(_=None) -> float:
+    """Seconds for a fixed pure-Python CPU-bound loop (a probe of one core's speed)."""
+    t = time.perf_counter()
+    s = 0
+    for i in range(5_000_000):
+        s += i
+    return time.perf_counter() - t
+
+
+def machine_speedup(n: int) -> float:
+    """Throughput of n simultaneous CPU-bound processes relative to one."""
+    import multiprocessing as mp
+
+    one = _spin()
+    with mp.get_context("spawn").Pool(n) as pool:
+        pool.map(_spin, range(n))                    # start-up, not timed
+        t = time.perf_counter()
+        pool.map(_spin, range(n))
+        wall = time.perf_counter() - t
+    return n * one / wall
 
 
 def main() -> None:
@@ -64,6 +90,10 @@ def main() -> None:
         base = base or rpm
         mean_run = sum(r["wall_s"] for r in res["rows"]) / res["runs"]
         print(f"{w:7d} {wall:8.2f} {rpm:9.1f} {rpm / base:9.2f} {mean_run:11.3f}")
+    for w in args.workers:
+        if w > 1:
+            print(f"machine: {w} simultaneous CPU-bound processes give {machine_speedup(w):.2f}x the "
+                  "throughput of one (the ceiling for the sweep's speed-up here)")
 
 
 if __name__ == "__main__":
