@@ -660,7 +660,8 @@ def run_sweep(sweep: Sweep, workers: int = 1, dask_address: str | None = None,
     """Run every run of ``sweep`` not already on disk; write the results. Returns a summary.
 
     ``on_result(row, done, total)`` is called in this process after each run is saved (tests use
-    it to interrupt a sweep). Raises :class:`SweepInterrupted` (after cleaning up; finished runs
+    it to interrupt a sweep). With ``workers > 1`` the workers are new processes that import the
+    main module, so a script calling this needs the ``if __name__ == "__main__":`` guard. Raises :class:`SweepInterrupted` (after cleaning up; finished runs
     saved) on Ctrl-C or a dead worker, with ``KeyboardInterrupt`` as its cause for Ctrl-C.
     """
     sweep.validate()

@@ -4,8 +4,8 @@
 The sweep is a latency study of the bundled 16-unit Gaussian sampler (digital mode: the demon
 computes the full 16 x 16 product every sample), shortened so one run takes about a second:
 ``demon.latency_cycles`` over 8 values x 2 seeds = 16 runs by default. With 1 worker the runs
-execute in this process; with 2 they go to a pool of 2 spawned processes (their start-up is
-included in the time, as a user would see it). Each run uses one BLAS thread, so N workers use N
+execute in this process; with 2 they go to a pool of 2 processes forked from a fork server (their
+start-up is included in the time, as a user would see it). Each run uses one BLAS thread, so N workers use N
 cores. The two sweeps must give the same rows (checked), or the figures mean nothing.
 
 For scale, the benchmark also measures what the machine itself gives: the same pure-Python
