@@ -463,8 +463,14 @@ class Sweep:
 
     def validate(self) -> None:
         """Validate and compile every point before anything runs or is written."""
+        from threadpoolctl import threadpool_limits
+
         from emulator.compiler import compile_program
 
+        with threadpool_limits(1):
+            self._validate(compile_program)
+
+    def _validate(self, compile_program) -> None:
         for values in self.points:
             try:
                 cfg = self.cfg.with_overrides(values) if values else self.cfg
