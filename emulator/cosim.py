@@ -25,6 +25,10 @@ from emulator import sim
 from emulator.config import Config, ConfigError
 
 SIM_CLK_PERIOD_NS = 10
+#: The co-simulation reads only the testbench top's signals, so Verilator may optimise the rest.
+VISIBILITY = "top"
+#: Input words the testbench's scheduler can hold ahead of their cycle.
+SCHED_DEPTH = 4
 
 
 def cache_root() -> Path:
@@ -33,7 +37,8 @@ def cache_root() -> Path:
 
 def _build_key(simulator: str, params: dict, waves: bool) -> str:
     h = hashlib.sha256()
-    h.update(json.dumps({"sim": simulator, "params": params, "waves": waves, "python": sys.version},
+    h.update(json.dumps({"sim": simulator, "params": params, "waves": waves, "python": sys.version,
+                         "visibility": VISIBILITY},
                         sort_keys=True).encode())
     for src in sim.sources():
         h.update(src.name.encode())
@@ -53,11 +58,12 @@ def cached_build(simulator: str, params: dict, waves: bool, log=None) -> tuple[o
     with open(build_dir / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if stamp.exists():
-            runner = sim.get_runner(simulator)
+            runner = sim.get_runner(simulator, VISIBILITY)
         else:
             if log:
                 log(f"building the {simulator} model in {build_dir} (cached for next time)")
-            runner = sim.build(simulator, params, build_dir, waves=waves, log_file=build_dir / "build.log")
+            runner = sim.build(simulator, params, build_dir, waves=waves, log_file=build_dir / "build.log",
+                               visibility=VISIBILITY)
             stamp.write_text(key + "\n")
     return runner, build_dir, time.perf_counter() - t0
 
@@ -66,6 +72,10 @@ def check_cosim_config(cfg: Config) -> None:
     """The co-simulation's own limits, as config errors (exit 2)."""
     if cfg.chains != 1:
         raise ConfigError("chains", f"the RTL co-simulation runs one chain (as the hardware does), got {cfg.chains}: use --chains 1")
+    ahead = (cfg.adc.latency_cycles + cfg.dac.latency_cycles) // cfg.adc.sample_period_cycles + 1
+    if ahead > SCHED_DEPTH:
+        raise ConfigError("adc.latency_cycles", f"ADC + DAC latency spans {ahead} sample periods; the co-simulation "
+                          f"testbench holds at most {SCHED_DEPTH} samples ahead")
     if cfg.demon.latency_cycles is not None:
         raise ConfigError("demon.latency_cycles", "is a golden-only idealisation; the RTL has its own latency (set it to null)")
 

@@ -2,19 +2,18 @@
 
 The plant (analog array, converters, timeline) is the same :class:`emulator.engine.Loop` the
 golden run uses; here the Verilog demon computes the force. HDL cycle ``base + k`` is timeline
-cycle ``k``. One coroutine walks the events in time order, waking only at event times (one
-Timer each, never per clock edge):
+cycle ``k``. Python wakes once per sample (one Timer, never per clock edge), at the sample's
+*observation point*, half a period before HDL edge ``base + k_m - L_dac``:
 
-- the *observation point* of sample ``m``, half a period before HDL edge ``base + k_m - L_dac``:
-  every output handshake at an earlier edge has been seen, so every DAC update due before
-  ``k_m`` is known; the plant advances to ``k_m`` and converts;
-- the ADC word is driven onto the input stream for the one edge ``base + k_m + L_adc`` (the ADC
-  cannot wait: if the demon is not ready then, the sample is dropped, by the RTL's own rule);
-
-and two monitors wake on the handshake toggles of ``tb_demon_top``. Every RTL output is checked
-against the golden model, cycle for cycle and code for code, as it arrives; on the first
-difference the run stops and the report names the cycle, the channel, both codes and the ADC
-input that caused them.
+- every output handshake at an earlier edge has happened; the testbench top holds the latest
+  one (its cycle, word and HDL-measured latency) and a count, which shows that at most one
+  output came since the last look, as it must (inputs are a sample period apart, latency fixed);
+  it is checked against the golden model, cycle for cycle and code for code, and delivered to
+  the DAC; on the first difference the run stops and the report names the cycle, the channel,
+  both codes and the ADC input that caused them;
+- the plant advances to ``k_m`` and converts; the ADC word is handed to the testbench's input
+  scheduler, which presents it on the stream for exactly edge ``base + k_m + L_adc`` (the ADC
+  cannot wait: if the demon is not ready then, the RTL drops and counts it by its own rule).
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ from collections import deque
 
 import cocotb
 import numpy as np
-from cocotb.triggers import Timer
 
 from emulator import demon_regs as regs
 from emulator.compiler import compile_program
@@ -71,29 +69,37 @@ async def closed_loop(dut):
     half = top.period // 2
 
     expected: deque = deque()     # (hdl out cycle, codes (n,), X (n,), sample index)
-    inputs_seen: deque = deque()  # hdl cycles of RTL input handshakes
-    state = {"mismatch": None, "outputs": 0, "latencies": set()}
+    state = {"mismatch": None, "outputs": 0, "latencies": set(), "count": 0}
 
     def fail(info):
         if state["mismatch"] is None:
             state["mismatch"] = info
 
-    def on_output(fire):
-        if state["mismatch"] is not None:
+    def collect():
+        """Check and deliver the output handshake(s) since the last look (at most one per sample
+        period for a correct demon: its inputs are a sample period apart and its latency fixed)."""
+        count = top.output_count()
+        new = count - state["count"]
+        if new == 0 or state["mismatch"] is not None:
             return
-        codes = unpack(fire.word, n, spec.f_bits)
-        c = fire.cycle - base
+        state["count"] = count
+        cyc, word, lat = top.latest_output()
+        codes = unpack(word, n, spec.f_bits)
+        c = cyc - base
+        if new > 1:
+            fail({"kind": "several outputs in one sample period", "cycle": c, "outputs": new,
+                  "rtl_codes": codes.tolist()})
+            return
         if not expected:
             fail({"kind": "unexpected output", "cycle": c, "rtl_codes": codes.tolist()})
             return
         c_exp, F_exp, X, m = expected.popleft()
-        if inputs_seen:
-            state["latencies"].add(fire.cycle - inputs_seen.popleft())
-        if fire.cycle != c_exp or not np.array_equal(codes, F_exp):
+        state["latencies"].add(lat)
+        if cyc != c_exp or codes.tolist() != F_exp.tolist():
             diff = np.nonzero(codes != F_exp)[0]
             j = int(diff[0]) if len(diff) else 0
             fail({
-                "kind": "code" if fire.cycle == c_exp else "timing",
+                "kind": "code" if cyc == c_exp else "timing",
                 "cycle": c, "expected_cycle": c_exp - base, "sample": m, "channel": j,
                 "rtl_code": int(codes[j]), "golden_code": int(F_exp[j]),
                 "rtl_codes": codes.tolist(), "golden_codes": F_exp.tolist(),
@@ -103,71 +109,51 @@ async def closed_loop(dut):
         state["outputs"] += 1
         loop.deliver(c, codes[None, :].astype(np.float64))
 
-    async def output_monitor():
-        while True:
-            on_output(await top.next_output())
-
-    async def input_monitor():
-        while True:
-            fire = await top.next_input()
-            inputs_seen.append(fire.cycle)
-
-    mon_out = cocotb.start_soon(output_monitor())
-    mon_in = cocotb.start_soon(input_monitor())
-
     total = cfg.total_samples
-    pending_in: deque = deque()   # (hdl cycle, word) to drive, in order
-    valid_until = None            # hdl cycle whose edge samples the currently driven word
+    profile = None
+    if os.environ.get("DEMONLOOP_COSIM_PROFILE"):
+        import cProfile
+        profile = cProfile.Profile()
+    py_s = 0.0                      # time spent in Python between wakes (the plant, the checks)
     t0 = time.perf_counter()
-    m = 0
-    INF = float("inf")
-    while m < total or pending_in or valid_until is not None:
+    for m in range(total):
+        k = t.sample_cycle(m)
+        edge = base + k - t.dac_latency
+        # One wake per sample, half a period before `edge`: every output handshake at an earlier
+        # edge has happened, so every DAC update due before cycle k is known.
+        await top.before_edge(edge)
+        tw = time.perf_counter()
+        if profile:
+            profile.enable()
+        collect()
+        _check_missing(expected, edge, base, fail)
         if state["mismatch"] is not None:
             break
-        t_obs = top.edge_time(base + t.sample_cycle(m) - t.dac_latency) - half if m < total else INF
-        t_clr = top.edge_time(valid_until + 1) - half if valid_until is not None else INF
-        t_set = top.edge_time(pending_in[0][0]) - half if pending_in else INF
-        now_t = min(t_obs, t_clr, t_set)
-        dt = int(now_t) - top.now()
-        if dt > 0:
-            await Timer(dt, unit="step")
-        if t_obs == now_t:
-            # every output at an edge before this point has been checked and delivered
-            k = t.sample_cycle(m)
-            _check_missing(expected, base + k - t.dac_latency, base, fail)
-            if state["mismatch"] is not None:
-                break
-            k, X = loop.observe()
-            est.on_sample(m, X)
-            Xi = X[0].astype(np.int64)
-            t_in = loop.offer(k)
-            if t_in is not None:
-                F, ovf = golden.force(Xi[None, :])
-                loop.counters.demon_overflows += int(np.count_nonzero(ovf))
-                expected.append((base + t_in + t.demon_latency, F[0], Xi, m))
-            pending_in.append((base + k + t.adc_latency, pack(Xi, spec.x_bits)))
-            m += 1
-            continue
-        if t_clr == now_t:
-            top.in_valid.value = 0
-            valid_until = None
-        if t_set == now_t:
-            cyc, word = pending_in.popleft()
-            top.in_data.value = word
-            top.in_valid.value = 1
-            valid_until = cyc
+        k, X = loop.observe()
+        est.on_sample(m, X)
+        Xi = X[0].astype(np.int64)
+        t_in = loop.offer(k)
+        if t_in is not None:
+            F, n_ovf = golden.force_count(X)          # the same integers as golden.force
+            loop.counters.demon_overflows += n_ovf
+            expected.append((base + t_in + t.demon_latency, F[0].astype(np.int64), Xi, m))
+        top.schedule_input(base + k + t.adc_latency, pack(Xi, spec.x_bits))
+        if profile:
+            profile.disable()
+        py_s += time.perf_counter() - tw
 
     # drain: the last outputs, then the end of the run
     end = loop.end_cycle
     if state["mismatch"] is None:
-        last = max([c for c, *_ in expected], default=base) + 2
+        last = max([c for c, *_ in expected], default=base) + 1
         await top.before_edge(max(last, base + end - t.dac_latency))
+        collect()
         _check_missing(expected, base + end, base, fail)
     wall = time.perf_counter() - t0
-    mon_out.cancel()
-    mon_in.cancel()
     if state["mismatch"] is None:
         loop.flush(end)
+    if str(top.sched_late.value) == "1":
+        fail({"kind": "testbench: an input was scheduled after its cycle"})
 
     rtl = await top.counters()
     golden_counters = {"CNT_IN": loop.counters.accepted, "CNT_OUT": state["outputs"],
@@ -184,15 +170,16 @@ async def closed_loop(dut):
         "latency_predicted": t.loop_latency,
         "outputs_checked": state["outputs"],
         "simulator": job["simulator"],
-        "sim_cycles_per_s": (base + end) / wall if wall > 0 else None,
+        "sim_cycles_per_s": (end + START_MARGIN) / wall if wall > 0 else None,
         "updates_per_s": state["outputs"] / wall if wall > 0 else None,
+        "python_us_per_update": py_s / max(1, total) * 1e6,
+        "latency_cycles": t.adc_latency + measured[0] + t.dac_latency if len(measured) == 1 else None,
     }
-    if measured and len(measured) == 1:
-        extra["latency_cycles"] = t.adc_latency + measured[0] + t.dac_latency
     rep = build_report(cfg, program, loop, est, demon=job["simulator"], wall_s=wall, extra=extra)
-    if len(measured) != 1:
-        rep["latency_cycles"] = None if not measured else rep["latency_cycles"]
     write_json(job["result"], rep)
+    if profile:
+        import pstats
+        pstats.Stats(profile).sort_stats("tottime").print_stats(20)
 
 
 def _check_missing(expected, edge_limit, base, fail):

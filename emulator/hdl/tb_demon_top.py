@@ -57,6 +57,15 @@ def from_u32(word: int) -> int:
     return word - (1 << 32) if word & 0x8000_0000 else word
 
 
+def _fast_unsigned(handle) -> int:
+    """Unsigned value of a fully defined vector signal, without building a LogicArray (the
+    co-simulation reads a few signals per sample; cocotb's LogicArray costs ~10 us each)."""
+    try:
+        return int(handle._handle.get_signal_val_binstr(), 2)
+    except (AttributeError, ValueError):
+        return handle.value.to_unsigned()
+
+
 @dataclass(frozen=True)
 class Fire:
     """One handshake: the cycle (edge index) it happened at and the packed word that crossed."""
@@ -89,6 +98,12 @@ class DemonTop:
         self.out_fire_cycle = dut.out_fire_cycle
         self.out_fire_data = dut.out_fire_data
         self.out_fire_count = dut.out_fire_count
+        self.out_fire_latency = dut.out_fire_latency
+        self.sched_cycle = dut.sched_cycle
+        self.sched_data = dut.sched_data
+        self.sched_push_toggle = dut.sched_push_toggle
+        self.sched_late = dut.sched_late
+        self._sched_toggle = 0
 
         self.rst.value = 1
         self.in_valid.value = 0
@@ -172,6 +187,24 @@ class DemonTop:
         await self.out_fire_toggle.value_change
         await ReadOnly()
         return Fire(self.out_fire_cycle.value.to_unsigned(), self.out_fire_data.value.to_unsigned())
+
+    def schedule_input(self, cycle: int, word: int) -> None:
+        """Have the testbench present ``word`` on the input stream for exactly edge ``cycle``
+        (call it half a period before an edge, e.g. from :meth:`before_edge`; ``cycle`` may be
+        that very edge). No wake-up is needed to drive or to release it."""
+        self.sched_cycle.value = cycle
+        self.sched_data.value = word
+        self._sched_toggle ^= 1
+        self.sched_push_toggle.value = self._sched_toggle
+
+    def output_count(self) -> int:
+        """Output handshakes since reset."""
+        return _fast_unsigned(self.out_fire_count)
+
+    def latest_output(self) -> tuple[int, int, int]:
+        """(cycle, word, measured latency) of the latest output handshake."""
+        return (_fast_unsigned(self.out_fire_cycle), _fast_unsigned(self.out_fire_data),
+                _fast_unsigned(self.out_fire_latency))
 
     # ------------------------------------------------------------------------------------------
     # Bus

@@ -26,6 +26,19 @@
 //   out_fire_data         out_data delivered at the latest output handshake
 //   out_fire_count[63:0]  output handshakes since reset
 //
+// Input scheduler (for the closed-loop co-simulation; idle unless Python uses it):
+//   sched_cycle[63:0], sched_data   written by Python, then sched_push_toggle flipped: the word
+//   sched_push_toggle               is presented on the input stream for exactly the one edge
+//                                   sched_cycle (valid high from the edge before), as an ADC that
+//                                   cannot wait does; the demon takes it or drops it by its own
+//                                   rule. A push written half a period before edge E may target
+//                                   edge E itself. Up to 4 pushes may wait. The stream seen by the
+//                                   demon is (in_valid | scheduled) with the scheduled word first.
+//   sched_late                      sticky: a pushed word's cycle had already passed (a bug)
+//   out_fire_latency[63:0]          cycles from the input handshake of the word delivered at the
+//                                   latest output handshake to that handshake (measured in HDL;
+//                                   all ones if no input was waiting)
+//
 // A handshake "at cycle k" happens at rising edge k; the *_fire_* registers change at that edge,
 // together with the toggle. To read them, wake on Edge(toggle) and then await ReadOnly() (the
 // other registers of that edge may not be updated yet when the toggle's callback fires). Values
@@ -123,6 +136,93 @@ module tb_demon_top #(
 
     always #(CLK_HALF) clk = ~clk;
 
+    // ---- input scheduler -------------------------------------------------------------------
+    // sched_* are written by Python through VPI; sched_late and out_fire_latency are read by it.
+    reg                 sched_push_toggle;
+    reg  [63:0]         sched_cycle;
+    reg  [N*X_BITS-1:0] sched_data;
+    reg                 sched_seen;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg                 sched_late;
+    reg  [63:0]         out_fire_latency;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg  [63:0]         q_cycle [0:3];
+    reg  [N*X_BITS-1:0] q_data [0:3];
+    reg  [1:0]          q_rd;
+    reg  [1:0]          q_wr;
+    reg  [2:0]          q_count;
+    reg  [63:0]         acc_cycle [0:3];
+    reg  [1:0]          acc_rd;
+    reg  [1:0]          acc_wr;
+    reg  [2:0]          acc_count;
+
+    initial begin
+        sched_push_toggle = 1'b0;
+        sched_cycle = 64'd0;
+        sched_data = {N*X_BITS{1'b0}};
+        sched_seen = 1'b0;
+        sched_late = 1'b0;
+        out_fire_latency = {64{1'b1}};
+        q_rd = 2'd0;
+        q_wr = 2'd0;
+        q_count = 3'd0;
+        acc_rd = 2'd0;
+        acc_wr = 2'd0;
+        acc_count = 3'd0;
+    end
+
+    wire                push = (sched_push_toggle != sched_seen);
+    wire                have_q = (q_count != 3'd0);
+    wire [63:0]         next_cycle = cycle + 64'd1;
+    wire [63:0]         head_cycle = have_q ? q_cycle[q_rd] : sched_cycle;
+    wire [N*X_BITS-1:0] head_data = have_q ? q_data[q_rd] : sched_data;
+    wire                sched_fire = !rst && (have_q || push) && (head_cycle == next_cycle);
+    wire                head_stale = !rst && have_q && (q_cycle[q_rd] < next_cycle);
+    wire                dut_in_valid = in_valid | sched_fire;
+    wire [N*X_BITS-1:0] dut_in_data = sched_fire ? head_data : in_data;
+
+    always @(posedge clk) begin
+        if (push) sched_seen <= sched_push_toggle;
+        if (rst) begin
+            q_rd <= 2'd0;
+            q_wr <= 2'd0;
+            q_count <= 3'd0;
+        end else begin
+            // the pushed word joins the queue unless it bypassed it (fired from an empty queue)
+            if (push && (have_q || !sched_fire)) begin
+                q_cycle[q_wr] <= sched_cycle;
+                q_data[q_wr] <= sched_data;
+                q_wr <= q_wr + 2'd1;
+            end
+            if (have_q && (sched_fire || head_stale)) q_rd <= q_rd + 2'd1;
+            if (head_stale || (push && !have_q && sched_cycle < next_cycle)) sched_late <= 1'b1;
+            q_count <= q_count + {2'd0, push && (have_q || !sched_fire)}
+                               - {2'd0, have_q && (sched_fire || head_stale)};
+        end
+    end
+
+    // ---- input-to-output latency, measured -----------------------------------------------
+    wire        in_fire = dut_in_valid && in_ready;
+    wire        out_fire = out_valid && out_ready;
+
+    always @(posedge clk) begin
+        if (rst) begin
+            acc_rd <= 2'd0;
+            acc_wr <= 2'd0;
+            acc_count <= 3'd0;
+        end else begin
+            if (in_fire) begin
+                acc_cycle[acc_wr] <= next_cycle;
+                acc_wr <= acc_wr + 2'd1;
+            end
+            if (out_fire) begin
+                out_fire_latency <= (acc_count != 3'd0) ? next_cycle - acc_cycle[acc_rd] : {64{1'b1}};
+                if (acc_count != 3'd0) acc_rd <= acc_rd + 2'd1;
+            end
+            acc_count <= acc_count + {2'd0, in_fire} - {2'd0, out_fire && (acc_count != 3'd0)};
+        end
+    end
+
     always @(posedge clk) begin
         if (rst) begin
             cycle <= {64{1'b1}};
@@ -130,10 +230,10 @@ module tb_demon_top #(
             out_fire_count <= 64'd0;
         end else begin
             cycle <= cycle + 64'd1;
-            if (in_valid && in_ready) begin
+            if (dut_in_valid && in_ready) begin
                 in_fire_toggle <= ~in_fire_toggle;
                 in_fire_cycle <= cycle + 64'd1;
-                in_fire_data <= in_data;
+                in_fire_data <= dut_in_data;
                 in_fire_count <= in_fire_count + 64'd1;
             end
             if (out_valid && out_ready) begin
@@ -178,9 +278,9 @@ module tb_demon_top #(
         .s_axil_rresp(s_axil_rresp),
         .s_axil_rvalid(s_axil_rvalid),
         .s_axil_rready(s_axil_rready),
-        .in_valid(in_valid),
+        .in_valid(dut_in_valid),
         .in_ready(in_ready),
-        .in_data(in_data),
+        .in_data(dut_in_data),
         .out_valid(out_valid),
         .out_ready(out_ready),
         .out_data(out_data)
