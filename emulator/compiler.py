@@ -165,7 +165,7 @@ def compile_program(cfg: Config) -> HardwareProgram:
     lam_min_M = float(np.linalg.eigvalsh(M).min())
 
     adc = ADC(bits=cfg.adc.bits, full_scale_V=FS, offset_V=_per_unit(cfg.adc.offset_V, n),
-              gain_error=_per_unit(cfg.adc.gain_error, n), noise_V=cfg.adc.noise_V)
+              gain_error=_per_unit(cfg.adc.gain_error, n), noise_V=cfg.adc.noise_V, dither=cfg.adc.dither)
     dac = DAC(bits=cfg.dac.bits, full_scale_A=I_fs, offset_A=_per_unit(cfg.dac.offset_A, n),
               gain_error=_per_unit(cfg.dac.gain_error, n), settling_tau_s=cfg.dac.settling_tau_s)
 

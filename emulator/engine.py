@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -92,10 +92,7 @@ class Loop:
         tol_ss, noise_ss = ss.spawn(2)
         network = self.program.elements.network(np.random.default_rng(tol_ss), cfg.array.tolerance)
         self.network = network
-        adc = self.program.adc
-        if cfg.adc.dither and not adc.dither:
-            adc = replace(adc, dither=True)   # the compiler builds the ADC without the dither flag
-        self.plant = Plant(network, adc, self.program.dac, cfg.clock.f_clk_Hz,
+        self.plant = Plant(network, self.program.adc, self.program.dac, cfg.clock.f_clk_Hz,
                            self.chains, np.random.default_rng(noise_ss), cfg.array.rail_V)
         self.timing = Timing.from_config(cfg)
         self.counters = LoopCounters()

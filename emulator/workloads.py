@@ -76,6 +76,7 @@ class Estimator:
         self.time_blocks = 1 if chains >= N_BATCH else int(np.ceil(N_BATCH / chains))
         self.starts = np.linspace(0, chains, g + 1).astype(int)[:-1]
         self.group_sizes = np.diff(np.append(self.starts, chains))
+        self._equal_groups = bool(np.all(self.group_sizes == self.group_sizes[0]))
         # per (time block, unit, chain) sums of X; units-major to match the plant's layout
         self.S1 = np.zeros((self.time_blocks, n, chains))
         self.Ssq = np.zeros((n, chains))
@@ -98,9 +99,14 @@ class Estimator:
         self.Ssq += self._sq
         if self.need_cov:
             g = len(self.starts)
-            for gi, (a, sz) in enumerate(zip(self.starts, self.group_sizes)):
-                xs = XT[:, a:a + sz]
-                self.S2[tb * g + gi] += xs @ xs.T
+            if self._equal_groups:
+                # one batched product over the chain groups: (g, n, c) @ (g, c, n)
+                G3 = XT.reshape(self.n, g, -1).transpose(1, 0, 2)
+                self.S2[tb * g:(tb + 1) * g] += G3 @ G3.transpose(0, 2, 1)
+            else:
+                for gi, (a, sz) in enumerate(zip(self.starts, self.group_sizes)):
+                    xs = XT[:, a:a + sz]
+                    self.S2[tb * g + gi] += xs @ xs.T
         if self.trace is not None and i < self.trace.shape[0]:
             self.trace[i] = X[: self.trace.shape[1]] * self.inv_fs
         self.seen = i + 1
@@ -166,12 +172,20 @@ class Estimator:
         return {"headline": abs(est - true), "logdet_hat": est, "logdet": true}
 
     def metrics(self) -> dict:
-        """The workload's figures of merit, with standard errors from the batches."""
+        """The workload's figures of merit, with standard errors from the batches (a figure that
+        cannot be formed, e.g. a z-score over a zero spread, comes out non-finite and is reported
+        as null)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self._metrics()
+
+    def _metrics(self) -> dict:
         p = self.program
         a = p.scale
         cnt = self.seen * self.chains
         mu_x, cov_x = self._totals()
         sc = self._score(mu_x, cov_x)
+        if self.seen < 2:
+            return {"samples_per_chain": self.seen}
         S1b, counts, S2b = self._batches()
         keep = counts > 0
         S1b, counts = S1b[keep], counts[keep]
