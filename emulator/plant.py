@@ -14,17 +14,41 @@ so one Gaussian draw per observation interval, however many DAC updates fall ins
 matrices are cached per distinct segment pattern. A DAC update at cycle ``c`` changes the
 current for ``t > c``; a sample at cycle ``c`` sees the state at ``c``.
 
+Analog controls (a score-network demon's schedule, docs/score_demon.md §3): a DAC update may
+carry, after the ``n`` force codes, two control codes ``(h, g)`` read as Q(1, bits-1). From that
+cycle on each cell has an extra conductance ``h g_ctrl`` to ground and its noise amplifier a
+density ``g^2 q_max``; the array is then a different linear SDE, still stepped exactly. Over an
+interval whose segments have different SDEs the step composes them:
+``Phi = Phi_K ... Phi_1``, ``Q = sum_k (Phi_K..Phi_{k+1}) Q_k (..)^T`` and segment k's input
+enters through ``(Phi_K..Phi_{k+1}) Gamma_k`` (one draw still). The controls are the same for
+every chain (the schedule advances with the accepted samples, which depend on timing only).
+
 Approximation (named): the supply rails clip node voltages only at observation instants.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from emulator.analog import LinearSDE, Network, noise_factor
 from emulator.converters import ADC, DAC
+
+
+@dataclass(frozen=True)
+class Controls:
+    """The analog control channels: per-unit extra conductance per unit of ``h`` [S] and
+    amplifier noise density at ``g = 1`` [A^2 s], and the control codes' width."""
+
+    g_ctrl_S: np.ndarray
+    q_max: np.ndarray
+    bits: int
+
+    def values(self, key: tuple[int, int]) -> tuple[float, float]:
+        """(h, g) of control codes ``key``."""
+        scale = 2.0 ** (1 - self.bits)
+        return key[0] * scale, key[1] * scale
 
 
 @dataclass
@@ -45,8 +69,12 @@ class Plant:
     """
 
     def __init__(self, network: Network, adc: ADC, dac: DAC, f_clk_Hz: float, chains: int,
-                 rng: np.random.Generator, rail_V: float | None = None):
+                 rng: np.random.Generator, rail_V: float | None = None,
+                 controls: Controls | None = None):
         self.network = network
+        self.controls = controls
+        self.ctrl = (0, 0)                 # control codes in effect now
+        self._sdes: dict[tuple[int, int], LinearSDE] = {}
         self.adc = adc
         self.dac = dac
         self.n = network.n
@@ -54,10 +82,8 @@ class Plant:
         self.rng = rng
         self.rail_V = rail_V
         self.T_clk = 1.0 / f_clk_Hz
-        sde = network.sde()
-        if dac.settling_tau_s:
-            sde = sde.augment_first_order_input(dac.settling_tau_s)
-        self.sde: LinearSDE = sde
+        self.sde: LinearSDE = self._sde(self.ctrl)
+        sde = self.sde
         self.dim = d = sde.dim
         n = self.n
         # rows: [0, d) state, [d, 2d) noise, [2d, 2d+n) held codes, [2d+n, 2d+2n) new codes
@@ -91,28 +117,46 @@ class Plant:
         return self._buf[2 * d: 2 * d + self.n].T
 
     # ---- matrices ------------------------------------------------------------------------
-    def _pattern(self, segs: tuple[int, ...]):
-        """Cached (M, const) for input segments of ``segs`` cycles: ``M`` maps the buffer rows
-        ``[state; noise; codes_0; codes_1; ...]`` to the next state."""
+    def _sde(self, key: tuple[int, int]) -> LinearSDE:
+        """The array's SDE under control codes ``key`` (the network itself without controls)."""
+        hit = self._sdes.get(key)
+        if hit is not None:
+            return hit
+        net = self.network
+        if self.controls is not None:
+            h, g = self.controls.values(key)
+            net = replace(net, G=net.G + np.diag(h * self.controls.g_ctrl_S),
+                          q_amp=g * g * self.controls.q_max)
+        sde = net.sde()
+        if self.dac.settling_tau_s:
+            sde = sde.augment_first_order_input(self.dac.settling_tau_s)
+        self._sdes[key] = sde
+        return sde
+
+    def _pattern(self, segs: tuple):
+        """Cached (M, const) for input segments ``segs`` = ((cycles, control key), ...): ``M``
+        maps the buffer rows ``[state; noise; codes_0; codes_1; ...]`` to the next state."""
         hit = self._patterns.get(segs)
         if hit is not None:
             return hit
         d, n = self.dim, self.n
-        total = sum(segs)
-        Phi, _, Q = self.sde.step(total * self.T_clk)
+        steps = [self._sde(key).step(length * self.T_clk) for length, key in segs]
+        # after[k] = Phi_K ... Phi_{k+1}: carries what happened in segment k to the end
+        after = [np.eye(d)] * len(segs)
+        acc = np.eye(d)
+        for k in range(len(segs) - 1, -1, -1):
+            after[k] = acc
+            acc = acc @ steps[k][0]
+        Phi = acc
+        Q = sum(after[k] @ steps[k][2] @ after[k].T for k in range(len(segs)))
         M = np.zeros((d, 2 * d + len(segs) * n))
         M[:, :d] = Phi
-        M[:, d:2 * d] = noise_factor(Q)
+        M[:, d:2 * d] = noise_factor(0.5 * (Q + Q.T))
         const = np.zeros(d)
-        start = 0
-        for k, length in enumerate(segs):
-            stop = start + length
-            Phi_rest, _, _ = self.sde.step((total - stop) * self.T_clk)
-            _, Gam, _ = self.sde.step(length * self.T_clk)
-            Mk = Phi_rest @ Gam                                   # amperes -> state
+        for k in range(len(segs)):
+            Mk = after[k] @ steps[k][1]                           # amperes -> state
             M[:, 2 * d + k * n: 2 * d + (k + 1) * n] = Mk * self._gain[None, :]
             const += Mk @ self.dac.offset_A
-            start = stop
         hit = (M, const if const.any() else None)
         self._patterns[segs] = hit
         return hit
@@ -120,36 +164,47 @@ class Plant:
     # ---- time ----------------------------------------------------------------------------
     def advance(self, to_cycle: int, updates: list[tuple[int, np.ndarray]]) -> None:
         """Advance the array from ``self.cycle`` to ``to_cycle``, applying DAC ``updates``
-        ``[(cycle, codes (chains, n)), ...]`` in order; each update's cycle must lie in
-        ``[self.cycle, to_cycle]``."""
+        ``[(cycle, codes (chains, n) or (chains, n + 2) with controls), ...]`` in order; each
+        update's cycle must lie in ``[self.cycle, to_cycle]``."""
         t0 = self.cycle
         if to_cycle < t0:
             raise ValueError(f"cannot go back in time: at cycle {t0}, asked for {to_cycle}")
+        n = self.n
         held: list[np.ndarray | None] = [None]   # None: the codes already in the buffer
+        ctrls = [self.ctrl]
         cuts = [t0]
         lo, hi = self.dac.code_min, self.dac.code_max
         for c, codes in updates:
             if c < cuts[-1] or c > to_cycle:
                 raise ValueError(f"DAC update at cycle {c} outside [{cuts[-1]}, {to_cycle}]")
+            ctrl = ctrls[-1]
+            if codes.shape[1] > n:
+                ctrl = (int(codes[0, n]), int(codes[0, n + 1]))
+                codes = codes[:, :n]
             if c == cuts[-1]:
                 held[-1] = codes           # a zero-length segment: the later value wins
+                ctrls[-1] = ctrl
             else:
                 cuts.append(c)
                 held.append(codes)
+                ctrls.append(ctrl)
             self.counters.dac_updates += 1
             if codes.min() <= lo or codes.max() >= hi:
                 self.counters.dac_saturated += int(np.count_nonzero((codes <= lo) | (codes >= hi)))
         if cuts[-1] == to_cycle and len(cuts) > 1:
             # the last update lands exactly at to_cycle: it holds from now on, no effect yet
             last = held.pop()
+            last_ctrl = ctrls.pop()
             cuts.pop()
         else:
             last = None
+            last_ctrl = ctrls[-1]
         cuts.append(to_cycle)
-        segs = tuple(int(b - a) for a, b in zip(cuts[:-1], cuts[1:]))
+        segs = tuple((int(b - a), k) for a, b, k in zip(cuts[:-1], cuts[1:], ctrls))
         self._step(segs, held)
         if last is not None:
             self._hold(last)
+        self.ctrl = last_ctrl
         self.cycle = to_cycle
 
     def _hold(self, codes: np.ndarray) -> None:
@@ -161,7 +216,7 @@ class Plant:
         buf = self._buf
         if held[0] is not None:
             self._hold(held[0])
-        if sum(segs) == 0:
+        if sum(length for length, _ in segs) == 0:
             return
         if len(segs) > 2:
             # rare (several DAC updates in one interval): split at the second update
