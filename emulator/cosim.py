@@ -107,12 +107,16 @@ def run_cosim(cfg: Config, simulator: str, waves: bool = False, out_dir: Path | 
         job = {"config": cfg.raw(), "simulator": simulator, "result": str(result)}
         log(f"running {cfg.total_samples:,} samples with the {simulator} RTL demon in the loop")
         t0 = time.perf_counter()
+        log_path = Path(tmp) / "sim.log"
         sim.run(runner, build_dir, "emulator.cosim_tb", seed=cfg.seed, test_dir=test_dir,
-                extra_env={"DEMONLOOP_COSIM_JOB": json.dumps(job), "COCOTB_LOG_LEVEL": "WARNING"},
-                waves=waves)
+                extra_env={"DEMONLOOP_COSIM_JOB": json.dumps(job), "COCOTB_LOG_LEVEL": "WARNING",
+                           "PYTHONWARNINGS": "ignore::DeprecationWarning"},
+                waves=waves, log_file=log_path)
         total_s = time.perf_counter() - t0
         if not result.exists():
-            raise RuntimeError(f"the {simulator} co-simulation wrote no result: see the log above")
+            log = log_path.read_text(errors="replace") if log_path.exists() else "(no log)"
+            raise RuntimeError(f"the {simulator} co-simulation wrote no result; its log ends with:\n"
+                               + "\n".join(log.splitlines()[-40:]))
         rep = json.loads(result.read_text())
     rep["build_s"] = round(build_s, 3)
     rep["sim_process_s"] = round(total_s, 3)

@@ -288,6 +288,7 @@ def run(
     extra_env: Mapping[str, str] | None = None,
     waves: bool | None = None,
     test_dir: Path | str | None = None,
+    log_file: Path | str | None = None,
 ) -> Path:
     """Run cocotb ``test_module`` (importable by name) on a built ``tb_demon_top``; returns the results XML.
 
@@ -307,4 +308,5 @@ def run(
         extra_env=env,
         waves=_waves(waves),
         timescale=TIMESCALE,
+        log_file=log_file,
     )
