@@ -45,7 +45,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import functools
+
 import numpy as np
+
+
+# Reductions without numpy's Python wrappers: these checks run once per sample on small arrays.
+_MIN, _MAX = np.minimum.reduce, np.maximum.reduce
 
 
 @dataclass(frozen=True)
@@ -71,7 +77,7 @@ class ADC:
     def code_max(self) -> int:
         return (1 << (self.bits - 1)) - 1
 
-    @property
+    @functools.cached_property
     def ideal(self) -> bool:
         return not (self.offset_V.any() or self.gain_error.any() or self.noise_V)
 
@@ -93,7 +99,7 @@ class ADC:
         np.floor(r, out=r)
         lo, hi = self.code_min, self.code_max
         clipped = 0
-        if r.size and (r.min() < lo or r.max() > hi):
+        if r.size and (_MIN(r, axis=None) < lo or _MAX(r, axis=None) > hi):
             clipped = int(np.count_nonzero((r < lo) | (r > hi)))
             np.clip(r, lo, hi, out=r)
         return r, clipped

@@ -150,7 +150,7 @@ def count_overflow(a: np.ndarray, width: int) -> int:
     """Number of entries of ``a`` outside the signed ``width``-bit range (two reductions when
     none are, which is the common case)."""
     lo, hi = -(1 << (width - 1)), (1 << (width - 1)) - 1
-    if a.size == 0 or (a.min() >= lo and a.max() <= hi):
+    if a.size == 0 or (np.minimum.reduce(a, axis=None) >= lo and np.maximum.reduce(a, axis=None) <= hi):
         return 0
     return int(np.count_nonzero((a < lo) | (a > hi)))
 

@@ -35,6 +35,9 @@ import numpy as np
 from emulator.analog import LinearSDE, Network, noise_factor
 from emulator.converters import ADC, DAC
 
+# Reductions without numpy's Python wrappers: these checks run every step on small arrays too.
+_MIN, _MAX = np.minimum.reduce, np.maximum.reduce
+
 
 @dataclass(frozen=True)
 class Controls:
@@ -89,6 +92,9 @@ class Plant:
         # rows: [0, d) state, [d, 2d) noise, [2d, 2d+n) held codes, [2d+n, 2d+2n) new codes
         self._buf = np.zeros((2 * d + 2 * n, chains))
         self._next = np.empty((d, chains))
+        b = self._buf
+        self._views = {"state": b[:d], "noise": b[d:2 * d], "held": b[2 * d:2 * d + n],
+                       "new": b[2 * d + n:], "volts": b[:n], "rows1": b[:2 * d + n], "rows2": b}
         self.cycle = 0
         self.counters = PlantCounters()
         self._gain = dac.gain_A_per_code
@@ -189,7 +195,7 @@ class Plant:
                 held.append(codes)
                 ctrls.append(ctrl)
             self.counters.dac_updates += 1
-            if codes.min() <= lo or codes.max() >= hi:
+            if _MIN(codes, axis=None) <= lo or _MAX(codes, axis=None) >= hi:
                 self.counters.dac_saturated += int(np.count_nonzero((codes <= lo) | (codes >= hi)))
         if cuts[-1] == to_cycle and len(cuts) > 1:
             # the last update lands exactly at to_cycle: it holds from now on, no effect yet
@@ -211,9 +217,7 @@ class Plant:
         d, n = self.dim, self.n
         self._buf[2 * d: 2 * d + n] = np.asarray(codes).T
 
-    def _step(self, segs: tuple[int, ...], held: list) -> None:
-        d, n = self.dim, self.n
-        buf = self._buf
+    def _step(self, segs: tuple, held: list) -> None:
         if held[0] is not None:
             self._hold(held[0])
         if sum(length for length, _ in segs) == 0:
@@ -224,22 +228,23 @@ class Plant:
             self._step(segs[2:], [held[2]] + held[3:])
             return
         M, const = self._pattern(segs)
-        if len(segs) == 2:
-            buf[2 * d + n: 2 * d + 2 * n] = np.asarray(held[1]).T
-        rows = 2 * d + len(segs) * n
-        self.rng.standard_normal(out=buf[d:2 * d])
-        np.matmul(M, buf[:rows], out=self._next)
+        v = self._views
+        two = len(segs) == 2
+        if two:
+            v["new"][...] = np.asarray(held[1]).T
+        self.rng.standard_normal(out=v["noise"])
+        np.matmul(M, v["rows2"] if two else v["rows1"], out=self._next)
         if const is not None:
             self._next += const[:, None]
-        buf[:d] = self._next
-        if len(segs) == 2:
-            buf[2 * d: 2 * d + n] = buf[2 * d + n: 2 * d + 2 * n]
+        v["state"][...] = self._next
+        if two:
+            v["held"][...] = v["new"]
         if self.rail_V is not None:
-            v = buf[:n]
+            x = v["volts"]
             r = self.rail_V
-            if v.max() > r or v.min() < -r:
-                self.counters.rail_clipped += int(np.count_nonzero(np.abs(v) > r))
-                np.clip(v, -r, r, out=v)
+            if _MAX(x, axis=None) > r or _MIN(x, axis=None) < -r:
+                self.counters.rail_clipped += int(np.count_nonzero(np.abs(x) > r))
+                np.clip(x, -r, r, out=x)
 
     # ---- observation -----------------------------------------------------------------------
     def sample(self) -> np.ndarray:

@@ -141,6 +141,15 @@ class LinearDemon:
             const, ovf = narrow(self._b_acc[None, :], spec.out_shift, spec.f_bits, spec.rounding, spec.overflow)
             self._const = const[0].astype(np.float64)
             self._const_ovf = int(np.count_nonzero(ovf))
+            self._const_views: dict = {}
+
+    @property
+    def n_out(self) -> int:
+        """Channels of the output word (the n force codes; the MLP unit adds two controls)."""
+        return self.spec.n
+
+    def reset(self) -> None:
+        """No state to reset (the MLP unit's step counter has one); lets the engine drive both alike."""
 
     def accumulate(self, X: np.ndarray) -> np.ndarray:
         """Exact accumulator ``(b << b_shift) - X @ A.T`` for ADC codes ``X`` (chains, n), int64."""
@@ -162,7 +171,10 @@ class LinearDemon:
         overflowed outputs. Same integers as :meth:`force`; the engine's path."""
         s = self.spec
         if self._zero_A:
-            return np.broadcast_to(self._const, X.shape), self._const_ovf * X.shape[0]
+            out = self._const_views.get(X.shape)
+            if out is None:
+                out = self._const_views[X.shape] = np.broadcast_to(self._const, X.shape)
+            return out, self._const_ovf * X.shape[0]
         if not self.float_exact:
             codes, ovf = self.force(X)
             return codes.astype(np.float64), int(np.count_nonzero(ovf))
