@@ -33,7 +33,11 @@ from collections.abc import Mapping
 from importlib.util import find_spec
 from pathlib import Path
 
+import json
+
 from emulator.demon.linear import LinearDemonSpec
+from emulator.demon.mlp import ACTIVATIONS, MLPSpec
+from emulator.fixedpoint import Overflow, QFormat, Rounding
 
 SIMULATORS = ("icarus", "verilator")
 TB_TOPLEVEL = "tb_demon_top"
@@ -43,7 +47,10 @@ TIMESCALE = ("1ns", "1ps")
 MIN_VERILATOR = (5, 36)
 
 #: RTL sources in dependency order (leaves first); the include directory is the same folder.
-RTL_FILES = ("demon_narrow.v", "demon_bank.v", "demon_linear.v", "demon_axil.v", "demon_top.v")
+RTL_FILES = ("demon_narrow.v", "demon_bank.v", "demon_linear.v", "demon_sched.v", "demon_mlp.v",
+             "demon_axil.v", "demon_top.v")
+#: demon_top's FORCE_UNIT parameter: which force unit the top instantiates.
+FORCE_UNITS = {"linear": 0, "mlp": 1}
 
 _HERE = Path(__file__).resolve().parent
 
@@ -201,8 +208,11 @@ def get_runner(sim: str, visibility: str = "full"):
 # Build
 # ----------------------------------------------------------------------------------------------
 
-def hdl_parameters(spec: LinearDemonSpec, clk_period_ns: int = 10) -> dict[str, int]:
-    """HDL parameters of ``tb_demon_top`` (and ``demon_top``) for a golden ``spec``.
+def hdl_parameters(spec: LinearDemonSpec | MLPSpec, clk_period_ns: int = 10) -> dict[str, int]:
+    """HDL parameters of ``tb_demon_top`` (and ``demon_top``) for a golden ``spec``: the linear unit
+    for a :class:`LinearDemonSpec` (``FORCE_UNIT`` left at its default 0, so the dict is the one the
+    linear co-simulation always built), the score network for an :class:`MLPSpec` (``FORCE_UNIT=1``
+    and the MLP's parameters, the linear-only ``COEF_*`` left at their defaults).
 
     Raises ValueError naming the field when the spec is not implementable (the same rule the RTL
     checks at elaboration), so a bad config fails here, before any simulator runs.
@@ -212,6 +222,34 @@ def hdl_parameters(spec: LinearDemonSpec, clk_period_ns: int = 10) -> dict[str, 
         raise ValueError("; ".join(f"{f}: {r}" for f, r in bad))
     if int(clk_period_ns) != clk_period_ns or clk_period_ns < 1:
         raise ValueError(f"clk_period_ns: must be a whole number of ns >= 1, got {clk_period_ns}")
+    if isinstance(spec, MLPSpec):
+        hidden = tuple(spec.hidden) + (1,) * (3 - len(spec.hidden))
+        return {
+            "FORCE_UNIT": FORCE_UNITS["mlp"],
+            "N": spec.n,
+            "EMB": spec.emb,
+            "LAYERS": len(spec.hidden),
+            "HIDDEN1": hidden[0],
+            "HIDDEN2": hidden[1],
+            "HIDDEN3": hidden[2],
+            "MULTIPLIERS": spec.multipliers,
+            "X_BITS": spec.x_bits,
+            "F_BITS": spec.f_bits,
+            "CTRL_BITS": spec.ctrl_bits,
+            "WEIGHT_INT": spec.weight.int_bits,
+            "WEIGHT_FRAC": spec.weight.frac_bits,
+            "BIAS_INT": spec.bias.int_bits,
+            "BIAS_FRAC": spec.bias.frac_bits,
+            "ACT_INT": spec.act.int_bits,
+            "ACT_FRAC": spec.act.frac_bits,
+            "SCALE_INT": spec.scale.int_bits,
+            "SCALE_FRAC": spec.scale.frac_bits,
+            "ACTIVATION": ACTIVATIONS[spec.activation],
+            "SCHED_LEN": spec.sched_len,
+            "ROUNDING": spec.rounding.code,
+            "OVERFLOW": spec.overflow.code,
+            "CLK_PERIOD_NS": int(clk_period_ns),
+        }
     return {
         "N": spec.n,
         "MULTIPLIERS": spec.multipliers,
@@ -225,6 +263,42 @@ def hdl_parameters(spec: LinearDemonSpec, clk_period_ns: int = 10) -> dict[str, 
         "OVERFLOW": spec.overflow.code,
         "CLK_PERIOD_NS": int(clk_period_ns),
     }
+
+
+def spec_from_parameters(params: Mapping[str, int]) -> LinearDemonSpec | MLPSpec:
+    """The golden spec an HDL parameter dict (from :func:`hdl_parameters`) was built for: the
+    inverse of :func:`hdl_parameters` (``CLK_PERIOD_NS`` aside)."""
+    p = dict(params)
+    rounding = {r.code: r for r in Rounding}[p["ROUNDING"]]
+    overflow = {o.code: o for o in Overflow}[p["OVERFLOW"]]
+    if p.get("FORCE_UNIT", FORCE_UNITS["linear"]) == FORCE_UNITS["mlp"]:
+        hidden = tuple(p[f"HIDDEN{i + 1}"] for i in range(p["LAYERS"]))
+        return MLPSpec(
+            n=p["N"], emb=p["EMB"], hidden=hidden, x_bits=p["X_BITS"], f_bits=p["F_BITS"],
+            ctrl_bits=p["CTRL_BITS"], weight=QFormat(p["WEIGHT_INT"], p["WEIGHT_FRAC"]),
+            bias=QFormat(p["BIAS_INT"], p["BIAS_FRAC"]), act=QFormat(p["ACT_INT"], p["ACT_FRAC"]),
+            scale=QFormat(p["SCALE_INT"], p["SCALE_FRAC"]),
+            activation={v: k for k, v in ACTIVATIONS.items()}[p["ACTIVATION"]],
+            multipliers=p["MULTIPLIERS"], sched_len=p["SCHED_LEN"], rounding=rounding, overflow=overflow,
+        )
+    return LinearDemonSpec(
+        n=p["N"], multipliers=p["MULTIPLIERS"], x_bits=p["X_BITS"], f_bits=p["F_BITS"],
+        coef=QFormat(p["COEF_INT"], p["COEF_FRAC"]), bias=QFormat(p["BIAS_INT"], p["BIAS_FRAC"]),
+        rounding=rounding, overflow=overflow,
+    )
+
+
+def json_parameters(text: str) -> dict[str, int]:
+    """HDL parameters passed through the environment as JSON (``DEMONLOOP_SPEC``)."""
+    return {str(k): int(v) for k, v in json.loads(text).items()}
+
+
+def out_word_bits(spec: LinearDemonSpec | MLPSpec) -> int:
+    """Width of the output stream's word (``out_data``, ``out_fire_data``): ``n*f_bits`` for the
+    linear unit, ``n*f_bits + 2*ctrl_bits`` for the score network (drift and noise codes on top)."""
+    if isinstance(spec, MLPSpec):
+        return spec.n * spec.f_bits + 2 * spec.ctrl_bits
+    return spec.n * spec.f_bits
 
 
 def _waves(waves: bool | None) -> bool:
@@ -263,6 +337,51 @@ def build(
         if waves:
             _need_header("lz4.h", "liblz4-dev", "FST waveforms from Verilator")
             build_args += ["--trace-fst", "--trace-structs"]
+    with _verilator_make_fix(sim):
+        _build(runner, parameters, build_args, build_dir, waves, log_file)
+    return runner
+
+
+def _verilated_mk_needs_pch_flag() -> bool:
+    """True when the PyPI wheel's ``verilated.mk`` was configured without the compiler's
+    read-a-precompiled-header option (``CFG_CXXFLAGS_PCH_I =`` empty). Then every build that
+    Verilator splits into several C++ files (larger designs: ``VM_PARALLEL_BUILDS=1``) fails with
+    ``c++: error: Vtop__pch.h.fast: linker input file not found``."""
+    root = verilator_root()
+    mk = root / "include" / "verilated.mk" if root is not None else None
+    if mk is None or not mk.is_file():
+        return False
+    for line in mk.read_text(errors="replace").splitlines():
+        if line.replace(" ", "").startswith("CFG_CXXFLAGS_PCH_I="):
+            return line.split("=", 1)[1].strip() == ""
+    return False
+
+
+class _verilator_make_fix:
+    """Context: for the duration of a Verilator build, give ``make`` the GCC option the wheel's
+    makefile lacks (a command-line variable through ``MAKEFLAGS``, which overrides the makefile's
+    empty assignment); the environment is restored afterwards."""
+
+    def __init__(self, sim: str):
+        self.active = sim == "verilator" and _verilated_mk_needs_pch_flag()
+        self.saved: str | None = None
+
+    def __enter__(self):
+        if self.active:
+            self.saved = os.environ.get("MAKEFLAGS")
+            os.environ["MAKEFLAGS"] = " ".join(x for x in (self.saved, "CFG_CXXFLAGS_PCH_I=-include") if x)
+        return self
+
+    def __exit__(self, *exc):
+        if self.active:
+            if self.saved is None:
+                os.environ.pop("MAKEFLAGS", None)
+            else:
+                os.environ["MAKEFLAGS"] = self.saved
+        return False
+
+
+def _build(runner, parameters, build_args, build_dir, waves, log_file) -> None:
     runner.build(
         sources=sources(),
         includes=[rtl_dir()],
@@ -275,7 +394,6 @@ def build(
         waves=waves,
         log_file=log_file,
     )
-    return runner
 
 
 def run(

@@ -327,6 +327,9 @@ class TB:
         for (m, t, h), f, o in zip(accepted, F, ovf):
             plan.expected.append(Expected(t, words[m], h, pack(f, self.spec.f_bits), int(o.sum())))
 
+    def make_checker(self, expected: list[Expected]) -> "InOrderChecker":
+        return InOrderChecker(self, expected)
+
     # -- drivers ---------------------------------------------------------------------------------
 
     async def drive_offers(self, offers: list[tuple[int, int]]) -> None:
@@ -382,7 +385,7 @@ class TB:
     async def run(self, plan: Plan, schedule: ReadySchedule, hold: bool = False) -> InOrderChecker:
         """Drive ``plan`` with ``schedule`` on out_ready, check every handshake and the counters."""
         top = self.top
-        checker = InOrderChecker(self, plan.expected)
+        checker = self.make_checker(plan.expected)
         tasks = [
             cocotb.start_soon(self.monitor_inputs(checker)),
             cocotb.start_soon(self.monitor_outputs(checker)),

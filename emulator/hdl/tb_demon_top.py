@@ -25,6 +25,7 @@ from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiResp
 
 from emulator import demon_regs as regs
 from emulator.demon.linear import LinearDemonSpec
+from emulator.demon.mlp import MLPSpec
 
 
 def pack(codes: np.ndarray, bits: int) -> int:
@@ -76,9 +77,10 @@ class Fire:
 
 class DemonTop:
     """Signal handles (looked up once), the cycle clock, reset and the AXI4-Lite master of one
-    ``tb_demon_top`` instance built for ``spec``."""
+    ``tb_demon_top`` instance built for ``spec`` (a linear unit for a :class:`LinearDemonSpec`, the
+    score network for an :class:`MLPSpec`, whose output word is n force codes then drift and noise)."""
 
-    def __init__(self, dut, spec: LinearDemonSpec):
+    def __init__(self, dut, spec: LinearDemonSpec | MLPSpec):
         self.dut = dut
         self.spec = spec
         self.clk = dut.clk
@@ -237,6 +239,34 @@ class DemonTop:
             await self.write_ok(regs.COEF_A.entry_offset(i), to_u32(v))
         for i, v in enumerate(np.asarray(b_raw, dtype=np.int64).reshape(n).tolist()):
             await self.write_ok(regs.COEF_B.entry_offset(i), to_u32(v))
+
+    async def load_network(self, weights_raw: list[np.ndarray], biases_raw: list[np.ndarray]) -> None:
+        """Write an MLP's raw weights (layer by layer, each row-major (out, in)) to MLP_W and its
+        biases (layer by layer) to MLP_B."""
+        w = np.concatenate([np.asarray(W, dtype=np.int64).reshape(-1) for W in weights_raw])
+        b = np.concatenate([np.asarray(v, dtype=np.int64).reshape(-1) for v in biases_raw])
+        for i, v in enumerate(w.tolist()):
+            await self.write_ok(regs.MLP_W.entry_offset(i), to_u32(v))
+        for i, v in enumerate(b.tolist()):
+            await self.write_ok(regs.MLP_B.entry_offset(i), to_u32(v))
+
+    async def load_schedule(self, schedule_raw: np.ndarray) -> None:
+        """Write a raw schedule table (K, 3 + E) (rows ``[force_scale, drift_ctrl, noise_ctrl,
+        emb...]``, as :class:`~emulator.demon.mlp.MLPDemon` takes it) to SCHED_SCALE, SCHED_DRIFT,
+        SCHED_NOISE and SCHED_EMB, and SCHED_K = K."""
+        S = np.asarray(schedule_raw, dtype=np.int64)
+        K, E = S.shape[0], S.shape[1] - 3
+        for k in range(K):
+            for arr, v in zip((regs.SCHED_SCALE, regs.SCHED_DRIFT, regs.SCHED_NOISE), S[k, :3].tolist()):
+                await self.write_ok(arr.entry_offset(k), to_u32(v))
+            for e, v in enumerate(S[k, 3:].tolist()):
+                await self.write_ok(regs.SCHED_EMB.entry_offset(k * E + e), to_u32(v))
+        await self.write_ok(regs.SCHED_K_OFFSET, K)
+
+    async def step_reset(self, enable: bool) -> None:
+        """Write CTRL with STEP_RESET set (and ENABLE as given): the schedule step returns to 0."""
+        ctrl = regs.CTRL
+        await self.write_ok(regs.CTRL_OFFSET, ctrl.field("ENABLE").put(int(enable)) | ctrl.field("STEP_RESET").put(1))
 
     async def set_enable(self, enable: bool) -> None:
         await self.write_ok(regs.CTRL_OFFSET, regs.CTRL.field("ENABLE").put(int(enable)))
