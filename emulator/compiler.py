@@ -116,6 +116,7 @@ class HardwareProgram:
     implemented: dict             # {"M": ..., "b_t": ...}: the problem the quantised hardware solves
     quantization: dict            # costs of quantization
     notes: list[str] = field(default_factory=list)
+    controls: object = None       # emulator.plant.Controls for a demon with analog control channels
 
     def demon(self) -> LinearDemon:
         return LinearDemon(self.spec, self.A_raw, self.b_raw)

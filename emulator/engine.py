@@ -93,7 +93,8 @@ class Loop:
         network = self.program.elements.network(np.random.default_rng(tol_ss), cfg.array.tolerance)
         self.network = network
         self.plant = Plant(network, self.program.adc, self.program.dac, cfg.clock.f_clk_Hz,
-                           self.chains, np.random.default_rng(noise_ss), cfg.array.rail_V)
+                           self.chains, np.random.default_rng(noise_ss), cfg.array.rail_V,
+                           controls=getattr(self.program, "controls", None))
         self.timing = Timing.from_config(cfg)
         self.counters = LoopCounters()
         self.hasher = CodeHasher()
@@ -162,6 +163,7 @@ class Loop:
 
     def _run_golden(self, on_sample, progress, monitor=None) -> None:
         demon = self.program.demon()
+        demon.reset()
         L = self.timing.demon_latency
         total = self.program.config.total_samples
         every = max(1, total // 100)
