@@ -21,6 +21,8 @@ import numpy as np
 import yaml
 from pydantic import (
     BaseModel,
+    Discriminator,
+    Tag,
     ConfigDict,
     Field,
     NonNegativeFloat,
@@ -167,6 +169,8 @@ class QFormatConfig(_Model):
 
 
 class DemonConfig(_Model):
+    """The linear force unit ``f = b - A x`` (rtl/demon_linear.v)."""
+
     kind: Literal["linear"] = "linear"
     multipliers: Optional[PositiveInt] = None
     coef: QFormatConfig = QFormatConfig(int_bits=4, frac_bits=12)
@@ -174,6 +178,22 @@ class DemonConfig(_Model):
     rounding: Rounding = Rounding.RND_CONV
     overflow: Overflow = Overflow.SAT
     latency_cycles: Optional[NonNegativeInt] = None
+
+
+class MLPDemonConfig(_Model):
+    """The score-network force unit (rtl/demon_mlp.v + rtl/demon_sched.v, docs/score_demon.md):
+    the network's shape comes from ``workload.network``; these are its arithmetic and speed."""
+
+    kind: Literal["mlp"]
+    multipliers: PositiveInt = 8
+    weight: QFormatConfig = QFormatConfig(int_bits=3, frac_bits=10)
+    bias: QFormatConfig = QFormatConfig(int_bits=4, frac_bits=10)
+    act: QFormatConfig = QFormatConfig(int_bits=3, frac_bits=10)
+    scale: QFormatConfig = QFormatConfig(int_bits=4, frac_bits=12)
+    ctrl_bits: int = Field(12, ge=4, le=16)
+    rounding: Rounding = Rounding.RND_CONV
+    overflow: Overflow = Overflow.SAT
+    latency_cycles: None = None
 
 
 class CompilerConfig(_Model):
@@ -196,15 +216,32 @@ class RandomSPD(_Model):
     diagonally_dominant: bool = False
 
 
-class Workload(_Model):
-    """The problem. Matrices are lists of rows, or ``{random_spd: {n, condition, seed, ...}}``."""
+SCORE_KINDS = ("diffusion", "posterior")
 
-    kind: Literal["linear_solve", "gaussian", "inverse", "logdet"]
+
+class Workload(_Model):
+    """The problem. Matrices are lists of rows, or ``{random_spd: {n, condition, seed, ...}}``.
+
+    Score-network workloads (``demon.kind: mlp``): ``network`` is the trained network (the
+    ``.npz``/``.json`` stem, relative to the config file). ``diffusion``: ``dataset`` it was
+    trained on, ``steps`` reverse steps (one demon update each), ``burn_in_steps`` of the forward
+    process first (``burn_in_time`` of diffusion time in all). ``posterior``: ``target`` density
+    and ``step``, the Langevin time per sample period (``run`` sets the length as usual).
+    """
+
+    kind: Literal["linear_solve", "gaussian", "inverse", "logdet", "diffusion", "posterior"]
     A: Union[Matrix, RandomSPD, None] = None
     b: Optional[list[Scalar]] = None
     mean: Optional[list[Scalar]] = None
     covariance: Union[Matrix, RandomSPD, None] = None
     precision: Union[Matrix, RandomSPD, None] = None
+    network: Optional[str] = None
+    dataset: Optional[Literal["mixture2d", "spiral2d", "digits"]] = None
+    steps: Optional[int] = Field(None, ge=1, le=480)
+    burn_in_steps: int = Field(20, ge=1, le=30)
+    burn_in_time: PositiveFloat = 1.0
+    target: Optional[Literal["ring2d", "iris_logistic"]] = None
+    step: Optional[PositiveFloat] = None
 
     @field_validator("A", "covariance", "precision", mode="before")
     @classmethod
@@ -237,8 +274,16 @@ class Run(_Model):
     trace_chains: NonNegativeInt = 16
 
 
+def _demon_kind(v) -> str:
+    """The demon section's variant: its ``kind``, linear when absent."""
+    kind = v.get("kind", "linear") if isinstance(v, dict) else getattr(v, "kind", "linear")
+    return kind if kind in ("linear", "mlp") else "linear"
+
+
 class Config(_Model):
     _raw: Optional[dict] = PrivateAttr(default=None)
+    _base_dir: Optional[Path] = PrivateAttr(default=None)
+    _mlp_spec: Any = PrivateAttr(default=None)
 
     name: str
     description: str = ""
@@ -248,7 +293,8 @@ class Config(_Model):
     array: Array
     adc: ADCConfig = ADCConfig()
     dac: DACConfig = DACConfig()
-    demon: DemonConfig = DemonConfig()
+    demon: Annotated[Union[Annotated[DemonConfig, Tag("linear")], Annotated[MLPDemonConfig, Tag("mlp")]],
+                     Discriminator(_demon_kind)] = DemonConfig()
     compiler: CompilerConfig = CompilerConfig()
     workload: Workload
     run: Run = Run()
@@ -258,7 +304,43 @@ class Config(_Model):
     def n(self) -> int:
         return self.array.n
 
-    def demon_spec(self) -> LinearDemonSpec:
+    @property
+    def is_score(self) -> bool:
+        """A score-network demon (``demon.kind: mlp``) running a diffusion or posterior workload."""
+        return self.demon.kind == "mlp"
+
+    @property
+    def base_dir(self) -> Path:
+        """Folder relative paths in the config are read from (the config file's own)."""
+        return self._base_dir or Path.cwd()
+
+    def network_path(self) -> Path:
+        """The score network's file stem (``.npz`` and ``.json`` beside it)."""
+        p = Path(self.workload.network)
+        return (p if p.is_absolute() else self.base_dir / p).with_suffix("")
+
+    def network_architecture(self) -> dict:
+        import json
+
+        return json.loads(self.network_path().with_suffix(".json").read_text())["architecture"]
+
+    def demon_spec(self):
+        """The demon's full parameter set: a :class:`LinearDemonSpec`, or for ``demon.kind: mlp``
+        an :class:`emulator.demon.mlp.MLPSpec` (shape from the network file, table capacity the
+        RTL's)."""
+        if self.is_score:
+            if self._mlp_spec is None:
+                from emulator.demon.mlp import MAX_SCHED_LEN, MLPSpec
+
+                arch = self.network_architecture()
+                d = self.demon
+                self._mlp_spec = MLPSpec(
+                    n=self.n, emb=int(arch["emb"]), hidden=tuple(int(h) for h in arch["hidden"]),
+                    x_bits=self.adc.bits, f_bits=self.dac.bits, ctrl_bits=d.ctrl_bits,
+                    weight=d.weight.fmt, bias=d.bias.fmt, act=d.act.fmt, scale=d.scale.fmt,
+                    activation=arch["activation"], multipliers=d.multipliers, sched_len=MAX_SCHED_LEN,
+                    rounding=d.rounding, overflow=d.overflow)
+            return self._mlp_spec
         return LinearDemonSpec(
             n=self.n,
             multipliers=self.demon.multipliers or self.n,
@@ -288,7 +370,16 @@ class Config(_Model):
 
     @property
     def total_samples(self) -> int:
+        if self.workload.kind == "diffusion":
+            return self.schedule_rows + 1
         return self.run.burn_in_samples + self.run.samples
+
+    @property
+    def schedule_rows(self) -> int:
+        """Diffusion: burn-in rows, reverse steps, and one hold row that freezes the result
+        (the last sample reads it one period later)."""
+        w = self.workload
+        return w.burn_in_steps + (w.steps or 0) + 1
 
     @property
     def total_cycles(self) -> int:
@@ -298,6 +389,8 @@ class Config(_Model):
         """The SPD matrix the hardware realises: A (solve, inverse, logdet) or the Gaussian's
         precision (the inverse of ``covariance``, or ``precision`` as given)."""
         w = self.workload
+        if w.kind in SCORE_KINDS:
+            raise ValueError(f"workload.kind {w.kind} has no problem matrix")
         if w.kind != "gaussian":
             return _matrix(w.A)
         if w.precision is not None:
@@ -319,7 +412,7 @@ class Config(_Model):
         data = self.raw()
         for key, value in overrides.items():
             _set_dotted(data, key, value)
-        return validate_config(data, source=None)
+        return validate_config(data, source=None, base_dir=self._base_dir)
 
 
 class _FieldError(ValueError):
@@ -369,7 +462,7 @@ def _set_dotted(data: dict, key: str, value: Any) -> None:
 def _loc(loc: tuple) -> str:
     def keep(p):
         return not (isinstance(p, str) and (p.startswith(("function-", "union[", "list[", "RandomSPD"))
-                                            or p in ("float", "int", "str")))
+                                            or p in ("float", "int", "str", "linear", "mlp")))
     return ".".join(str(p) for p in loc if keep(p))
 
 
@@ -386,6 +479,8 @@ def _first_error(exc: ValidationError) -> ConfigError:
     if isinstance(ctx_err, _FieldError):
         return ConfigError(f"{loc}.{ctx_err.field}" if loc else ctx_err.field, ctx_err.reason)
     kind = err["type"]
+    if loc == "demon.kind":
+        return ConfigError(loc, f"must be linear or mlp, got {err.get('input')!r}")
     if kind == "extra_forbidden":
         return ConfigError(loc, "unknown key")
     if kind == "missing":
@@ -399,8 +494,9 @@ def _first_error(exc: ValidationError) -> ConfigError:
     return ConfigError(loc, msg[0].lower() + msg[1:] if msg else msg)
 
 
-def validate_config(data: Any, source: str | None = None) -> Config:
-    """Validate a parsed YAML document; raise :class:`ConfigError` on the first problem."""
+def validate_config(data: Any, source: str | None = None, base_dir: Path | None = None) -> Config:
+    """Validate a parsed YAML document; raise :class:`ConfigError` on the first problem.
+    ``base_dir`` is where relative paths (a score network) are read from."""
     if not isinstance(data, dict):
         raise ConfigError("(top level)", "a config must be a YAML mapping of sections", source)
     try:
@@ -409,8 +505,12 @@ def validate_config(data: Any, source: str | None = None) -> Config:
         e = _first_error(exc)
         e.source = source
         raise e from None
+    cfg._base_dir = Path(base_dir) if base_dir is not None else None
     try:
-        _semantic_checks(cfg)
+        if cfg.workload.kind in SCORE_KINDS or cfg.is_score:
+            _score_checks(cfg)
+        else:
+            _semantic_checks(cfg)
     except ConfigError as e:
         e.source = source
         raise
@@ -435,7 +535,7 @@ def load_config(path: str | Path) -> Config:
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
         problem = getattr(exc, "problem", None) or "malformed YAML"
         raise ConfigError("(yaml)", f"{problem} at {where}", src) from None
-    return validate_config(data, source=src)
+    return validate_config(data, source=src, base_dir=path.resolve().parent)
 
 
 # ---- checks that need more than one field ---------------------------------------------------
@@ -533,3 +633,67 @@ def _semantic_checks(cfg: Config) -> None:
         object.__setattr__(cfg.run, "trace_chains", cfg.chains)
     if not math.isfinite(cfg.clock.f_clk_Hz):
         raise ConfigError("clock.f_clk_Hz", "must be finite")
+
+
+def _score_checks(cfg: Config) -> None:
+    """What a score-network config needs (diffusion and posterior workloads, ``demon.kind: mlp``)."""
+    w = cfg.workload
+    if w.kind not in SCORE_KINDS:
+        raise ConfigError("demon.kind", f"mlp runs the diffusion and posterior workloads, not {w.kind}")
+    if not cfg.is_score:
+        raise ConfigError("demon.kind", f"workload.kind {w.kind} needs the score-network demon (kind: mlp)")
+    for key in ("A", "b", "mean", "covariance", "precision"):
+        if getattr(w, key) is not None:
+            raise ConfigError(f"workload.{key}", f"is not used by workload.kind {w.kind}")
+    if w.network is None:
+        raise ConfigError("workload.network", "is required: the trained network's file (without .npz/.json)")
+    stem = cfg.network_path()
+    for ext in (".npz", ".json"):
+        if not stem.with_suffix(ext).is_file():
+            raise ConfigError("workload.network", f"no such file: {stem.with_suffix(ext)}")
+    try:
+        arch = cfg.network_architecture()
+    except (ValueError, KeyError) as exc:
+        raise ConfigError("workload.network", f"unreadable network description: {exc}") from None
+    if int(arch["n"]) != cfg.n:
+        raise ConfigError("array.n", f"is {cfg.n}, the network has {arch['n']} inputs")
+    if w.kind == "diffusion":
+        if w.dataset is None:
+            raise ConfigError("workload.dataset", "is required for a diffusion: the data the network was trained on")
+        if w.steps is None:
+            raise ConfigError("workload.steps", "is required for a diffusion: the reverse steps (one demon update each)")
+        if arch["output"] not in ("eps", "eps_resid"):
+            raise ConfigError("workload.network", f"a diffusion needs a noise-prediction network, this one outputs {arch['output']!r}")
+        if "run" in (cfg.model_fields_set or set()):
+            raise ConfigError("run", "a diffusion's length is workload.burn_in_steps + workload.steps; remove the run section")
+        for key in ("target", "step"):
+            if getattr(w, key) is not None:
+                raise ConfigError(f"workload.{key}", "is not used by a diffusion")
+    else:
+        if w.target is None:
+            raise ConfigError("workload.target", "is required for a posterior (ring2d or iris_logistic)")
+        if w.step is None:
+            raise ConfigError("workload.step", "is required for a posterior: the Langevin time per sample period")
+        if arch["output"] != "score":
+            raise ConfigError("workload.network", f"a posterior needs a score network, this one outputs {arch['output']!r}")
+        for key in ("dataset", "steps"):
+            if getattr(w, key) is not None:
+                raise ConfigError(f"workload.{key}", "is not used by a posterior")
+    if cfg.array.cell != "RC":
+        raise ConfigError("array.cell", "score-network workloads run on RC cells")
+    if cfg.array.R_ohm is None:
+        raise ConfigError("array.R_ohm", "the cells' self resistance is required (the leak the controls offset)")
+    spec = cfg.demon_spec()
+    for f, reason in spec.problems():
+        field = {"n": "array.n", "multipliers": "demon.multipliers", "x_bits": "adc.bits",
+                 "f_bits": "dac.bits", "hidden": "workload.network", "emb": "workload.network",
+                 "activation": "workload.network"}.get(f, f"demon.{f}")
+        raise ConfigError(field, reason)
+    if spec.initiation_interval > cfg.adc.sample_period_cycles:
+        raise ConfigError("adc.sample_period_cycles",
+                          f"is {cfg.adc.sample_period_cycles}, below the network's initiation interval "
+                          f"({spec.initiation_interval} cycles): samples would be dropped and the schedule would slip")
+    if w.kind == "diffusion" and cfg.schedule_rows > spec.sched_len:
+        raise ConfigError("workload.steps", f"the schedule needs {cfg.schedule_rows} rows, the table holds {spec.sched_len}")
+    if cfg.loop_latency_cycles >= cfg.total_cycles:
+        raise ConfigError("adc.latency_cycles", f"the loop latency ({cfg.loop_latency_cycles} cycles) is not shorter than the run")
