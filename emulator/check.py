@@ -165,3 +165,80 @@ def text(rep: dict) -> str:
     for w in rep["warnings"]:
         L.append(f"  warning         {w}")
     return "\n".join(L)
+
+
+def explain_score(cfg: Config) -> dict:
+    """The check report of a score-network config: the compiled schedule and controls, what the
+    converters and the fixed point cost, timing, and how much of the ADC range the data uses."""
+    from math import erfc, sqrt
+
+    program = compile_program(cfg)
+    spec = program.spec
+    sch = program.schedule
+    T_s = cfg.adc.sample_period_cycles / cfg.clock.f_clk_Hz
+    C = float(np.mean(program.elements.C_self))
+    g_self = float(np.mean(program.elements.g_self))
+    h_q = program.schedule_raw[:, 1] * 2.0 ** (1 - spec.ctrl_bits)       # the quantized control
+    G_tot = g_self + h_q * float(np.mean(sch["g_ctrl_S"]))
+    with np.errstate(divide="ignore"):
+        tau_samples = C / G_tot / T_s                          # negative: an active (growing) cell
+    tau_fin = tau_samples[np.isfinite(tau_samples)]
+    out = {
+        "config": cfg.name, "valid": True, "workload": cfg.workload.kind, "units": cfg.n, "cell": "RC",
+        "mode": "score", "demon": "mlp",
+        "network": {"hidden": list(spec.hidden), "emb": spec.emb, "activation": spec.activation,
+                    "weights": spec.weight_entries, "biases": spec.bias_entries},
+        "compiler": {"in_scale": program.in_scale, "out_scale": program.out_scale,
+                     "schedule_rows": sch["rows"], "g_ctrl_S": sch["g_ctrl_S"][0], "q_max_A2s": sch["q_max"],
+                     "notes": program.notes},
+        "quantization": {"score_rms_error": program.quantization["network"]["score_rms_error"],
+                         "score_rms": program.quantization["network"]["score_rms"],
+                         "dac_range_used": program.quantization["dac_range_used"],
+                         "force_scale_range_used": program.quantization["force_scale_range_used"],
+                         "schedule": program.quantization["schedule"]},
+        "timing": {"sample_period_cycles": cfg.adc.sample_period_cycles,
+                   "demon_latency_cycles": spec.latency_cycles,
+                   "demon_initiation_interval": spec.initiation_interval,
+                   "loop_latency_cycles": cfg.loop_latency_cycles,
+                   "run_cycles": cfg.total_cycles},
+        "cells": {"time_constant_samples_min": float(np.min(np.abs(tau_fin))) if len(tau_fin) else None,
+                  "active_rows": int(np.count_nonzero(G_tot < 0)),
+                  "frozen_rows": int(np.count_nonzero(G_tot == 0))},
+        "warnings": [],
+    }
+    if cfg.workload.kind == "diffusion":
+        from emulator.datasets import load_dataset
+
+        ds = load_dataset(cfg.workload.dataset, 0)
+        z = ds.normalise(ds.held_out)
+        frac = float(np.mean(np.abs(z).max(axis=1) >= program.in_scale))
+        prior = 1.0 - (1.0 - erfc(program.in_scale / sqrt(2.0))) ** cfg.n
+        out["spread"] = {"data_beyond_full_scale": frac, "prior_beyond_full_scale": prior,
+                         "max_abs_data_fraction_of_full_scale": float(np.abs(z).max() / program.in_scale)}
+        if frac > 1e-3:
+            out["warnings"].append(f"{frac:.2%} of the held-out data lies beyond the ADC range: raise compiler.range_sigmas")
+    out["warnings"].extend(program.notes)
+    return jsonable(out)
+
+
+def text_score(rep: dict) -> str:
+    c, q, t, n = rep["compiler"], rep["quantization"], rep["timing"], rep["network"]
+    L = [f"{rep['config']}: valid — {rep['workload']}, {rep['units']} RC units, score-network demon "
+         f"({'-'.join(map(str, n['hidden']))} {n['activation']} MLP, {n['emb']} embedding features)",
+         f"  compiler        {c['schedule_rows']} schedule rows; {c['in_scale']:.3g} data units per ADC full scale; "
+         f"network output / {c['out_scale']:.3g}; g_ctrl {c['g_ctrl_S']:.3g} S, q_max {c['q_max_A2s']:.3g} A²s",
+         f"  fixed point     score rms error {q['score_rms_error']:.2g} (score rms {q['score_rms']:.2g}, act units); "
+         f"DAC range used {q['dac_range_used']:.2g}; force-scale range used {q['force_scale_range_used']:.2g}",
+         f"  timing          demon latency {t['demon_latency_cycles']} cycles, II {t['demon_initiation_interval']} "
+         f"(sample period {t['sample_period_cycles']}); loop latency {t['loop_latency_cycles']} cycles; "
+         f"run {t['run_cycles']:,} cycles",
+         "  cells           " + (f"fastest time constant {rep['cells']['time_constant_samples_min']:.3g} sample periods; "
+                                  if rep['cells']['time_constant_samples_min'] else "pure integrators (the leak cancelled); ")
+         + f"{rep['cells']['active_rows']} rows with a negative (active) conductance"]
+    if rep.get("spread"):
+        s = rep["spread"]
+        L.append(f"  spread vs ADC   data reach {s['max_abs_data_fraction_of_full_scale']:.2f} of full scale; "
+                 f"beyond it: data {s['data_beyond_full_scale']:.2g}, prior {s['prior_beyond_full_scale']:.2g}")
+    for w in rep["warnings"]:
+        L.append(f"  warning         {w}")
+    return "\n".join(L)

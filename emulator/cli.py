@@ -91,10 +91,11 @@ def run(config, demon, seed, chains, out, as_json, waves, no_plot, sets):
     compile_program(cfg)  # compile errors surface here, before anything is written
     out_dir = Path(out) if out else Path("out") / cfg.name
 
+    est = None
     if demon == "golden":
         bar = _progress(cfg.total_samples, f"{cfg.name} ({cfg.chains:,} chains)", quiet=as_json)
         try:
-            rep, _ = run_golden(cfg, progress=(lambda k: bar.update(k - bar.n)) if bar else None)
+            rep, est = run_golden(cfg, progress=(lambda k: bar.update(k - bar.n)) if bar else None)
         finally:
             if bar:
                 bar.close()
@@ -106,9 +107,14 @@ def run(config, demon, seed, chains, out, as_json, waves, no_plot, sets):
     write_json(out_dir / "report.json", rep)
     files.append(str(out_dir / "report.json"))
     if not no_plot:
-        from emulator.plots import run_figure
-        run_figure(rep, out_dir / "plot.png")
-        files.append(str(out_dir / "plot.png"))
+        if cfg.is_score:
+            if est is not None:
+                est.plot(out_dir / "plot.png", title=f"{cfg.name} — {rep['demon']} demon, {cfg.chains:,} chains")
+                files.append(str(out_dir / "plot.png"))
+        else:
+            from emulator.plots import run_figure
+            run_figure(rep, out_dir / "plot.png")
+            files.append(str(out_dir / "plot.png"))
     if as_json:
         click.echo(json.dumps(rep, allow_nan=False))
     elif rep.get("bit_exact") is False:
@@ -125,11 +131,15 @@ def run(config, demon, seed, chains, out, as_json, waves, no_plot, sets):
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a config value by dotted key.")
 def check(config, as_json, sets):
     """Validate CONFIG and explain it: time constants, spread vs ADC range, quantization, loop stability."""
-    from emulator.check import explain, text
+    from emulator.check import explain, explain_score, text, text_score
 
     _, cfg = _load(config, sets=sets)
-    rep = explain(cfg)
-    click.echo(json.dumps(rep, allow_nan=False) if as_json else text(rep))
+    if cfg.is_score:
+        rep = explain_score(cfg)
+        click.echo(json.dumps(rep, allow_nan=False) if as_json else text_score(rep))
+    else:
+        rep = explain(cfg)
+        click.echo(json.dumps(rep, allow_nan=False) if as_json else text(rep))
 
 
 @cli.command()

@@ -151,7 +151,12 @@ def _lambda_min_sym(C_diag: np.ndarray, M: np.ndarray) -> float:
 
 
 def compile_program(cfg: Config) -> HardwareProgram:
-    """Compile ``cfg`` to a :class:`HardwareProgram`; raises :class:`ConfigError` if it cannot."""
+    """Compile ``cfg`` to a :class:`HardwareProgram` (a score-network config to an
+    :class:`emulator.compiler_score.ScoreProgram`); raises :class:`ConfigError` if it cannot."""
+    if cfg.is_score:
+        from emulator.compiler_score import compile_score_program
+
+        return compile_score_program(cfg)
     n = cfg.n
     w = cfg.workload
     M, b_t = problem(cfg)

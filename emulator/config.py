@@ -240,7 +240,7 @@ class Workload(_Model):
     steps: Optional[int] = Field(None, ge=1, le=480)
     burn_in_steps: int = Field(20, ge=1, le=30)
     burn_in_time: PositiveFloat = 1.0
-    target: Optional[Literal["ring2d", "iris_logistic"]] = None
+    target: Optional[Literal["ring2d", "wells2d", "iris_logistic"]] = None
     step: Optional[PositiveFloat] = None
 
     @field_validator("A", "covariance", "precision", mode="before")
@@ -671,7 +671,7 @@ def _score_checks(cfg: Config) -> None:
                 raise ConfigError(f"workload.{key}", "is not used by a diffusion")
     else:
         if w.target is None:
-            raise ConfigError("workload.target", "is required for a posterior (ring2d or iris_logistic)")
+            raise ConfigError("workload.target", "is required for a posterior (wells2d, ring2d or iris_logistic)")
         if w.step is None:
             raise ConfigError("workload.step", "is required for a posterior: the Langevin time per sample period")
         if arch["output"] != "score":

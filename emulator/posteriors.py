@@ -149,13 +149,74 @@ class TrimodalRing:
         return -h, h
 
 
+def huber(u: np.ndarray) -> np.ndarray:
+    """The antiderivative of hard-tanh: ``u^2/2`` for ``|u| <= 1``, ``|u| - 1/2`` beyond."""
+    a = np.abs(u)
+    return np.where(a <= 1.0, 0.5 * u * u, a - 0.5)
+
+
+@dataclass(frozen=True)
+class HardtanhWells:
+    """A 2-D three-well density whose score is *exactly* a small hard-tanh MLP:
+
+        log p(x) = -|x|^2 / (2 s^2) + sum_j c_j H(k u_j . x - b),   H' = hardtanh
+
+    with unit directions ``u_j`` at ``angles``. Each term is flat-bottomed near the origin and
+    grows linearly outward along ``±u_j``; against the Gaussian confinement they make three modes
+    (about (-1.8, -1.5), (0.2, 2.5), (1.8, -1.3) for the defaults) with unequal heights. The score
+
+        grad log p = -x / s^2 + sum_j c_j k u_j hardtanh(k u_j . x - b)
+
+    is a one-hidden-layer hard-tanh network (three well units, and two units that pass ``x``
+    through, ``hardtanh(x_i / R) = x_i / R`` for ``|x_i| <= R``): the demon computes the exact
+    score of this density, up to its fixed point, so a sampler's deviation from the grid
+    reference is the hardware's alone."""
+
+    c: tuple[float, float, float] = (2.0, 1.6, 1.3)
+    k: float = 2.0
+    b: float = 1.5
+    s: float = 0.6
+    angles: tuple[float, float, float] = (90.0, 210.0, 330.0)
+    dim: int = 2
+
+    @property
+    def directions(self) -> np.ndarray:
+        a = np.radians(np.asarray(self.angles))
+        return np.stack([np.cos(a), np.sin(a)], axis=1)
+
+    def log_prob(self, x: np.ndarray) -> np.ndarray:
+        x = np.atleast_2d(x)
+        u = x @ (self.k * self.directions).T - self.b
+        return -(x * x).sum(axis=1) / (2 * self.s**2) + huber(u) @ np.asarray(self.c)
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        x = np.atleast_2d(x)
+        W = self.k * self.directions
+        h = np.clip(x @ W.T - self.b, -1.0, 1.0)
+        return -x / self.s**2 + (h * np.asarray(self.c)) @ W
+
+    def box(self) -> tuple[float, float]:
+        """A square holding all but ~1e-12 of the mass."""
+        return -6.0, 6.0
+
+    def mlp_layers(self, R: float):
+        """``[(W1, b1), (W2, b2)]`` of the exact hard-tanh network (valid for ``|x_i| <= R``)."""
+        W = self.k * self.directions
+        W1 = np.vstack([W, np.eye(2) / R])
+        b1 = np.concatenate([np.full(3, -self.b), np.zeros(2)])
+        W2 = np.hstack([(W * np.asarray(self.c)[:, None]).T, -(R / self.s**2) * np.eye(2)])
+        return [(W1, b1), (W2, np.zeros(2))]
+
+
 def make_target(name: str):
-    """The posterior workload's targets by name: ``ring2d``, ``iris_logistic`` (exact
-    sigmoid) and ``iris_logistic_hardtanh`` (the density its hard-tanh MLP samples)."""
+    """The posterior workload's targets by name: ``ring2d``, ``wells2d``, ``iris_logistic``
+    (exact sigmoid) and ``iris_logistic_hardtanh`` (the density its hard-tanh MLP samples)."""
     from emulator.datasets import iris_logistic
 
     if name == "ring2d":
         return TrimodalRing()
+    if name == "wells2d":
+        return HardtanhWells()
     if name == "iris_logistic":
         return LogisticPosterior(iris_logistic())
     if name == "iris_logistic_hardtanh":

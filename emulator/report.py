@@ -14,7 +14,7 @@ import numpy as np
 from emulator.compiler import HardwareProgram, compile_program
 from emulator.config import Config
 from emulator.engine import Loop
-from emulator.workloads import Estimator
+from emulator.workloads import Estimator, make_estimator
 
 REPORT_VERSION = 1
 
@@ -22,7 +22,7 @@ REPORT_VERSION = 1
 def run_golden(cfg: Config, progress: Callable[[int], None] | None = None) -> tuple[dict, Estimator]:
     """Compile and run ``cfg`` with the golden demon. Returns (report dict, estimator)."""
     program = compile_program(cfg)
-    est = Estimator(program, cfg.chains)
+    est = make_estimator(program, cfg.chains)
     loop = Loop(program, cfg.chains, cfg.seed)
     t0 = time.perf_counter()
     loop.run_golden(est.on_sample, progress)
@@ -42,11 +42,11 @@ def build_report(cfg: Config, program: HardwareProgram, loop: Loop, est: Estimat
         "demon": demon,
         "chains": cfg.chains,
         "units": cfg.n,
-        "mode": cfg.compiler.mode,
+        "mode": "score" if cfg.is_score else cfg.compiler.mode,
         "metrics": _jsonable(est.metrics()),
         "headline": est.headline_name(),
         "samples": c.samples,
-        "burn_in_samples": cfg.run.burn_in_samples,
+        "burn_in_samples": 0 if cfg.workload.kind == "diffusion" else cfg.run.burn_in_samples,
         "n_updates": c.accepted,
         "dropped_samples": c.dropped,
         "cycles": loop.end_cycle,
@@ -129,7 +129,26 @@ def summary(rep: dict, files: list[str]) -> str:
     lat = rep["latency"]
     kind = rep["workload"]
     lines = [f"demonloop run: {rep['config']} ({kind}, {rep['mode']} mode, {rep['demon']} demon, seed {rep['seed']})"]
-    if kind == "linear_solve":
+    if kind == "diffusion":
+        lines.append(
+            f"  sample quality   MMD² {m['mmd2']:.2g} ± {m['mmd2_null_sd']:.1g} (null sd) vs held-out data; "
+            f"float64 sampler {m['mmd2_float64']:.2g}  [Gaussian kernel, bandwidth {m['bandwidth']:.3g}]"
+        )
+        lines.append(
+            f"                   sliced W2 {m['sw2']:.3g} (float64 {m['sw2_float64']:.3g}, excess {m['sw2_excess']:+.2g}); "
+            f"fine-scale MMD² {m['mmd2_fine']:.2g} (float64 {m['mmd2_fine_float64']:.2g})"
+        )
+    elif kind == "posterior":
+        lines.append(
+            f"  posterior        covariance error {m['cov_rel_error']:.3g}; max |z| of the means {m['max_abs_mean_z']:.2f} "
+            f"(Bonferroni p {m['mean_p_bonferroni']:.2g}); MMD two-sample p {m['mmd_p']:.2g}"
+        )
+        if "implemented_max_abs_mean_z" in m:
+            lines.append(
+                f"                   vs the density the network implements: max |z| {m['implemented_max_abs_mean_z']:.2f}, "
+                f"covariance error {m['implemented_cov_rel_error']:.3g}, MMD p {m['implemented_mmd_p']:.2g}"
+            )
+    elif kind == "linear_solve":
         lines.append(
             f"  solution error   {m['rel_error']:.3g} relative to numpy.linalg.solve "
             f"(standard error {m['rel_standard_error']:.2g}; quantization alone "
@@ -146,10 +165,16 @@ def summary(rep: dict, files: list[str]) -> str:
         lines.append(f"  log-determinant  {m['logdet']:.5g} vs exact {m['exact']:.5g} "
                      f"(error {m['abs_error']:.3g}, standard error {m['standard_error']:.2g})")
     tau = m.get("tau_int_samples")
-    lines.append(
-        f"  samples          {m['samples_per_chain']:,} per chain after {rep['burn_in_samples']:,} burn-in"
-        f" x {rep['chains']:,} chains (ESS {m['ess_mean']:.3g}" + (f", tau_int {tau:.3g} samples)" if tau else ")")
-    )
+    if kind == "diffusion":
+        lines.append(f"  samples          {m['samples']:,} (one per chain, {m['scored']:,} scored) after "
+                     f"{rep['samples'] - 2:,} schedule steps")
+    else:
+        ess = m.get("ess_mean")
+        lines.append(
+            f"  samples          {m['samples_per_chain']:,} per chain after {rep['burn_in_samples']:,} burn-in"
+            f" x {rep['chains']:,} chains" + (f" (ESS {ess:.3g}" if ess else " (")
+            + (f", tau_int {tau:.3g} samples)" if tau else ")")
+        )
     f = rep["f_clk_Hz"]
     lines.append(
         f"  cycles           {rep['cycles']:,} ({rep['cycles'] / f * 1e3:.3g} ms at {_si(f)}Hz); "

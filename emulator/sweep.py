@@ -355,7 +355,7 @@ def _run_task(task: dict) -> dict:
     from emulator.compiler import compile_program
     from emulator.engine import Loop
     from emulator.report import jsonable
-    from emulator.workloads import Estimator
+    from emulator.workloads import Estimator, make_estimator
 
     t0 = time.perf_counter()
     data = copy.deepcopy(task["raw"])
@@ -364,7 +364,7 @@ def _run_task(task: dict) -> dict:
     data["seed"] = task["seed"]
     cfg = validate_config(data)
     program = compile_program(cfg)
-    est = Estimator(program, cfg.chains)
+    est = make_estimator(program, cfg.chains)
     loop = Loop(program, cfg.chains, cfg.seed)
     meter = ADCErrorMeter(loop.plant, cfg.run.burn_in_samples)
     monitor = DivergenceMonitor(loop, cfg.chains, cfg.n) if np.any(program.A_raw) else None

@@ -257,3 +257,135 @@ class Estimator:
     def headline_name(self) -> str:
         return {"linear_solve": "rel_error", "gaussian": "cov_rel_error", "inverse": "rel_error",
                 "logdet": "abs_error"}[self.kind]
+
+
+class ScoreEstimator:
+    """Reads a score-network workload's samples back and scores them (emulator.workloads_score).
+
+    diffusion: the ADC codes of the last sample (the finished reverse process), every chain,
+    in data units ``dataset.unnormalise(in_scale * x)``; scored against the held-out data next to
+    the float64 sampler (MMD at a stated bandwidth, sliced Wasserstein).
+    posterior: the stream after burn-in in parameter units ``in_scale * x`` (thinned to at most
+    ``MAX_STREAM`` values), scored by moments and a two-sample test against the exact reference.
+    """
+
+    MAX_STREAM = 4_000_000
+    N_PERM = 100
+
+    def __init__(self, program, chains: int):
+        cfg = program.config
+        self.program = program
+        self.kind = cfg.workload.kind
+        self.chains = chains
+        self.n = cfg.n
+        self.burn = cfg.run.burn_in_samples
+        self.total = cfg.total_samples
+        self.to_z = 2.0 ** (1 - cfg.adc.bits) * program.in_scale
+        self.final = None
+        self.stream = None
+        self.curve: list = []
+        self.seen = 0
+        self._metrics = None
+        if self.kind == "posterior":
+            T = cfg.run.samples
+            self.thin = max(1, int(np.ceil(T * chains * self.n / self.MAX_STREAM)))
+            self.stream = np.zeros((T // self.thin, chains, self.n), dtype=np.float32)
+
+    def on_sample(self, m: int, X: np.ndarray) -> None:
+        if self.kind == "diffusion":
+            if m == self.total - 1:
+                self.final = np.array(X, dtype=np.float64)
+                self.seen = 1
+            return
+        if m < self.burn:
+            return
+        i = m - self.burn
+        if i % self.thin == 0 and i // self.thin < len(self.stream):
+            self.stream[i // self.thin] = X * self.to_z
+        self.seen = i + 1
+
+    def headline_name(self) -> str:
+        return "mmd2" if self.kind == "diffusion" else "cov_rel_error"
+
+    def _references(self):
+        from emulator.posteriors import make_target
+        from emulator.references import grid_reference, stored_reference
+
+        p = self.program
+        target = p.config.workload.target
+        if target == "iris_logistic":
+            return (stored_reference(p.arrays, "exact", p.net.meta),
+                    stored_reference(p.arrays, "hardtanh", p.net.meta))
+        return grid_reference(make_target(target)), None
+
+    def metrics(self) -> dict:
+        if self._metrics is not None:
+            return self._metrics
+        from emulator import workloads_score as ws
+
+        p = self.program
+        if self.kind == "diffusion":
+            if self.final is None:
+                return {"samples_per_chain": 0}
+            from emulator.datasets import load_dataset
+
+            ds = load_dataset(p.config.workload.dataset, 0)
+            data = ds.unnormalise(self.final * self.to_z)
+            # scored on as many samples as the held-out set has (the first chains: a fixed choice)
+            self.data = data[: min(len(data), len(ds.held_out))]
+            self._dataset = ds
+            m = ws.score_diffusion(self.data, p.net, ds, hw_steps=p.config.workload.steps, seed=p.config.seed,
+                                   n_perm=self.N_PERM)
+            self._reference = None
+            out = {"samples": int(len(data)), "scored": int(len(self.data)), "mmd2": m["mmd2"], "mmd2_null_sd": m["hardware"]["mmd2_null_sd"],
+                   "mmd2_float64": m["mmd2_float64"], "mmd2_fine": m["mmd2_fine"],
+                   "mmd2_fine_float64": m["mmd2_fine_float64"], "sw2": m["sw2"], "sw2_float64": m["sw2_float64"],
+                   "sw2_excess": m["sw2_excess"], "mmd2_fine_excess": m["mmd2_fine_excess"],
+                   "bandwidth": m["bandwidth"], "kernel": m["kernel"], "detail": m}
+        else:
+            if self.seen < 2:
+                return {"samples_per_chain": self.seen}
+            ref, impl = self._references()
+            used = min(len(self.stream), max(1, self.seen // self.thin))
+            m = ws.score_posterior(self.stream[:used].astype(np.float64), ref, implemented=impl, seed=p.config.seed)
+            self._refs = (ref, impl)
+            out = {"samples_per_chain": self.seen, "thin": self.thin,
+                   "cov_rel_error": m["cov_rel_error"], "max_abs_mean_z": m["max_abs_mean_z"],
+                   "mean_p_bonferroni": m["mean_p_bonferroni"], "max_abs_cov_z": m["max_abs_cov_z"],
+                   "mmd2": m["two_sample"]["mmd2"], "mmd_p": m["two_sample"]["mmd_p"],
+                   "ess_mean": float(np.mean(m["ess"])), "detail": m}
+            if "vs_implemented" in m:
+                vi = m["vs_implemented"]
+                out.update(implemented_max_abs_mean_z=vi["max_abs_mean_z"], implemented_cov_rel_error=vi["cov_rel_error"],
+                           implemented_mmd_p=vi["two_sample"]["mmd_p"])
+        self._metrics = out
+        return out
+
+    def plot(self, path, title: str = "") -> None:
+        """The workload's PNG: samples against the data (diffusion), marginals and the joint
+        against the exact reference (posterior)."""
+        from pathlib import Path
+
+        from emulator import workloads_score as ws
+
+        m = self.metrics()
+        if self.kind == "diffusion":
+            if self.final is None:
+                return
+            from emulator.references import IDEAL_STEPS, reverse_sde_float
+
+            ref = self._dataset.unnormalise(reverse_sde_float(
+                self.program.net, len(self.data), np.random.default_rng(np.random.SeedSequence([self.program.config.seed, 7]).spawn(1)[0]),
+                IDEAL_STEPS))
+            ws.plot_diffusion(self.data, ref, self._dataset, m["detail"], Path(path), title)
+        elif "detail" in m:
+            used = min(len(self.stream), max(1, self.seen // self.thin))
+            ws.plot_posterior(self.stream[:used].astype(np.float64), self._refs[0], m["detail"], Path(path),
+                              title=title)
+
+
+def make_estimator(program, chains: int):
+    """The estimator of ``program``'s workload."""
+    if program.config.is_score:
+        return ScoreEstimator(program, chains)
+    return Estimator(program, chains)
