@@ -48,7 +48,7 @@ MIN_VERILATOR = (5, 36)
 
 #: RTL sources in dependency order (leaves first); the include directory is the same folder.
 RTL_FILES = ("demon_narrow.v", "demon_bank.v", "demon_linear.v", "demon_sched.v", "demon_mlp.v",
-             "demon_axil.v", "demon_top.v")
+             "demon_capture.v", "demon_axil.v", "demon_top.v")
 #: demon_top's FORCE_UNIT parameter: which force unit the top instantiates.
 FORCE_UNITS = {"linear": 0, "mlp": 1}
 

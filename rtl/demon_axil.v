@@ -11,13 +11,19 @@
 //          cycle, which would need the coefficient port); RVALID follows two cycles after the AR
 //          handshake (one cycle for the synchronous coefficient memories, one to register RDATA).
 // Responses: OKAY, or SLVERR for an address not in the map, an array entry at or beyond N*N
-// (COEF_A) or N (COEF_B), and a write to a read-only register (which changes nothing).
+// (COEF_A) or N (COEF_B, CAP_DATA), and a write to a read-only register or to CAP_DATA (which
+// changes nothing).
 // WSTRB is honoured on CTRL, SCRATCH and the coefficient entries.
 //
 // Counters (CNT_IN, CNT_OUT, CNT_DROP, CNT_SAT) saturate at 0xFFFFFFFF. Writing CTRL with CLEAR
 // set zeroes them at that clock edge (events of that same edge are discarded); CLEAR reads 0.
 // ENABLE is an output to demon_top, which gates the input stream with it; the event inputs are
 // counted as they come (demon_top only raises ev_in and ev_drop while enabled).
+//
+// Capture FIFO (demon_capture): CAP_STATUS and CAP_SEQ read its state; CAP_DATA[j] reads channel
+// j of the head entry (cap_chan = j while the read is pending); the read of CAP_DATA[N-1] pops the
+// head (cap_pop, at the clock edge that registers RDATA, so the popped entry is the one returned).
+// Writing CTRL with CAP_CLEAR set raises cap_clear for that clock; CAP_CLEAR reads 0.
 module demon_axil #(
     // Number of units (channels) n; 1..64 (reported in SHAPE.N; bounds COEF_A and COEF_B).
     parameter integer N = 4,
@@ -38,7 +44,9 @@ module demon_axil #(
     // Rounding code; 0 TRN, 1 RND, 2 RND_CONV (FORMAT.ROUNDING).
     parameter integer ROUNDING = 0,
     // Overflow code; 0 SAT, 1 WRAP (FORMAT.OVERFLOW).
-    parameter integer OVERFLOW = 0
+    parameter integer OVERFLOW = 0,
+    // Capture FIFO depth; a power of two, 2..256 (CAP_STATUS.DEPTH; checked by demon_capture).
+    parameter integer CAP_DEPTH = 32
 ) (
     input  wire        clk,
     input  wire        rst,            // synchronous, active high
@@ -78,7 +86,16 @@ module demon_axil #(
     output wire        cfg_we,
     output wire [3:0]  cfg_be,
     output wire [31:0] cfg_wdata,
-    input  wire [31:0] cfg_rdata       // entry addressed in the previous cycle, sign-extended
+    input  wire [31:0] cfg_rdata,      // entry addressed in the previous cycle, sign-extended
+    // capture FIFO (demon_capture)
+    output wire        cap_clear,      // CTRL.CAP_CLEAR written 1, one clock
+    output wire        cap_pop,        // CAP_DATA[N-1] read, one clock
+    output wire [5:0]  cap_chan,       // channel of cap_word: the CAP_DATA entry being read
+    input  wire [31:0] cap_word,       // channel cap_chan of the head, sign-extended (0 if empty)
+    input  wire [31:0] cap_seq,        // CAP_SEQ
+    input  wire [8:0]  cap_level,      // CAP_STATUS.LEVEL
+    input  wire        cap_overflow,   // CAP_STATUS.OVERFLOW
+    input  wire        cap_underflow   // CAP_STATUS.UNDERFLOW
 );
 
 `include "demon_regs.vh"
@@ -91,6 +108,9 @@ module demon_axil #(
     localparam integer GROUPS = (N + MULTIPLIERS - 1) / MULTIPLIERS;
     localparam integer LATENCY = N * GROUPS + 1;
     localparam integer II = N * GROUPS + 1;
+    localparam [31:0] CAP_DEPTH_FIELD = CAP_DEPTH;
+    localparam [31:0] CAP_LAST_32 = N - 1;
+    localparam [5:0] CAP_LAST = CAP_LAST_32[5:0];   // CAP_DATA entry of the last channel (N <= 64)
 
     // Read-only values built from the parameters, placed by the generated field positions.
     localparam [31:0] SHAPE_VALUE = (N << DEMON_SHAPE_N_LSB)
@@ -113,11 +133,14 @@ module demon_axil #(
     localparam [2:0] K_SCRATCH = 3'd3;
     localparam [2:0] K_A = 3'd4;        // COEF_A entry < N*N
     localparam [2:0] K_B = 3'd5;        // COEF_B entry < N
+    localparam [2:0] K_CAP = 3'd6;      // CAP_DATA entry < N (read-only)
 
     localparam integer A_LO = {16'd0, DEMON_COEF_A_OFFSET};
     localparam integer A_HI = A_LO + DEMON_COEF_A_STRIDE * N * N;
     localparam integer B_LO = {16'd0, DEMON_COEF_B_OFFSET};
     localparam integer B_HI = B_LO + DEMON_COEF_B_STRIDE * N;
+    localparam integer C_LO = {16'd0, DEMON_CAP_DATA_OFFSET};
+    localparam integer C_HI = C_LO + DEMON_CAP_DATA_STRIDE * N;
 
     initial begin
         if (N < 1 || N > 64 || N * N > DEMON_COEF_A_MAX_ENTRIES || N > DEMON_COEF_B_MAX_ENTRIES) begin
@@ -155,7 +178,8 @@ module demon_axil #(
             case ({addr[15:2], 2'b00})
                 DEMON_ID_OFFSET, DEMON_VERSION_OFFSET, DEMON_SHAPE_OFFSET, DEMON_WIDTHS_OFFSET,
                 DEMON_FORMAT_OFFSET, DEMON_TIMING_OFFSET, DEMON_STATUS_OFFSET, DEMON_CNT_IN_OFFSET,
-                DEMON_CNT_OUT_OFFSET, DEMON_CNT_DROP_OFFSET, DEMON_CNT_SAT_OFFSET:
+                DEMON_CNT_OUT_OFFSET, DEMON_CNT_DROP_OFFSET, DEMON_CNT_SAT_OFFSET,
+                DEMON_CAP_STATUS_OFFSET, DEMON_CAP_SEQ_OFFSET:
                     kind_of = K_RO;
                 DEMON_CTRL_OFFSET:
                     kind_of = K_CTRL;
@@ -166,6 +190,8 @@ module demon_axil #(
                         kind_of = K_A;
                     end else if (a32 >= B_LO && a32 < B_HI) begin
                         kind_of = K_B;
+                    end else if (a32 >= C_LO && a32 < C_HI) begin
+                        kind_of = K_CAP;
                     end else begin
                         kind_of = K_NONE;
                     end
@@ -213,6 +239,8 @@ module demon_axil #(
     wire       wr_ok = (wr_kind == K_CTRL) || (wr_kind == K_SCRATCH) || (wr_kind == K_A) || (wr_kind == K_B);
     wire       wr_ctrl = wr_go && (wr_kind == K_CTRL) && s_axil_wstrb[0];
     wire       clear = wr_ctrl && s_axil_wdata[DEMON_CTRL_CLEAR_LSB];
+
+    assign cap_clear = wr_ctrl && s_axil_wdata[DEMON_CTRL_CAP_CLEAR_LSB];
 
     assign s_axil_awready = wr_go;
     assign s_axil_wready = wr_go;
@@ -282,10 +310,17 @@ module demon_axil #(
             DEMON_CNT_DROP_OFFSET: rd_value = cnt_drop;
             DEMON_CNT_SAT_OFFSET: rd_value = cnt_sat;
             DEMON_SCRATCH_OFFSET: rd_value = scratch_q;
+            DEMON_CAP_STATUS_OFFSET: rd_value = ({23'd0, cap_level} << DEMON_CAP_STATUS_LEVEL_LSB)
+                                              | (CAP_DEPTH_FIELD << DEMON_CAP_STATUS_DEPTH_LSB)
+                                              | ({31'd0, cap_overflow} << DEMON_CAP_STATUS_OVERFLOW_LSB)
+                                              | ({31'd0, cap_underflow} << DEMON_CAP_STATUS_UNDERFLOW_LSB);
+            DEMON_CAP_SEQ_OFFSET: rd_value = cap_seq;
             default:              rd_value = 32'd0;
         endcase
         if (rd_kind_q == K_A || rd_kind_q == K_B) begin
             rd_value = cfg_rdata;
+        end else if (rd_kind_q == K_CAP) begin
+            rd_value = cap_word;
         end else if (rd_kind_q == K_NONE) begin
             rd_value = 32'd0;
         end
@@ -316,6 +351,14 @@ module demon_axil #(
             end
         end
     end
+
+    // Capture FIFO: the channel of the pending read; the last channel pops as RDATA is registered.
+    // Only bits [7:2] of the offset from the array base matter (entries < 64).
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [15:0] cap_rel = rd_addr_q - DEMON_CAP_DATA_OFFSET;
+    /* verilator lint_on UNUSEDSIGNAL */
+    assign cap_chan = cap_rel[7:2];
+    assign cap_pop = rd_pend && (rd_kind_q == K_CAP) && (cap_chan == CAP_LAST);
 
     // ------------------------------------------------------------------------------------------
     // Coefficient port: the write address while a write is accepted, else the read address.

@@ -5,6 +5,8 @@
 //   ADC --in_valid/in_ready/in_data--> [ENABLE gate] --> demon_linear --out_*--> DAC
 //                                                         ^ cfg port (coefficient memories)
 //   CPU --s_axil_*--> demon_axil (CTRL, STATUS, counters, ID/SHAPE/WIDTHS/FORMAT/TIMING)
+//                        ^ CAP_STATUS / CAP_SEQ / CAP_DATA
+//   every accepted input word ──> demon_capture (FIFO of CAP_DEPTH samples, with sequence numbers)
 //
 // in_ready = CTRL.ENABLE && demon_linear's ready (idle && (!out_valid || out_ready)).
 // While ENABLE is 0 the input is not ready and neither CNT_IN nor CNT_DROP moves; a word already
@@ -34,7 +36,9 @@ module demon_top #(
     // Rounding of the output narrowing: 0 TRN, 1 RND, 2 RND_CONV.
     parameter integer ROUNDING = 0,
     // Overflow of the output narrowing: 0 SAT, 1 WRAP.
-    parameter integer OVERFLOW = 0
+    parameter integer OVERFLOW = 0,
+    // Capture FIFO depth in samples (accepted ADC words); a power of two, 2..256.
+    parameter integer CAP_DEPTH = 32
 ) (
     input  wire                 clk,
     input  wire                 rst,              // synchronous, active high
@@ -78,6 +82,14 @@ module demon_top #(
     wire [3:0]  cfg_be;
     wire [31:0] cfg_wdata;
     wire [31:0] cfg_rdata;
+    wire        cap_clear;
+    wire        cap_pop;
+    wire [5:0]  cap_chan;
+    wire [31:0] cap_word;
+    wire [31:0] cap_seq;
+    wire [8:0]  cap_level;
+    wire        cap_overflow;
+    wire        cap_underflow;
 
     assign in_ready = enable && lin_in_ready;
 
@@ -121,7 +133,8 @@ module demon_top #(
         .BIAS_INT(BIAS_INT),
         .BIAS_FRAC(BIAS_FRAC),
         .ROUNDING(ROUNDING),
-        .OVERFLOW(OVERFLOW)
+        .OVERFLOW(OVERFLOW),
+        .CAP_DEPTH(CAP_DEPTH)
     ) u_axil (
         .clk(clk),
         .rst(rst),
@@ -157,7 +170,34 @@ module demon_top #(
         .cfg_we(cfg_we),
         .cfg_be(cfg_be),
         .cfg_wdata(cfg_wdata),
-        .cfg_rdata(cfg_rdata)
+        .cfg_rdata(cfg_rdata),
+        .cap_clear(cap_clear),
+        .cap_pop(cap_pop),
+        .cap_chan(cap_chan),
+        .cap_word(cap_word),
+        .cap_seq(cap_seq),
+        .cap_level(cap_level),
+        .cap_overflow(cap_overflow),
+        .cap_underflow(cap_underflow)
+    );
+
+    demon_capture #(
+        .N(N),
+        .X_BITS(X_BITS),
+        .DEPTH(CAP_DEPTH)
+    ) u_capture (
+        .clk(clk),
+        .rst(rst),
+        .clear(cap_clear),
+        .push(in_valid && in_ready),
+        .push_data(in_data),
+        .pop(cap_pop),
+        .rd_chan(cap_chan),
+        .rd_word(cap_word),
+        .head_seq(cap_seq),
+        .level(cap_level),
+        .overflow(cap_overflow),
+        .underflow(cap_underflow)
     );
 
 endmodule

@@ -67,6 +67,8 @@ module tb_demon_top #(
     parameter integer ROUNDING = 0,
     // Overflow of the output narrowing: 0 SAT, 1 WRAP.
     parameter integer OVERFLOW = 0,
+    // Capture FIFO depth in samples; a power of two, 2..256.
+    parameter integer CAP_DEPTH = 32,
     // Clock period in ns; >= 1 (an odd period gives half periods of x.5 ns, exact at 1 ps).
     parameter integer CLK_PERIOD_NS = 10
 ) (
@@ -255,7 +257,8 @@ module tb_demon_top #(
         .BIAS_INT(BIAS_INT),
         .BIAS_FRAC(BIAS_FRAC),
         .ROUNDING(ROUNDING),
-        .OVERFLOW(OVERFLOW)
+        .OVERFLOW(OVERFLOW),
+        .CAP_DEPTH(CAP_DEPTH)
     ) dut (
         .clk(clk),
         .rst(rst),
