@@ -603,6 +603,8 @@ async def test_registers(dut):
         "STATUS": 0,
         "CNT_IN": 0, "CNT_OUT": 0, "CNT_DROP": 0, "CNT_SAT": 0,
         "SCRATCH": regs.SCRATCH.reset,
+        "CAP_STATUS": regs.CAP_STATUS.field("DEPTH").put(json.loads(os.environ["DEMONLOOP_SPEC"]).get("CAP_DEPTH", 32)),
+        "CAP_SEQ": 0,
     }
     assert set(expected) == {r.name for r in regs.REGISTERS}
     for r in regs.REGISTERS:
@@ -634,12 +636,14 @@ async def test_registers(dut):
                 regs.COEF_A.offset + 4 * n * n, regs.COEF_A.offset + 4 * (regs.COEF_A.max_entries - 1),
                 regs.COEF_A.offset + 4 * regs.COEF_A.max_entries, 0x5FFC,
                 regs.COEF_B.offset + 4 * n, regs.COEF_B.offset + 4 * (regs.COEF_B.max_entries - 1),
-                regs.COEF_B.offset + 4 * regs.COEF_B.max_entries, 0xFFFC]
+                regs.COEF_B.offset + 4 * regs.COEF_B.max_entries, 0xFFFC,
+                0x0088, 0x00FC, regs.CAP_DATA.offset + 4 * n, regs.CAP_DATA.offset + 4 * (regs.CAP_DATA.max_entries - 1)]
 
     def mapped(a: int) -> bool:
         return (any(r.offset == a for r in regs.REGISTERS)
                 or regs.COEF_A.offset <= a < regs.COEF_A.offset + 4 * n * n
-                or regs.COEF_B.offset <= a < regs.COEF_B.offset + 4 * n)
+                or regs.COEF_B.offset <= a < regs.COEF_B.offset + 4 * n
+                or regs.CAP_DATA.offset <= a < regs.CAP_DATA.offset + 4 * n)
 
     for addr in sorted(a for a in set(unmapped) if not mapped(a)):
         value, resp = await top.read(addr)

@@ -26,9 +26,9 @@ LINT_SETS = {
                   BIAS_INT=4, BIAS_FRAC=16, ROUNDING=2, OVERFLOW=0),
     "n5p2": dict(N=5, MULTIPLIERS=2, X_BITS=8, F_BITS=9, COEF_INT=2, COEF_FRAC=10,
                  BIAS_INT=4, BIAS_FRAC=6, ROUNDING=1, OVERFLOW=1),
-    "n1": dict(N=1, MULTIPLIERS=1),
+    "n1": dict(N=1, MULTIPLIERS=1, CAP_DEPTH=2),
     "n64p1-widest": dict(N=64, MULTIPLIERS=1, X_BITS=24, F_BITS=24, COEF_INT=16, COEF_FRAC=16,
-                         BIAS_INT=16, BIAS_FRAC=16),
+                         BIAS_INT=16, BIAS_FRAC=16, CAP_DEPTH=256),
     "n64p64-narrowest": dict(N=64, MULTIPLIERS=64, X_BITS=2, F_BITS=2, COEF_INT=1, COEF_FRAC=1,
                              BIAS_INT=1, BIAS_FRAC=1),
     "n7p3-no-frac": dict(N=7, MULTIPLIERS=3, X_BITS=16, F_BITS=16, COEF_INT=8, COEF_FRAC=0,
@@ -83,6 +83,8 @@ ILLEGAL = [
      "demon_top.u_linear: the accumulator would need 68 bits (max 62)"),
     (dict(ROUNDING=3), "ROUNDING must be 0 (TRN), 1 (RND) or 2 (RND_CONV), got 3"),
     (dict(OVERFLOW=2), "OVERFLOW must be 0 (SAT) or 1 (WRAP), got 2"),
+    (dict(CAP_DEPTH=24), "demon_top.u_capture: CAP_DEPTH must be a power of two in 2..256, got 24"),
+    (dict(CAP_DEPTH=512), "demon_top.u_capture: CAP_DEPTH must be a power of two in 2..256, got 512"),
 ]
 
 
