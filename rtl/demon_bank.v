@@ -12,7 +12,7 @@
 module demon_bank #(
     // Word width in bits; 1..32.
     parameter integer WIDTH = 16,
-    // Address width in bits (the bank holds 2^ADDR_W words); 1..12.
+    // Address width in bits (the bank holds 2^ADDR_W words); 1..13.
     parameter integer ADDR_W = 4
 ) (
     input  wire                    clk,
@@ -34,8 +34,8 @@ module demon_bank #(
             $error("%m: WIDTH must be 1..32, got %0d", WIDTH);
             $finish;
         end
-        if (ADDR_W < 1 || ADDR_W > 12) begin
-            $error("%m: ADDR_W must be 1..12, got %0d", ADDR_W);
+        if (ADDR_W < 1 || ADDR_W > 13) begin
+            $error("%m: ADDR_W must be 1..13, got %0d", ADDR_W);
             $finish;
         end
     end

@@ -51,11 +51,11 @@ module demon_mlp #(
     parameter integer EMB = 2,
     // Hidden layers; 1..3.
     parameter integer LAYERS = 1,
-    // Units of hidden layer 1; 1..64.
+    // Units of hidden layer 1; 1..128.
     parameter integer HIDDEN1 = 8,
-    // Units of hidden layer 2 (used when LAYERS >= 2); 1..64.
+    // Units of hidden layer 2 (used when LAYERS >= 2); 1..128.
     parameter integer HIDDEN2 = 8,
-    // Units of hidden layer 3 (used when LAYERS = 3); 1..64.
+    // Units of hidden layer 3 (used when LAYERS = 3); 1..128.
     parameter integer HIDDEN3 = 8,
     // ADC code width (x is Q(1, X_BITS-1)); 2..24.
     parameter integer X_BITS = 10,
@@ -84,7 +84,7 @@ module demon_mlp #(
     parameter integer ACTIVATION = 0,
     // Parallel multipliers P (lanes); 1..the widest layer (max of N and the hidden sizes).
     parameter integer MULTIPLIERS = 4,
-    // Schedule table capacity in rows; 1..512, SCHED_LEN * EMB <= 4096.
+    // Schedule table capacity in rows; 1..512, SCHED_LEN * EMB <= 1024.
     parameter integer SCHED_LEN = 16,
     // Rounding of every narrowing: 0 TRN, 1 RND, 2 RND_CONV.
     parameter integer ROUNDING = 0,
@@ -103,13 +103,17 @@ module demon_mlp #(
     output wire [N*F_BITS+2*CTRL_BITS-1:0] out_data,
     output wire [9:0]                      out_sat,      // narrowings of out_data's word that overflowed
     output wire                            busy,         // a word is being computed
+    // constants for the register map
+    output wire [15:0]                     latency,      // latency = initiation interval (TIMING)
+    output wire [13:0]                     w_entries,    // MLP_W entries held
+    output wire [9:0]                      b_entries,    // MLP_B entries held
     // schedule control
     input  wire                            step_reset,   // CTRL.STEP_RESET pulse
     input  wire [15:0]                     sched_k,      // SCHED_K: rows in use
     output wire [15:0]                     step,         // STEP: the row the next word uses
     // configuration port (port A of the memories)
     input  wire [2:0]                      cfg_tgt,      // 0 MLP_W, 1 MLP_B, 2 SCALE, 3 DRIFT, 4 NOISE, 5 EMB
-    input  wire [11:0]                     cfg_idx,      // entry index (range checked by demon_axil)
+    input  wire [12:0]                     cfg_idx,      // entry index (range checked by demon_axil)
     input  wire                            cfg_we,
     input  wire [3:0]                      cfg_be,       // byte enables of cfg_wdata
     input  wire [31:0]                     cfg_wdata,    // low bits of the entry's width are kept
@@ -141,10 +145,10 @@ module demon_mlp #(
     localparam integer N_S = (N < 1) ? 1 : (N > 64) ? 64 : N;
     localparam integer E_S = (EMB < 0) ? 0 : (EMB > 16) ? 16 : EMB;
     localparam integer L_S = (LAYERS < 1) ? 1 : (LAYERS > 3) ? 3 : LAYERS;
-    localparam integer H1_S = (HIDDEN1 < 1) ? 1 : (HIDDEN1 > 64) ? 64 : HIDDEN1;
-    localparam integer H2_S = (HIDDEN2 < 1) ? 1 : (HIDDEN2 > 64) ? 64 : HIDDEN2;
-    localparam integer H3_S = (HIDDEN3 < 1) ? 1 : (HIDDEN3 > 64) ? 64 : HIDDEN3;
-    localparam integer P_S = (MULTIPLIERS < 1) ? 1 : (MULTIPLIERS > 64) ? 64 : MULTIPLIERS;
+    localparam integer H1_S = (HIDDEN1 < 1) ? 1 : (HIDDEN1 > 128) ? 128 : HIDDEN1;
+    localparam integer H2_S = (HIDDEN2 < 1) ? 1 : (HIDDEN2 > 128) ? 128 : HIDDEN2;
+    localparam integer H3_S = (HIDDEN3 < 1) ? 1 : (HIDDEN3 > 128) ? 128 : HIDDEN3;
+    localparam integer P_S = (MULTIPLIERS < 1) ? 1 : (MULTIPLIERS > 128) ? 128 : MULTIPLIERS;
     localparam integer NL = L_S + 1;                          // layers with weights
 
     // Layer l's inputs and outputs (l = 0 .. NL-1; 1 for l >= NL).
@@ -273,15 +277,15 @@ module demon_mlp #(
     localparam integer BUF_AW = clog2_1(BUF_D);                 // activation buffer address
     localparam integer COL_W = imax(clog2_1(MAX_IN + 1), BUF_AW);  // input within a group, and N
     localparam integer GRP_W = clog2_1((WIDEST + P_S - 1) / P_S + 1);
-    localparam integer ROW_W = 8;                               // g*P + p < 192, layer sizes <= 64
+    localparam integer ROW_W = 9;                               // g*P + p < 384, layer sizes <= 128
     localparam integer FG_W = clog2_1(GF + 1);
     localparam integer LANE_W = clog2_1(P_S);
     localparam integer SAT_W = 10;
 
     localparam LEGAL = N >= 1 && N <= 64 && EMB >= 0 && EMB <= 16 && LAYERS >= 1 && LAYERS <= 3
-                    && HIDDEN1 >= 1 && HIDDEN1 <= 64
-                    && (LAYERS < 2 || (HIDDEN2 >= 1 && HIDDEN2 <= 64))
-                    && (LAYERS < 3 || (HIDDEN3 >= 1 && HIDDEN3 <= 64))
+                    && HIDDEN1 >= 1 && HIDDEN1 <= 128
+                    && (LAYERS < 2 || (HIDDEN2 >= 1 && HIDDEN2 <= 128))
+                    && (LAYERS < 3 || (HIDDEN3 >= 1 && HIDDEN3 <= 128))
                     && MULTIPLIERS >= 1 && MULTIPLIERS <= WIDEST
                     && X_BITS >= 2 && X_BITS <= 24 && F_BITS >= 2 && F_BITS <= 24
                     && CTRL_BITS >= 2 && CTRL_BITS <= 16
@@ -290,9 +294,9 @@ module demon_mlp #(
                     && ACT_INT >= 1 && ACT_FRAC >= 0 && A_W_RAW >= 2 && A_W_RAW <= 24
                     && SCALE_INT >= 1 && SCALE_FRAC >= 0 && S_W_RAW >= 2 && S_W_RAW <= 32
                     && ACTIVATION >= 0 && ACTIVATION <= 1 && (ACTIVATION == 0 || ACT_INT >= 2)
-                    && SCHED_LEN >= 1 && SCHED_LEN <= 512 && SCHED_LEN * EMB <= 4096
+                    && SCHED_LEN >= 1 && SCHED_LEN <= 512 && SCHED_LEN * EMB <= 1024
                     && B_SHIFT_RAW >= 0 && FORCE_SHIFT_RAW >= 0 && ACC_W_RAW <= 62
-                    && W_ENTRIES <= 4096 && B_ENTRIES <= 256 && LATENCY <= 65535
+                    && W_ENTRIES <= 8192 && B_ENTRIES <= 512 && LATENCY <= 65535
                     && ROUNDING >= 0 && ROUNDING <= 2 && OVERFLOW >= 0 && OVERFLOW <= 1;
     localparam integer LANES_BUILT = LEGAL ? P_S : 0;
 
@@ -309,9 +313,9 @@ module demon_mlp #(
             $error("%m: LAYERS must be 1..3, got %0d", LAYERS);
             $finish;
         end
-        if (HIDDEN1 < 1 || HIDDEN1 > 64 || (LAYERS >= 2 && (HIDDEN2 < 1 || HIDDEN2 > 64))
-                || (LAYERS >= 3 && (HIDDEN3 < 1 || HIDDEN3 > 64))) begin
-            $error("%m: hidden layers must have 1..64 units, got %0d, %0d, %0d", HIDDEN1, HIDDEN2, HIDDEN3);
+        if (HIDDEN1 < 1 || HIDDEN1 > 128 || (LAYERS >= 2 && (HIDDEN2 < 1 || HIDDEN2 > 128))
+                || (LAYERS >= 3 && (HIDDEN3 < 1 || HIDDEN3 > 128))) begin
+            $error("%m: hidden layers must have 1..128 units, got %0d, %0d, %0d", HIDDEN1, HIDDEN2, HIDDEN3);
             $finish;
         end
         if (MULTIPLIERS < 1 || MULTIPLIERS > WIDEST) begin
@@ -354,8 +358,8 @@ module demon_mlp #(
             $error("%m: hard-tanh needs ACT_INT >= 2 so that +1 is a code, got %0d", ACT_INT);
             $finish;
         end
-        if (SCHED_LEN < 1 || SCHED_LEN > 512 || SCHED_LEN * EMB > 4096) begin
-            $error("%m: SCHED_LEN must be 1..512 with SCHED_LEN * EMB <= 4096, got %0d", SCHED_LEN);
+        if (SCHED_LEN < 1 || SCHED_LEN > 512 || SCHED_LEN * EMB > 1024) begin
+            $error("%m: SCHED_LEN must be 1..512 with SCHED_LEN * EMB <= 1024, got %0d", SCHED_LEN);
             $finish;
         end
         if (B_SHIFT_RAW < 0) begin
@@ -370,8 +374,8 @@ module demon_mlp #(
             $error("%m: the accumulator would need %0d bits (max 62)", ACC_W_RAW);
             $finish;
         end
-        if (W_ENTRIES > 4096 || B_ENTRIES > 256) begin
-            $error("%m: %0d weights and %0d biases, the memories hold 4096 and 256", W_ENTRIES, B_ENTRIES);
+        if (W_ENTRIES > 8192 || B_ENTRIES > 512) begin
+            $error("%m: %0d weights and %0d biases, the memories hold 8192 and 512", W_ENTRIES, B_ENTRIES);
             $finish;
         end
         if (LATENCY > 65535) begin
@@ -440,6 +444,9 @@ module demon_mlp #(
     assign in_ready = !busy_q && (!out_valid_q || out_ready);
     assign out_valid = out_valid_q;
     assign busy = busy_q;
+    assign latency = LATENCY[15:0];
+    assign w_entries = W_ENTRIES[13:0];
+    assign b_entries = B_ENTRIES[9:0];
 
     always @(posedge clk) begin
         if (rst) begin
@@ -591,18 +598,18 @@ module demon_mlp #(
     // against the constant first entries of every row (no divider).
     // ------------------------------------------------------------------------------------------
 
-    // Per row of the network (global row R = b_base(l) + r, layer by layer, which is also the row's
+    // Per row of the network (global row R = b_base(l) + r < 512, layer by layer, which is also the row's
     // MLP_B entry), 16-bit fields: 0 the row's first MLP_W entry w_base(l) + r*IN_l; 1 its first
     // weight-bank word step_base(l) + (r/P)*IN_l; 2 its lane r % P; 3 its bias-bank word
     // grp_base(l) + r/P. Rows beyond the network hold 0xFFFF in field 0 (never matched).
-    function [256*16-1:0] row_table;
+    function [512*16-1:0] row_table;
         input integer field;
         integer l, r, rr;
         /* verilator lint_off UNUSEDSIGNAL */
         integer v;
         /* verilator lint_on UNUSEDSIGNAL */
         begin
-            row_table = {256{16'hFFFF}};
+            row_table = {512{16'hFFFF}};
             rr = 0;
             for (l = 0; l < NL; l = l + 1) begin
                 for (r = 0; r < lay_out(l); r = r + 1) begin
@@ -617,27 +624,27 @@ module demon_mlp #(
         end
     endfunction
 
-    localparam [256*16-1:0] ROW_FIRST_W = row_table(0);
-    localparam [256*16-1:0] ROW_WORD0 = row_table(1);
-    localparam [256*16-1:0] ROW_LANE = row_table(2);
-    localparam [256*16-1:0] ROW_BWORD = row_table(3);
+    localparam [512*16-1:0] ROW_FIRST_W = row_table(0);
+    localparam [512*16-1:0] ROW_WORD0 = row_table(1);
+    localparam [512*16-1:0] ROW_LANE = row_table(2);
+    localparam [512*16-1:0] ROW_BWORD = row_table(3);
     localparam integer ROWS_TOTAL = B_ENTRIES;
 
     // Weight entry cfg_idx lies in the last row whose first entry is <= cfg_idx.
-    reg [7:0] w_row;
+    reg [8:0] w_row;
     integer wr;
     always @* begin
-        w_row = 8'd0;
-        for (wr = 1; wr < ROWS_TOTAL && wr < 256; wr = wr + 1) begin
-            if ({4'd0, cfg_idx} >= ROW_FIRST_W[wr*16 +: 16]) w_row = wr[7:0];
+        w_row = 9'd0;
+        for (wr = 1; wr < ROWS_TOTAL && wr < 512; wr = wr + 1) begin
+            if ({3'd0, cfg_idx} >= ROW_FIRST_W[wr*16 +: 16]) w_row = wr[8:0];
         end
     end
-    // Entries are < 4096 and bank words < 4096: the low bits of the 16-bit fields are all of them.
+    // Entries are < 8192 and bank words < 8192: the low bits of the 16-bit fields are all of them.
     /* verilator lint_off UNUSEDSIGNAL */
     wire [15:0] w_first = ROW_FIRST_W[w_row*16 +: 16];
-    wire [15:0] w_word16 = ROW_WORD0[w_row*16 +: 16] + ({4'd0, cfg_idx} - w_first);
+    wire [15:0] w_word16 = ROW_WORD0[w_row*16 +: 16] + ({3'd0, cfg_idx} - w_first);
     wire [15:0] w_lane16 = ROW_LANE[w_row*16 +: 16];
-    wire [7:0]  b_row = cfg_idx[7:0];                 // < 256 (demon_axil checks the range)
+    wire [8:0]  b_row = cfg_idx[8:0];                 // < 512 (demon_axil checks the range)
     wire [15:0] b_lane16 = ROW_LANE[b_row*16 +: 16];
     wire [15:0] b_word16 = ROW_BWORD[b_row*16 +: 16];
     /* verilator lint_on UNUSEDSIGNAL */

@@ -34,7 +34,7 @@ module demon_sched #(
     parameter integer SCALE_FRAC = 8,
     // Width of the analog control codes (Q(1, CTRL_BITS-1)); 2..16.
     parameter integer CTRL_BITS = 8,
-    // Table capacity in rows; 1..512, and SCHED_LEN * EMB <= 4096.
+    // Table capacity in rows; 1..512, and SCHED_LEN * EMB <= 1024.
     parameter integer SCHED_LEN = 16
 ) (
     input  wire                            clk,
@@ -51,7 +51,7 @@ module demon_sched #(
     output wire [CTRL_BITS-1:0]            noise,
     // configuration port (port A of the table memories)
     input  wire [1:0]                      cfg_sel,      // 0 SCALE, 1 DRIFT, 2 NOISE, 3 EMB
-    input  wire [11:0]                     cfg_idx,      // entry index (checked by demon_axil)
+    input  wire [12:0]                     cfg_idx,      // entry index (checked by demon_axil)
     input  wire                            cfg_we,       // write this cycle (cfg_sel's memory)
     input  wire [3:0]                      cfg_be,
     input  wire [31:0]                     cfg_wdata,    // low bits of the entry's width are kept
@@ -100,8 +100,8 @@ module demon_sched #(
             $error("%m: SCHED_LEN must be 1..512, got %0d", SCHED_LEN);
             $finish;
         end
-        if (SCHED_LEN * EMB > 4096) begin
-            $error("%m: SCHED_LEN * EMB = %0d embedding entries, the table holds 4096", SCHED_LEN * EMB);
+        if (SCHED_LEN * EMB > 1024) begin
+            $error("%m: SCHED_LEN * EMB = %0d embedding entries, the table holds 1024", SCHED_LEN * EMB);
             $finish;
         end
     end
@@ -120,7 +120,7 @@ module demon_sched #(
     reg [EMB_AW-1:0] row_base_q;  // row_q * EMB: first embedding entry of the row
 
     // The row is below SCHED_LEN <= 512, so its low ROW_AW bits are all of it; row * EMB is below
-    // SCHED_LEN * EMB <= 4096, likewise its low EMB_AW bits.
+    // SCHED_LEN * EMB <= 1024, likewise its low EMB_AW bits.
     /* verilator lint_off UNUSEDSIGNAL */
     wire [15:0] row_base = row * EMB16;
     /* verilator lint_on UNUSEDSIGNAL */

@@ -90,11 +90,13 @@ _FLOAT_EXACT_WIDTH = 53
 MAX_ACC_WIDTH = 62
 #: Activation functions and their RTL codes (parameter ACTIVATION).
 ACTIVATIONS = {"relu": 0, "hardtanh": 1}
-#: Capacities fixed by the register map (rtl/regmap.yaml): MLP_W, MLP_B, SCHED_EMB entries.
-MAX_WEIGHTS = 4096
-MAX_BIASES = 256
+#: Capacities fixed by the register map (rtl/regmap.yaml): MLP_W, MLP_B, schedule rows, SCHED_EMB
+#: entries; and the widest hidden layer.
+MAX_WEIGHTS = 8192
+MAX_BIASES = 512
 MAX_SCHED_LEN = 512
-MAX_EMB_ENTRIES = 4096
+MAX_EMB_ENTRIES = 1024
+MAX_HIDDEN = 128
 #: Largest latency the TIMING register reports (16-bit fields).
 MAX_LATENCY = 0xFFFF
 
@@ -238,8 +240,8 @@ class MLPSpec:
         hidden = tuple(self.hidden)
         if not 1 <= len(hidden) <= 3:
             out.append(("hidden", f"must have 1 to 3 hidden layers, got {len(hidden)}"))
-        if any((not isinstance(h, (int, np.integer))) or not 1 <= h <= 64 for h in hidden):
-            out.append(("hidden", f"every hidden layer must have 1 to 64 units, got {hidden}"))
+        if any((not isinstance(h, (int, np.integer))) or not 1 <= h <= MAX_HIDDEN for h in hidden):
+            out.append(("hidden", f"every hidden layer must have 1 to {MAX_HIDDEN} units, got {hidden}"))
         widest = max(hidden + (self.n,)) if hidden else self.n
         if not 1 <= self.multipliers <= widest:
             out.append(("multipliers", f"must be between 1 and the widest layer ({widest}), got {self.multipliers}"))
