@@ -563,7 +563,7 @@ async def test_reset_mid_stream(dut):
     drivers = [cocotb.start_soon(tb.drive_offers(plan.offers))]
     k_reset = begin + 1 + (spec.latency_cycles - 2) // 2
     await top.at_edge(k_reset - 1)
-    assert top.dut.dut.u_linear.busy.value == 1, "the word should be in computation"
+    assert top.dut.dut.g_linear.u_linear.busy.value == 1, "the word should be in computation"
     await top.reset_at(k_reset)
     await top.at_edge(4 * L)
     assert not checker.outputs
@@ -605,11 +605,20 @@ async def test_registers(dut):
         "SCRATCH": regs.SCRATCH.reset,
         "CAP_STATUS": regs.CAP_STATUS.field("DEPTH").put(json.loads(os.environ["DEMONLOOP_SPEC"]).get("CAP_DEPTH", 32)),
         "CAP_SEQ": 0,
+        # the score network's registers: a linear instance reports no MLP (UNIT.FORCE_UNIT = 0)
+        "UNIT": 0, "MLP_SHAPE": 0, "MLP_WIDTHS": 0, "MLP_FORMAT": 0, "SCHED_LEN": 0,
+        "SCHED_K": regs.SCHED_K.reset, "STEP": 0,
     }
     assert set(expected) == {r.name for r in regs.REGISTERS}
     for r in regs.REGISTERS:
         value = await top.read_ok(r.offset)
         assert value == expected[r.name], f"{r.name} reads {value:#010x}, expected {expected[r.name]:#010x}"
+
+    # The MLP's arrays are not mapped in a linear instance.
+    for arr in (regs.MLP_W, regs.MLP_B, regs.SCHED_SCALE, regs.SCHED_DRIFT, regs.SCHED_NOISE, regs.SCHED_EMB):
+        value, resp = await top.read(arr.entry_offset(0))
+        assert resp == AxiResp.SLVERR and value == 0, f"read of {arr.name}[0] answered {resp!r}"
+        assert await top.write(arr.entry_offset(0), 1) == AxiResp.SLVERR, f"write to {arr.name}[0] accepted"
 
     # Read-only registers: SLVERR, value unchanged.
     for r in regs.REGISTERS:

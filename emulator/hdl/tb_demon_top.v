@@ -23,7 +23,8 @@
 //   in_fire_count[63:0]   input handshakes since reset
 //   out_fire_toggle       flips at every output handshake (out_valid && out_ready at a rising edge)
 //   out_fire_cycle[63:0]  cycle of the latest output handshake
-//   out_fire_data         out_data delivered at the latest output handshake
+//   out_fire_data         out_data delivered at the latest output handshake (the full word: for the
+//                         MLP, n force codes then drift and noise)
 //   out_fire_count[63:0]  output handshakes since reset
 //
 // Input scheduler (for the closed-loop co-simulation; idle unless Python uses it):
@@ -47,6 +48,8 @@
 // t_e0 + (k - 1/2) * CLK_PERIOD_NS. The *_count registers let a slow reader detect handshakes
 // it has not seen yet.
 module tb_demon_top #(
+    // Force unit of demon_top: 0 linear, 1 score network (MLP; out_data adds the two control codes).
+    parameter integer FORCE_UNIT = 0,
     // Number of units (channels) n; 1..64.
     parameter integer N = 4,
     // Parallel multipliers P (rows computed at once); 1..N.
@@ -69,6 +72,22 @@ module tb_demon_top #(
     parameter integer OVERFLOW = 0,
     // Capture FIFO depth in samples; a power of two, 2..256.
     parameter integer CAP_DEPTH = 32,
+    // MLP only (see demon_top): embedding inputs, hidden layers and their units, control-code
+    // width, weight/activation/scale formats, activation, schedule table rows.
+    parameter integer EMB = 2,
+    parameter integer LAYERS = 1,
+    parameter integer HIDDEN1 = 8,
+    parameter integer HIDDEN2 = 8,
+    parameter integer HIDDEN3 = 8,
+    parameter integer CTRL_BITS = 8,
+    parameter integer WEIGHT_INT = 3,
+    parameter integer WEIGHT_FRAC = 8,
+    parameter integer ACT_INT = 4,
+    parameter integer ACT_FRAC = 8,
+    parameter integer SCALE_INT = 4,
+    parameter integer SCALE_FRAC = 8,
+    parameter integer ACTIVATION = 0,
+    parameter integer SCHED_LEN = 16,
     // Clock period in ns; >= 1 (an odd period gives half periods of x.5 ns, exact at 1 ps).
     parameter integer CLK_PERIOD_NS = 10
 ) (
@@ -97,10 +116,12 @@ module tb_demon_top #(
     input  wire [N*X_BITS-1:0]  in_data,
     output wire                 out_valid,
     input  wire                 out_ready,
-    output wire [N*F_BITS-1:0]  out_data
+    output wire [N*F_BITS+((FORCE_UNIT == 1) ? 2*CTRL_BITS : 0)-1:0] out_data
 );
 
     localparam real CLK_HALF = CLK_PERIOD_NS / 2.0;
+    // Output word: N force codes (and, for the MLP, drift and noise codes above them).
+    localparam integer OUT_W = N * F_BITS + ((FORCE_UNIT == 1) ? 2 * CTRL_BITS : 0);
 
     initial begin
         if (CLK_PERIOD_NS < 1) begin
@@ -119,7 +140,7 @@ module tb_demon_top #(
     reg [63:0]         in_fire_count;
     reg                out_fire_toggle;
     reg [63:0]         out_fire_cycle;
-    reg [N*F_BITS-1:0] out_fire_data;
+    reg [OUT_W-1:0]    out_fire_data;
     reg [63:0]         out_fire_count;
     /* verilator lint_on UNUSEDSIGNAL */
 
@@ -132,7 +153,7 @@ module tb_demon_top #(
         in_fire_count = 64'd0;
         out_fire_toggle = 1'b0;
         out_fire_cycle = {64{1'b1}};
-        out_fire_data = {N*F_BITS{1'b0}};
+        out_fire_data = {OUT_W{1'b0}};
         out_fire_count = 64'd0;
     end
 
@@ -248,6 +269,21 @@ module tb_demon_top #(
     end
 
     demon_top #(
+        .FORCE_UNIT(FORCE_UNIT),
+        .EMB(EMB),
+        .LAYERS(LAYERS),
+        .HIDDEN1(HIDDEN1),
+        .HIDDEN2(HIDDEN2),
+        .HIDDEN3(HIDDEN3),
+        .CTRL_BITS(CTRL_BITS),
+        .WEIGHT_INT(WEIGHT_INT),
+        .WEIGHT_FRAC(WEIGHT_FRAC),
+        .ACT_INT(ACT_INT),
+        .ACT_FRAC(ACT_FRAC),
+        .SCALE_INT(SCALE_INT),
+        .SCALE_FRAC(SCALE_FRAC),
+        .ACTIVATION(ACTIVATION),
+        .SCHED_LEN(SCHED_LEN),
         .N(N),
         .MULTIPLIERS(MULTIPLIERS),
         .X_BITS(X_BITS),
