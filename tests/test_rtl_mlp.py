@@ -1,0 +1,78 @@
+"""RTL regression of the score-network demon: rtl/demon_top.v with FORCE_UNIT=1 (demon_mlp,
+demon_sched) against the golden MLPDemon, under cocotb 2.x.
+
+One pytest node per (simulator, parameter set): it builds tb_demon_top once into its own build
+directory (sim_build/<node name>, so ``pytest -n auto`` never shares one) and runs every cocotb
+test of tests/cocotb_demon_mlp.py on that build. A missing simulator fails the node with the
+install command (emulator.sim.SimulatorMissing); nothing is skipped.
+
+Seeds: ``DEMONLOOP_SEED=<n>`` replays a run; by default each parameter set has a fixed seed
+(printed, and logged by every cocotb test). Waveforms: ``WAVES=1`` (FST in the build directory).
+
+    .venv/bin/python -m pytest tests/test_rtl_mlp.py -k icarus
+    .venv/bin/python -m pytest tests/test_rtl_mlp.py -k "verilator and h3"
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import zlib
+from pathlib import Path
+
+import pytest
+
+from emulator import sim
+from emulator.demon.mlp import MLPSpec
+from emulator.fixedpoint import Overflow, QFormat, Rounding
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PARAM_SETS = {
+    # one hidden layer, ReLU, every output row in its own lane except the hidden layer's 4 groups;
+    # floor and saturate; the operand format is the ADC's (x_bits - 1 > act.frac_bits)
+    "n4e2-h16-p4-relu-trn-sat": MLPSpec(
+        n=4, emb=2, hidden=(16,), x_bits=10, f_bits=10, ctrl_bits=8,
+        weight=QFormat(3, 8), bias=QFormat(4, 8), act=QFormat(4, 7), scale=QFormat(4, 8),
+        activation="relu", multipliers=4, sched_len=16),
+    # three hidden layers (both activation buffers, ping-pong twice), hard-tanh, P = 3 dividing no
+    # layer (partly filled last groups, 2 force cycles), convergent rounding, wrap; the operand
+    # format is the activations' (act.frac_bits > x_bits - 1)
+    "n5e3-h7x6x4-p3-hardtanh-rndconv-wrap": MLPSpec(
+        n=5, emb=3, hidden=(7, 6, 4), x_bits=8, f_bits=9, ctrl_bits=6,
+        weight=QFormat(2, 9), bias=QFormat(3, 10), act=QFormat(3, 9), scale=QFormat(3, 9),
+        activation="hardtanh", multipliers=3, sched_len=12,
+        rounding=Rounding.RND_CONV, overflow=Overflow.WRAP),
+}
+
+
+def _seed(name: str) -> int:
+    env = os.environ.get("DEMONLOOP_SEED")
+    return int(env) if env else zlib.crc32(name.encode()) & 0x7FFF_FFFF
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("name", list(PARAM_SETS))
+@pytest.mark.parametrize("simulator", sim.SIMULATORS)
+def test_rtl_mlp(simulator: str, name: str, request: pytest.FixtureRequest) -> None:
+    spec = PARAM_SETS[name]
+    params = sim.hdl_parameters(spec, clk_period_ns=10)
+    assert sim.spec_from_parameters(params) == spec
+    seed = _seed(name)
+    print(f"{request.node.nodeid}: seed {seed} (replay with DEMONLOOP_SEED={seed})")
+    build_dir = ROOT / "sim_build" / re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+    runner = sim.build(simulator, params, build_dir)
+    sim.run(runner, build_dir, "cocotb_demon_mlp", seed=seed,
+            extra_env={"DEMONLOOP_SPEC": json.dumps(params)})
+
+
+def test_parameter_sets_are_distinct_corners() -> None:
+    """The sets cover both operand alignments, both activations, 1 and 3 hidden layers, full and
+    partly filled lane groups, and a force pass of one and of several cycles."""
+    a, b = PARAM_SETS.values()
+    assert a.x_shift == 0 < a.act_shift and b.act_shift == 0 < b.x_shift
+    assert {a.activation, b.activation} == {"relu", "hardtanh"}
+    assert (len(a.hidden), len(b.hidden)) == (1, 3)
+    assert a.force_cycles == 1 and b.force_cycles == 2
+    assert any(o % b.multipliers for o, _ in b.layer_shapes)
