@@ -326,11 +326,11 @@ class Config(_Model):
 
     def demon_spec(self):
         """The demon's full parameter set: a :class:`LinearDemonSpec`, or for ``demon.kind: mlp``
-        an :class:`emulator.demon.mlp.MLPSpec` (shape from the network file, table capacity the
-        RTL's)."""
+        an :class:`emulator.demon.mlp.MLPSpec` (shape from the network file, schedule table
+        sized to the workload's rows)."""
         if self.is_score:
             if self._mlp_spec is None:
-                from emulator.demon.mlp import MAX_SCHED_LEN, MLPSpec
+                from emulator.demon.mlp import MLPSpec
 
                 arch = self.network_architecture()
                 d = self.demon
@@ -338,7 +338,8 @@ class Config(_Model):
                     n=self.n, emb=int(arch["emb"]), hidden=tuple(int(h) for h in arch["hidden"]),
                     x_bits=self.adc.bits, f_bits=self.dac.bits, ctrl_bits=d.ctrl_bits,
                     weight=d.weight.fmt, bias=d.bias.fmt, act=d.act.fmt, scale=d.scale.fmt,
-                    activation=arch["activation"], multipliers=d.multipliers, sched_len=MAX_SCHED_LEN,
+                    activation=arch["activation"], multipliers=d.multipliers,
+                    sched_len=self.schedule_rows if self.workload.kind == "diffusion" else 1,
                     rounding=d.rounding, overflow=d.overflow)
             return self._mlp_spec
         return LinearDemonSpec(

@@ -127,7 +127,7 @@ def plot_diffusion(x, reference, dataset: Dataset, metrics: dict, path: Path, ti
             ax.set_title(f"{name} (n={len(pts)})\nSW2 {m['sw2']:.2f}, MMD² {m['mmd2']:.1e} ± {m['mmd2_null_sd']:.0e}",
                          fontsize=9)
     fig.suptitle(title or dataset.name)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -225,7 +225,7 @@ def plot_posterior(stream, ref: PosteriorReference, metrics: dict, path: Path, n
         ts = metrics["two_sample"]
         ax.set_title(f"MMD² {ts['mmd2']:.1e} ± {ts['mmd2_null_sd']:.0e} (p {ts['mmd_p']:.2f})", fontsize=9)
     fig.suptitle(title or "posterior")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)

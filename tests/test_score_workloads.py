@@ -1,0 +1,66 @@
+"""Score-network workloads end to end with the golden demon (the RTL gives the same codes: see
+tests/test_cosim_mlp.py): posterior sampling against exact references with tolerances from the
+stream's effective sample size, and a diffusion run against the float64 sampler.
+
+z-scores combine the stream's batch-means standard error with the reference's own (zero for grid
+quadrature, emcee's for a chain reference); a moment fails when its Bonferroni-corrected
+two-sided p-value over all d means (or d(d+1)/2 covariance entries) is below 0.001.
+"""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from emulator.config import load_config
+from emulator.report import run_golden
+from tests.conftest import REPO
+
+P_MIN = 1e-3
+
+
+def bonferroni_ok(max_abs_z: float, count: int) -> bool:
+    return min(1.0, 2 * count * stats.norm.sf(max_abs_z)) > P_MIN
+
+
+def test_three_well_posterior_matches_grid_quadrature():
+    # The density's score is exactly the demon's network: only the hardware separates the
+    # stream from the exact density (fixed point, converters, the held force and its latency).
+    cfg = load_config(REPO / "hw_configs/posterior_wells.yaml").with_overrides({"chains": 512})
+    rep, est = run_golden(cfg)
+    m = rep["metrics"]
+    assert bonferroni_ok(m["max_abs_mean_z"], 2), m["detail"]["mean_z"]
+    assert bonferroni_ok(m["max_abs_cov_z"], 3), m
+    assert m["mmd_p"] > P_MIN
+    # the test has teeth: the same stream against a slightly different density (confinement
+    # 10% wider, which moves the wells outward) is rejected by the same criteria
+    from emulator.posteriors import HardtanhWells
+    from emulator.references import grid_reference
+    from emulator.workloads_score import posterior_moment_scores
+
+    stream = est.stream[: est.seen // est.thin].astype(np.float64)
+    bad = posterior_moment_scores(stream, grid_reference(HardtanhWells(s=0.66)))
+    assert not (bonferroni_ok(bad["max_abs_mean_z"], 2) and bonferroni_ok(bad["max_abs_cov_z"], 3))
+
+
+def test_logistic_posterior_matches_the_density_its_network_implements():
+    cfg = load_config(REPO / "hw_configs/posterior_iris.yaml").with_overrides({"chains": 256})
+    rep, _ = run_golden(cfg)
+    m = rep["metrics"]
+    vi = m["detail"]["vs_implemented"]
+    d = len(vi["mean"])
+    assert bonferroni_ok(vi["max_abs_mean_z"], d), vi["mean_z"]
+    assert bonferroni_ok(vi["max_abs_cov_z"], d * (d + 1) // 2)
+    # the hard-tanh sigmoid's cost is visible against the exact logistic posterior
+    assert not bonferroni_ok(m["max_abs_mean_z"], d)
+
+
+@pytest.mark.slow
+def test_diffusion_hardware_samples_match_the_float_sampler():
+    cfg = load_config(REPO / "hw_configs/diffusion_spiral.yaml").with_overrides({"chains": 2000})
+    rep, _ = run_golden(cfg)
+    m = rep["metrics"]
+    det = m["detail"]
+    # hardware samples within sampling noise of held-out data at the stated bandwidth ...
+    assert m["mmd2"] < 3.5 * m["mmd2_null_sd"], m
+    # ... and not distinguishable from the float64 sampler's at the fine bandwidth
+    assert det["hw_vs_float"]["mmd_fine_p"] > P_MIN, det["hw_vs_float"]
