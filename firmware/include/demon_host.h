@@ -1,0 +1,33 @@
+/*
+ * demon_host.h: the host platform (platform/host.c). The platform context `plat` handed to the
+ * driver is a struct demon_host: register accesses go to its function pointers, so the same
+ * driver runs against the unit tests' register-file model (tests/regmodel.c) and against the RTL
+ * in simulation (emulator/fil_tb.py fills the pointers with ctypes callbacks whose every call
+ * becomes an AXI4-Lite transaction). C99.
+ */
+#ifndef DEMON_HOST_H
+#define DEMON_HOST_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Return 0 on success, nonzero on a bus error (as demon_plat_read32 / demon_plat_write32). */
+typedef int (*demon_host_read32_fn)(void *user, uint32_t offset, uint32_t *value);
+typedef int (*demon_host_write32_fn)(void *user, uint32_t offset, uint32_t value);
+typedef void (*demon_host_delay_fn)(void *user, uint32_t cycles);
+
+struct demon_host {
+    demon_host_read32_fn read32;    /* required */
+    demon_host_write32_fn write32;  /* required */
+    demon_host_delay_fn delay;      /* optional: NULL makes demon_plat_delay_cycles a no-op */
+    void *user;                     /* passed back to the three functions */
+};
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DEMON_HOST_H */

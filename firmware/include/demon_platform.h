@@ -1,0 +1,41 @@
+/*
+ * demon_platform.h: what the demon driver needs from the platform, and nothing more.
+ *
+ * The driver (src/demon.c) reaches the demon's registers only through demon_plat_read32 and
+ * demon_plat_write32: one 32-bit AXI4-Lite access at a byte offset from the demon's base. Exactly
+ * one platform file is linked with the driver:
+ *
+ *   platform/baremetal.c  volatile MMIO: `plat` is the demon's base address; accesses cannot
+ *                         fail (a bus error traps on real hardware), delay is a counted loop
+ *   platform/host.c       function pointers (struct demon_host, include/demon_host.h): the host
+ *                         unit tests' register-file model, and the firmware-in-the-loop bridge
+ *                         whose every call is an AXI4-Lite transaction in the RTL simulation
+ *
+ * Protocol programs (programs/) may also idle through demon_plat_delay_cycles while they wait
+ * for samples; the driver itself never calls it. C99.
+ */
+#ifndef DEMON_PLATFORM_H
+#define DEMON_PLATFORM_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Read the 32-bit register at byte `offset` into *value. Returns 0, or nonzero on a bus error
+ * (SLVERR, or a transport failure); *value is then unspecified. */
+int demon_plat_read32(void *plat, uint32_t offset, uint32_t *value);
+
+/* Write `value` to the 32-bit register at byte `offset` (all four byte lanes). Returns 0, or
+ * nonzero on a bus error. */
+int demon_plat_write32(void *plat, uint32_t offset, uint32_t value);
+
+/* Let about `cycles` demon clock cycles pass without touching the bus (polling back-off). */
+void demon_plat_delay_cycles(void *plat, uint32_t cycles);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DEMON_PLATFORM_H */

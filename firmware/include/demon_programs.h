@@ -1,0 +1,111 @@
+/*
+ * demon_programs.h: protocol programs written against the driver (demon.h) only.
+ *
+ *   demon_linear_solve   the thermodynamic linear solve: load A and b, start, skip the burn-in,
+ *                        average the captured ADC samples in exact fixed point, return x
+ *   demon_anneal         an annealing schedule: stages of rising inverse temperature beta_k, the
+ *                        coefficients beta_k * (A, b) loaded at each stage boundary while the
+ *                        unit is idle, per-stage mean and spread of the captured samples
+ *
+ * Fixed point used here (named as in the rest of the project; TRN = floor, RND = half up, SAT):
+ *   ADC code X (X_BITS bits) is x = X / 2^(X_BITS-1) in normalised full-scale units;
+ *   mean_q30  the mean of x, Q(2, 30) in an int64, RND: round(sum X * 2^(31-X_BITS) / count);
+ *   x_q16     the answer, Q(16, 16) in an int32, RND, SAT:
+ *             round(mean_q30 * inv_scale_q16 / 2^30), with inv_scale_q16 = 1/a in Q(16, 16)
+ *             (a: the compiler's scale, normalised ADC units per unit of the problem's x).
+ * Sums are exact (int64: at most 2^30 samples of at most 2^23 in magnitude).
+ *
+ * Both programs wait for samples by polling the capture FIFO and, while it is empty, idling
+ * `idle_cycles` through demon_plat_delay_cycles; after `max_idle` consecutive empty polls (0: no
+ * limit) they stop with DEMON_E_TIMEOUT. A lost sample (FIFO overrun) is DEMON_E_OVERRUN. On any
+ * error they stop the input (best effort) and return the first error.
+ */
+#ifndef DEMON_PROGRAMS_H
+#define DEMON_PROGRAMS_H
+
+#include <stdint.h>
+
+#include "demon.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Largest number of samples a program averages (keeps every sum and product in int64). */
+#define DEMON_PROG_MAX_SAMPLES (1u << 30)
+
+typedef struct demon_linear_solve_args {
+    const int32_t *a;          /* N*N raw Q(COEF_INT, COEF_FRAC), row-major */
+    const int32_t *b;          /* N raw Q(BIAS_INT, BIAS_FRAC) */
+    uint32_t n;                /* must equal the instance's N */
+    uint32_t burn_in;          /* samples (sequence numbers 0..burn_in-1) discarded */
+    uint32_t samples;          /* samples averaged: sequence numbers burn_in .. burn_in+samples-1 */
+    int32_t inv_scale_q16;     /* 1/a, Q(16, 16), > 0 */
+    uint32_t idle_cycles;      /* back-off while the FIFO is empty */
+    uint32_t max_idle;         /* consecutive empty polls before DEMON_E_TIMEOUT; 0: no limit */
+} demon_linear_solve_args_t;
+
+typedef struct demon_linear_solve_result {
+    int32_t x_q16[DEMON_MAX_N];    /* the solution, Q(16, 16) */
+    int64_t mean_q30[DEMON_MAX_N]; /* mean of the normalised ADC samples, Q(2, 30) */
+    int64_t sum[DEMON_MAX_N];      /* exact sums of the ADC codes */
+    uint32_t count;                /* samples averaged */
+    uint32_t discarded;            /* burn-in samples removed unread */
+    uint32_t empty_polls;          /* polls that found the FIFO empty */
+    demon_counters_t counters;     /* CNT_* after the run */
+} demon_linear_solve_result_t;
+
+/* `dev` initialised by demon_init. Returns DEMON_OK with `result` filled, or the first error. */
+demon_status_t demon_linear_solve(demon_dev_t *dev, const demon_linear_solve_args_t *args,
+                                  demon_linear_solve_result_t *result);
+
+/* Largest number of annealing stages. */
+#define DEMON_ANNEAL_MAX_STAGES 16u
+
+/* Largest number of samples a stage averages (keeps the sums of squares in int64). */
+#define DEMON_ANNEAL_MAX_STAGE_SAMPLES (1u << 16)
+
+typedef struct demon_anneal_args {
+    const int32_t *a;              /* N*N raw base matrix (beta = 1), row-major */
+    const int32_t *b;              /* N raw base vector */
+    uint32_t n;                    /* must equal the instance's N */
+    uint32_t stages;               /* 1..DEMON_ANNEAL_MAX_STAGES */
+    const int32_t *beta_q16;       /* `stages` values, Q(16, 16), > 0: stage k loads beta_k * (A, b) */
+    const uint32_t *stage_samples; /* samples averaged per stage, 1..DEMON_ANNEAL_MAX_STAGE_SAMPLES */
+    uint32_t settle;               /* samples removed unread at the start of every stage */
+    int32_t *work;                 /* scratch of at least N*N + N values (the scaled coefficients) */
+    uint32_t idle_cycles;
+    uint32_t max_idle;
+} demon_anneal_args_t;
+
+typedef struct demon_anneal_result {
+    int64_t mean_q30[DEMON_ANNEAL_MAX_STAGES][DEMON_MAX_N];  /* per-stage mean of x, Q(2, 30) */
+    int64_t var_q30[DEMON_ANNEAL_MAX_STAGES][DEMON_MAX_N];   /* per-stage variance of x, Q(2, 30) */
+    uint32_t count[DEMON_ANNEAL_MAX_STAGES];                 /* samples averaged per stage */
+    uint32_t empty_polls;
+    demon_counters_t counters;
+} demon_anneal_result_t;
+
+/* The raw coefficients of a stage: out[i] = RND(beta_q16 * v[i] / 2^16) for a signed `width`-bit
+ * format (2..32). Returns DEMON_E_RANGE, with out[] unspecified, if a value does not fit (the
+ * program refuses such a schedule before writing anything). Exposed so that tests and the host
+ * can predict exactly what the program writes. */
+demon_status_t demon_anneal_scale(const int32_t *v, uint32_t count, int32_t beta_q16, uint32_t width,
+                                  int32_t *out);
+
+demon_status_t demon_anneal(demon_dev_t *dev, const demon_anneal_args_t *args, demon_anneal_result_t *result);
+
+/* Sizes of the argument and result structs, so a foreign caller (ctypes) can check its mirror. */
+uint32_t demon_programs_sizeof(uint32_t which);
+#define DEMON_SIZEOF_LINEAR_SOLVE_ARGS 0u
+#define DEMON_SIZEOF_LINEAR_SOLVE_RESULT 1u
+#define DEMON_SIZEOF_ANNEAL_ARGS 2u
+#define DEMON_SIZEOF_ANNEAL_RESULT 3u
+#define DEMON_SIZEOF_DEV 4u
+#define DEMON_SIZEOF_HOST 5u
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DEMON_PROGRAMS_H */

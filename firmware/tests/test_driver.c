@@ -1,0 +1,748 @@
+/*
+ * Host unit tests of the demon driver and the protocol programs against the register-file model
+ * (regmodel.c). Built with -std=c99 -Wall -Wextra -Werror and AddressSanitizer + UBSan by
+ * `make check` (and by tests/test_firmware.py).
+ *
+ *   test_driver                 run every test; exit status 0 only if all pass
+ *   test_driver --load-trace    read "n coef_w bias_w" then n*n + n raw values from stdin, run
+ *                               demon_init + demon_load_matrix + demon_load_vector on a model of
+ *                               that shape and print the status, then one line per register
+ *                               write of the load ("W 0x1000 0xFFFFF800"), for the Python side to
+ *                               compare with the register map.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "demon.h"
+#include "demon_programs.h"
+#include "regmodel.h"
+
+static int failures;
+static int checks;
+
+#define CHECK(cond)                                                                     \
+    do {                                                                                \
+        checks++;                                                                       \
+        if (!(cond)) {                                                                  \
+            failures++;                                                                 \
+            fprintf(stderr, "%s:%d: %s: CHECK(%s) failed\n", __FILE__, __LINE__, __func__, #cond); \
+        }                                                                               \
+    } while (0)
+
+#define CHECK_ST(expr, want)                                                            \
+    do {                                                                                \
+        demon_status_t got_ = (expr);                                                   \
+        checks++;                                                                       \
+        if (got_ != (want)) {                                                           \
+            failures++;                                                                 \
+            fprintf(stderr, "%s:%d: %s: %s returned %s, expected %s\n", __FILE__, __LINE__, \
+                    __func__, #expr, demon_status_name(got_), demon_status_name(want)); \
+        }                                                                               \
+    } while (0)
+
+static regmodel_t M;      /* large (the log): static, one model reused by every test */
+static demon_dev_t D;
+
+/* A fresh model (4 channels unless changed by `setup`) and an initialised device; log cleared. */
+static void fresh(void (*setup)(regmodel_t *))
+{
+    regmodel_init(&M);
+    if (setup != NULL) setup(&M);
+    memset(&D, 0, sizeof D);
+    if (demon_init(&D, &M.host) != DEMON_OK) {
+        fprintf(stderr, "fresh: demon_init failed\n");
+        exit(2);
+    }
+    regmodel_clear_log(&M);
+}
+
+static uint32_t word(int32_t v)
+{
+    return (uint32_t)v;
+}
+
+static void set_n8(regmodel_t *m)
+{
+    m->n = 8u;
+    m->multipliers = 3u;
+    m->x_bits = 12u;
+    m->coef_int = 4u;
+    m->coef_frac = 12u;   /* COEF_W 16 */
+    m->bias_int = 2u;
+    m->bias_frac = 14u;   /* BIAS_W 16 */
+    m->cap_depth = 8u;
+}
+
+/* ------------------------------------------------------------------------------------------- */
+
+static void test_status_names(void)
+{
+    CHECK(strcmp(demon_status_name(DEMON_OK), "DEMON_OK") == 0);
+    CHECK(strcmp(demon_status_name(DEMON_E_RANGE), "DEMON_E_RANGE") == 0);
+    CHECK(strcmp(demon_status_name((demon_status_t)99), "DEMON_E_UNKNOWN") == 0);
+}
+
+static void test_init_reads_the_instance(void)
+{
+    static const uint32_t expect_reads[] = {DEMON_ID_OFFSET, DEMON_VERSION_OFFSET, DEMON_SHAPE_OFFSET,
+        DEMON_WIDTHS_OFFSET, DEMON_FORMAT_OFFSET, DEMON_TIMING_OFFSET, DEMON_CAP_STATUS_OFFSET};
+    demon_info_t info;
+    uint32_t i;
+    regmodel_init(&M);
+    set_n8(&M);
+    M.rounding = 2u;
+    M.overflow = 1u;
+    M.enable = 1u;
+    M.cnt_in = 77u;
+    CHECK_ST(demon_init(&D, &M.host), DEMON_OK);
+    CHECK_ST(demon_info(&D, &info), DEMON_OK);
+    CHECK(info.n == 8u && info.multipliers == 3u && info.x_bits == 12u && info.f_bits == 10u);
+    CHECK(info.coef_w == 16u && info.bias_w == 16u && info.coef_frac == 12u && info.bias_frac == 14u);
+    CHECK(info.rounding == 2u && info.overflow == 1u && info.cap_depth == 8u);
+    CHECK(info.latency == 8u * 3u + 1u && info.ii == 8u * 3u + 1u);
+    CHECK(info.version == DEMON_VERSION_RESET);
+    /* seven reads of the read-only registers, then one write: stop, clear counters and capture */
+    CHECK(M.nlog == 8u);
+    for (i = 0; i < 7u && i < M.nlog; i++) {
+        CHECK(M.log[i].op == 'R' && M.log[i].offset == expect_reads[i]);
+    }
+    CHECK(M.log[7].op == 'W' && M.log[7].offset == DEMON_CTRL_OFFSET
+          && M.log[7].value == (DEMON_CTRL_CLEAR_MASK | DEMON_CTRL_CAP_CLEAR_MASK));
+    CHECK(M.enable == 0u && M.cnt_in == 0u);
+}
+
+static void bad_id(regmodel_t *m) { m->id = 0x12345678u; }
+static void bad_major(regmodel_t *m) { m->version = 0x00020001u; }
+static void old_minor(regmodel_t *m) { m->version = 0x00010000u; }
+static void bad_shape(regmodel_t *m) { m->n = 0u; }
+
+static void test_init_errors(void)
+{
+    void (*setups[])(regmodel_t *) = {bad_id, bad_major, old_minor, bad_shape};
+    uint32_t i;
+    uint32_t k;
+    CHECK_ST(demon_init(NULL, &M.host), DEMON_E_NULL);
+    regmodel_init(&M);
+    CHECK_ST(demon_init(&D, NULL), DEMON_E_NULL);
+    CHECK(M.nlog == 0u);
+    for (i = 0; i < sizeof setups / sizeof setups[0]; i++) {
+        regmodel_init(&M);
+        setups[i](&M);
+        memset(&D, 0, sizeof D);
+        CHECK_ST(demon_init(&D, &M.host), DEMON_E_ID);
+        CHECK(regmodel_writes(&M) == 0u);                 /* nothing written to a foreign device */
+        CHECK_ST(demon_stop(&D), DEMON_E_NOT_READY);      /* and the handle is unusable */
+    }
+    /* a bus error at each of init's eight accesses: DEMON_E_BUS, stopped right there */
+    for (k = 1; k <= 8u; k++) {
+        regmodel_init(&M);
+        M.fail_at = k;
+        memset(&D, 0, sizeof D);
+        CHECK_ST(demon_init(&D, &M.host), DEMON_E_BUS);
+        CHECK(M.nlog == k);
+    }
+    /* a model with no platform functions: a bus error, not a crash */
+    {
+        struct demon_host none;
+        memset(&none, 0, sizeof none);
+        CHECK_ST(demon_init(&D, &none), DEMON_E_BUS);
+    }
+}
+
+/* Every entry point refuses a NULL device, and an uninitialised one, without any access. */
+static void test_null_and_uninitialised_device(void)
+{
+    int32_t v[64];
+    uint32_t u;
+    demon_info_t info;
+    demon_state_t state;
+    demon_counters_t cnt;
+    demon_dev_t *devs[2];
+    demon_status_t want[2] = {DEMON_E_NULL, DEMON_E_NOT_READY};
+    demon_dev_t blank;
+    int32_t lo;
+    int32_t hi;
+    uint32_t i;
+    memset(&blank, 0, sizeof blank);
+    blank.plat = &M.host;
+    devs[0] = NULL;
+    devs[1] = &blank;
+    regmodel_init(&M);
+    for (i = 0; i < 2u; i++) {
+        demon_dev_t *d = devs[i];
+        CHECK_ST(demon_reset(d), want[i]);
+        CHECK_ST(demon_info(d, &info), want[i]);
+        CHECK_ST(demon_coef_range(d, 0u, &lo, &hi), want[i]);
+        CHECK_ST(demon_load_matrix(d, v, 4u, 4u), want[i]);
+        CHECK_ST(demon_load_vector(d, v, 4u), want[i]);
+        CHECK_ST(demon_read_matrix(d, v, 4u, 4u), want[i]);
+        CHECK_ST(demon_read_vector(d, v, 4u), want[i]);
+        CHECK_ST(demon_start(d, 0u), want[i]);
+        CHECK_ST(demon_stop(d), want[i]);
+        CHECK_ST(demon_read_state(d, &state), want[i]);
+        CHECK_ST(demon_read_counters(d, &cnt), want[i]);
+        CHECK_ST(demon_clear_counters(d), want[i]);
+        CHECK_ST(demon_capture_clear(d), want[i]);
+        CHECK_ST(demon_clear_errors(d), want[i]);
+        CHECK_ST(demon_capture_status(d, &u, NULL, NULL), want[i]);
+        CHECK_ST(demon_capture_read(d, &u, v, 64u), want[i]);
+        CHECK_ST(demon_capture_peek(d, &u), want[i]);
+        CHECK_ST(demon_capture_discard(d, &u), want[i]);
+    }
+    CHECK(M.nlog == 0u);
+}
+
+/* Every pointer argument: NULL is refused without any access. */
+static void test_null_arguments(void)
+{
+    int32_t v[64];
+    uint32_t u;
+    int32_t lo;
+    fresh(NULL);
+    CHECK_ST(demon_info(&D, NULL), DEMON_E_NULL);
+    CHECK_ST(demon_coef_range(&D, 0u, NULL, &lo), DEMON_E_NULL);
+    CHECK_ST(demon_coef_range(&D, 0u, &lo, NULL), DEMON_E_NULL);
+    CHECK_ST(demon_load_matrix(&D, NULL, 4u, 4u), DEMON_E_NULL);
+    CHECK_ST(demon_load_vector(&D, NULL, 4u), DEMON_E_NULL);
+    CHECK_ST(demon_read_matrix(&D, NULL, 4u, 4u), DEMON_E_NULL);
+    CHECK_ST(demon_read_vector(&D, NULL, 4u), DEMON_E_NULL);
+    CHECK_ST(demon_read_state(&D, NULL), DEMON_E_NULL);
+    CHECK_ST(demon_read_counters(&D, NULL), DEMON_E_NULL);
+    CHECK_ST(demon_capture_status(&D, NULL, NULL, NULL), DEMON_E_NULL);
+    CHECK_ST(demon_capture_read(&D, &u, NULL, 64u), DEMON_E_NULL);
+    CHECK_ST(demon_capture_peek(&D, NULL), DEMON_E_NULL);
+    CHECK_ST(demon_linear_solve(&D, NULL, NULL), DEMON_E_NULL);
+    CHECK_ST(demon_anneal(&D, NULL, NULL), DEMON_E_NULL);
+    (void)v;
+    CHECK(M.nlog == 0u);
+}
+
+static void test_sizes_are_checked(void)
+{
+    int32_t v[4096];
+    uint32_t u;
+    static const uint32_t bad[][2] = {{3u, 4u}, {4u, 3u}, {5u, 5u}, {0u, 0u}, {64u, 64u}, {65u, 65u}, {4u, 0xFFFFFFFFu}};
+    uint32_t i;
+    memset(v, 0, sizeof v);
+    fresh(NULL);
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK_ST(demon_load_matrix(&D, v, bad[i][0], bad[i][1]), DEMON_E_SIZE);
+        CHECK_ST(demon_read_matrix(&D, v, bad[i][0], bad[i][1]), DEMON_E_SIZE);
+    }
+    CHECK_ST(demon_load_vector(&D, v, 3u), DEMON_E_SIZE);
+    CHECK_ST(demon_load_vector(&D, v, 5u), DEMON_E_SIZE);
+    CHECK_ST(demon_load_vector(&D, v, 65u), DEMON_E_SIZE);
+    CHECK_ST(demon_read_vector(&D, v, 0u), DEMON_E_SIZE);
+    CHECK_ST(demon_capture_read(&D, &u, v, 3u), DEMON_E_SIZE);   /* fewer than N codes of room */
+    CHECK_ST(demon_coef_range(&D, 2u, &v[0], &v[1]), DEMON_E_RANGE);
+    CHECK_ST(demon_start(&D, 0x4u), DEMON_E_RANGE);
+    CHECK(M.nlog == 0u);
+}
+
+/* Values one step outside the format, at the first, a middle and the last entry: refused, and
+ * not one register is written (the check precedes the first write). */
+static void range_case(void (*setup)(regmodel_t *), uint32_t coef_w, uint32_t bias_w)
+{
+    int32_t a[4096];
+    int32_t b[64];
+    int32_t lo;
+    int32_t hi;
+    uint32_t n;
+    uint32_t pos[3];
+    uint32_t i;
+    uint32_t p;
+    fresh(setup);
+    n = D.info.n;
+    CHECK(D.info.coef_w == coef_w && D.info.bias_w == bias_w);
+    CHECK_ST(demon_coef_range(&D, 0u, &lo, &hi), DEMON_OK);
+    CHECK(coef_w == 32u ? (lo == INT32_MIN && hi == INT32_MAX)
+                        : (hi == (int32_t)((1u << (coef_w - 1u)) - 1u) && lo == -hi - 1));
+    for (i = 0; i < n * n; i++) a[i] = (i % 2u) ? hi : lo;
+    for (i = 0; i < n; i++) b[i] = 0;
+    pos[0] = 0u;
+    pos[1] = n * n / 2u;
+    pos[2] = n * n - 1u;
+    if (coef_w < 32u) {
+        for (p = 0; p < 3u; p++) {
+            int32_t keep = a[pos[p]];
+            a[pos[p]] = hi + 1;
+            CHECK_ST(demon_load_matrix(&D, a, n, n), DEMON_E_RANGE);
+            a[pos[p]] = lo - 1;
+            CHECK_ST(demon_load_matrix(&D, a, n, n), DEMON_E_RANGE);
+            a[pos[p]] = keep;
+        }
+    }
+    CHECK(M.nlog == 0u);
+    CHECK_ST(demon_load_matrix(&D, a, n, n), DEMON_OK);       /* the extremes themselves fit */
+    CHECK(regmodel_writes(&M) == n * n);
+    CHECK_ST(demon_coef_range(&D, 1u, &lo, &hi), DEMON_OK);
+    regmodel_clear_log(&M);
+    for (i = 0; i < n; i++) b[i] = (i % 2u) ? lo : hi;
+    if (bias_w < 32u) {
+        b[n - 1u] = hi + 1;
+        CHECK_ST(demon_load_vector(&D, b, n), DEMON_E_RANGE);
+        b[n - 1u] = lo - 1;
+        CHECK_ST(demon_load_vector(&D, b, n), DEMON_E_RANGE);
+        b[0] = hi + 1;
+        b[n - 1u] = lo;
+        CHECK_ST(demon_load_vector(&D, b, n), DEMON_E_RANGE);
+        b[0] = hi;
+    }
+    CHECK(M.nlog == 0u);
+    CHECK_ST(demon_load_vector(&D, b, n), DEMON_OK);
+    CHECK(regmodel_writes(&M) == n);
+}
+
+static void set_narrow(regmodel_t *m) { m->n = 3u; m->multipliers = 1u; m->coef_int = 1u; m->coef_frac = 1u; m->bias_int = 1u; m->bias_frac = 1u; }
+static void set_wide(regmodel_t *m) { m->n = 2u; m->multipliers = 2u; m->coef_int = 16u; m->coef_frac = 16u; m->bias_int = 20u; m->bias_frac = 11u; }
+
+static void test_fixed_point_ranges(void)
+{
+    range_case(NULL, 12u, 12u);
+    range_case(set_n8, 16u, 16u);
+    range_case(set_narrow, 2u, 2u);
+    range_case(set_wide, 32u, 31u);
+}
+
+/* The exact writes of a coefficient load: COEF_A entry r*N + c at COEF_A + 4*(r*N + c) in
+ * increasing order, the value's 32-bit two's complement; then COEF_B. Read-back returns them. */
+static void test_coefficient_load_writes_and_read_back(void)
+{
+    int32_t a[64];
+    int32_t b[8];
+    int32_t back[64];
+    uint32_t i;
+    fresh(set_n8);
+    for (i = 0; i < 64u; i++) a[i] = (int32_t)((i * 2654435761u) % 65536u) - 32768;
+    a[0] = -32768;
+    a[63] = 32767;
+    for (i = 0; i < 8u; i++) b[i] = (int32_t)(i * 4099u % 65536u) - 32768;
+    CHECK_ST(demon_load_matrix(&D, a, 8u, 8u), DEMON_OK);
+    CHECK(M.nlog == 64u);
+    for (i = 0; i < 64u && i < M.nlog; i++) {
+        CHECK(M.log[i].op == 'W' && M.log[i].offset == 0x1000u + 4u * i && M.log[i].value == word(a[i])
+              && M.log[i].resp == REGMODEL_RESP_OKAY);
+    }
+    regmodel_clear_log(&M);
+    CHECK_ST(demon_load_vector(&D, b, 8u), DEMON_OK);
+    CHECK(M.nlog == 8u);
+    for (i = 0; i < 8u && i < M.nlog; i++) {
+        CHECK(M.log[i].op == 'W' && M.log[i].offset == 0x6000u + 4u * i && M.log[i].value == word(b[i]));
+    }
+    for (i = 0; i < 64u; i++) CHECK(regmodel_coef_a(&M, i) == a[i]);
+    for (i = 0; i < 8u; i++) CHECK(regmodel_coef_b(&M, i) == b[i]);
+    regmodel_clear_log(&M);
+    CHECK_ST(demon_read_matrix(&D, back, 8u, 8u), DEMON_OK);
+    CHECK(memcmp(back, a, sizeof a) == 0);
+    CHECK(regmodel_reads(&M) == 64u && M.log[0].offset == DEMON_COEF_A_OFFSET);
+    CHECK_ST(demon_read_vector(&D, back, 8u), DEMON_OK);
+    CHECK(memcmp(back, b, sizeof b) == 0);
+    /* read-back sign-extends whatever the hardware holds (here bits above COEF_W were junk) */
+    M.coef_a[5] = 0x8001u;
+    CHECK_ST(demon_read_matrix(&D, back, 8u, 8u), DEMON_OK);
+    CHECK(back[5] == -32767);
+}
+
+static void test_control_writes(void)
+{
+    fresh(NULL);
+    CHECK_ST(demon_start(&D, 0u), DEMON_OK);
+    CHECK_ST(demon_clear_counters(&D), DEMON_OK);
+    CHECK_ST(demon_capture_clear(&D), DEMON_OK);
+    CHECK_ST(demon_clear_errors(&D), DEMON_OK);
+    CHECK_ST(demon_stop(&D), DEMON_OK);
+    CHECK_ST(demon_start(&D, DEMON_START_CLEAR_COUNTERS), DEMON_OK);
+    CHECK_ST(demon_start(&D, DEMON_START_CLEAR_COUNTERS | DEMON_START_CLEAR_CAPTURE), DEMON_OK);
+    CHECK_ST(demon_reset(&D), DEMON_OK);
+    CHECK_ST(demon_clear_counters(&D), DEMON_OK);    /* stopped: ENABLE stays 0 */
+    {
+        static const uint32_t want[] = {0x1u, 0x3u, 0x5u, 0x7u, 0x0u, 0x3u, 0x7u, 0x6u, 0x2u};
+        uint32_t i;
+        CHECK(M.nlog == sizeof want / sizeof want[0]);
+        for (i = 0; i < M.nlog && i < sizeof want / sizeof want[0]; i++) {
+            CHECK(M.log[i].op == 'W' && M.log[i].offset == DEMON_CTRL_OFFSET && M.log[i].value == want[i]);
+        }
+    }
+}
+
+static void test_state_and_counters(void)
+{
+    demon_state_t s;
+    demon_counters_t c;
+    int32_t x[4] = {1, 2, 3, 4};
+    fresh(NULL);
+    M.status = DEMON_STATUS_BUSY_MASK | DEMON_STATUS_IN_READY_MASK;
+    M.enable = 1u;
+    regmodel_accept(&M, x);
+    regmodel_accept(&M, x);
+    M.cnt_out = 5u;
+    M.cnt_drop = 6u;
+    M.cnt_sat = 0xFFFFFFFFu;
+    CHECK_ST(demon_read_state(&D, &s), DEMON_OK);
+    CHECK(s.enabled == 1u && s.busy == 1u && s.out_valid == 0u && s.in_ready == 1u);
+    CHECK(s.cap_level == 2u && s.cap_overflow == 0u && s.cap_underflow == 0u);
+    CHECK_ST(demon_read_counters(&D, &c), DEMON_OK);
+    CHECK(c.in == 2u && c.out == 5u && c.drop == 6u && c.sat == 0xFFFFFFFFu);
+    CHECK(M.nlog == 7u && regmodel_writes(&M) == 0u);
+}
+
+static void test_capture(void)
+{
+    int32_t x[3][4] = {{-512, 511, 0, -1}, {1, -2, 3, -4}, {100, -100, 200, -200}};
+    int32_t codes[64];
+    uint32_t seq = 99u;
+    uint32_t level;
+    uint32_t ovf;
+    uint32_t udf;
+    uint32_t i;
+    fresh(NULL);
+    /* empty: one CAP_STATUS read, DEMON_E_EMPTY, and no underflow provoked */
+    CHECK_ST(demon_capture_read(&D, &seq, codes, 64u), DEMON_E_EMPTY);
+    CHECK(M.nlog == 1u && M.log[0].offset == DEMON_CAP_STATUS_OFFSET && M.cap_underflow == 0u);
+    for (i = 0; i < 3u; i++) regmodel_accept(&M, x[i]);
+    regmodel_clear_log(&M);
+    CHECK_ST(demon_capture_read(&D, &seq, codes, 64u), DEMON_OK);
+    CHECK(seq == 0u && codes[0] == -512 && codes[1] == 511 && codes[2] == 0 && codes[3] == -1);
+    /* first read: CAP_STATUS, CAP_SEQ, CAP_DATA[0..3] */
+    CHECK(M.nlog == 6u && M.log[0].offset == DEMON_CAP_STATUS_OFFSET && M.log[1].offset == DEMON_CAP_SEQ_OFFSET);
+    for (i = 0; i < 4u; i++) CHECK(M.log[2u + i].offset == DEMON_CAP_DATA_ENTRY(i));
+    regmodel_clear_log(&M);
+    CHECK_ST(demon_capture_peek(&D, &seq), DEMON_OK);
+    CHECK(seq == 1u && M.nlog == 0u);              /* known to wait: no bus access */
+    CHECK_ST(demon_capture_read(&D, &seq, codes, 64u), DEMON_OK);
+    CHECK(seq == 1u && codes[3] == -4 && M.nlog == 4u);   /* steady state: N reads per sample */
+    regmodel_clear_log(&M);
+    CHECK_ST(demon_capture_discard(&D, &seq), DEMON_OK);
+    CHECK(seq == 2u && M.nlog == 1u && M.log[0].offset == DEMON_CAP_DATA_ENTRY(3));
+    CHECK(M.cap_count == 0u);
+    CHECK_ST(demon_capture_discard(&D, NULL), DEMON_E_EMPTY);
+    CHECK(M.cap_underflow == 0u);
+    /* numbering continues after a drain */
+    regmodel_accept(&M, x[0]);
+    CHECK_ST(demon_capture_read(&D, NULL, codes, 4u), DEMON_OK);
+    CHECK_ST(demon_capture_status(&D, &level, &ovf, &udf), DEMON_OK);
+    CHECK(level == 0u && ovf == 0u && udf == 0u);
+    /* overflow: reported, nothing removed, until cleared; then numbering restarts at 0 */
+    for (i = 0; i < M.cap_depth + 2u; i++) regmodel_accept(&M, x[i % 3u]);
+    CHECK_ST(demon_capture_read(&D, &seq, codes, 64u), DEMON_E_OVERRUN);
+    CHECK_ST(demon_capture_discard(&D, &seq), DEMON_E_OVERRUN);
+    CHECK(M.cap_count == M.cap_depth);
+    CHECK_ST(demon_capture_status(&D, &level, &ovf, NULL), DEMON_OK);
+    CHECK(level == M.cap_depth && ovf == 1u);
+    CHECK_ST(demon_capture_clear(&D), DEMON_OK);
+    regmodel_accept(&M, x[2]);
+    CHECK_ST(demon_capture_read(&D, &seq, codes, 64u), DEMON_OK);
+    CHECK(seq == 0u && codes[2] == 200);
+    /* sign extension of narrow ADC codes (X_BITS = 10): -1 comes back as -1 */
+    CHECK(codes[3] == -200);
+}
+
+static void test_bus_errors_stop_at_the_failing_access(void)
+{
+    int32_t a[16];
+    int32_t codes[4];
+    int32_t x[4] = {1, 2, 3, 4};
+    uint32_t k;
+    for (k = 0; k < 16u; k++) a[k] = (int32_t)k;
+    for (k = 1; k <= 16u; k++) {
+        fresh(NULL);
+        M.fail_at = M.accesses + k;
+        CHECK_ST(demon_load_matrix(&D, a, 4u, 4u), DEMON_E_BUS);
+        CHECK(M.nlog == k);                        /* nothing after the failing write */
+    }
+    fresh(NULL);
+    regmodel_accept(&M, x);
+    M.fail_at = M.accesses + 3u;                   /* CAP_DATA[0] */
+    CHECK_ST(demon_capture_read(&D, NULL, codes, 4u), DEMON_E_BUS);
+    fresh(NULL);
+    M.fail_at = M.accesses + 1u;
+    CHECK_ST(demon_start(&D, 0u), DEMON_E_BUS);
+    fresh(NULL);
+    M.fail_at = M.accesses + 4u;
+    {
+        demon_counters_t c;
+        CHECK_ST(demon_read_counters(&D, &c), DEMON_E_BUS);
+    }
+    /* a SLVERR from the slave is a bus error too: a model of N = 4 answers COEF_A[16] with SLVERR */
+    fresh(NULL);
+    D.info.n = 5u;                                 /* a driver that believed in a bigger instance */
+    {
+        int32_t big[25];
+        memset(big, 0, sizeof big);
+        CHECK_ST(demon_load_matrix(&D, big, 5u, 5u), DEMON_E_BUS);
+        CHECK(M.log[M.nlog - 1u].resp == REGMODEL_RESP_SLVERR);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* Programs                                                                                    */
+
+/* floor((2p + q) / (2q)) for q > 0: round half up, computed independently of the programs. */
+static int64_t ref_round_div(int64_t p, int64_t q)
+{
+    int64_t num = 2 * p + q;
+    int64_t den = 2 * q;
+    int64_t d = num / den;
+    if ((num % den) != 0 && num < 0) d -= 1;
+    return d;
+}
+
+static void test_linear_solve(void)
+{
+    enum { N = 4, BURN = 5, SAMPLES = 23, TOTAL = BURN + SAMPLES + 3 };
+    static int32_t feed[TOTAL][N];
+    int32_t a[N * N];
+    int32_t b[N];
+    demon_linear_solve_args_t args;
+    static demon_linear_solve_result_t res;
+    int64_t sum[N] = {0, 0, 0, 0};
+    uint32_t i;
+    uint32_t j;
+    uint32_t ctrl_writes = 0u;
+    for (i = 0; i < TOTAL; i++) {
+        for (j = 0; j < N; j++) feed[i][j] = (int32_t)((i * 37u + j * 101u) % 1024u) - 512;
+    }
+    for (i = 0; i < N * N; i++) a[i] = (int32_t)i * 100 - 800;
+    for (i = 0; i < N; i++) b[i] = -2048 + (int32_t)i * 1365;
+    for (i = BURN; i < BURN + SAMPLES; i++) {
+        for (j = 0; j < N; j++) sum[j] += feed[i][j];
+    }
+    fresh(NULL);
+    M.feed = &feed[0][0];
+    M.feed_count = TOTAL;
+    M.feed_per_delay = 3u;
+    memset(&args, 0, sizeof args);
+    args.a = a;
+    args.b = b;
+    args.n = N;
+    args.burn_in = BURN;
+    args.samples = SAMPLES;
+    args.inv_scale_q16 = 3 * 65536 + 12345;    /* 1/a = 3.188..., so x = mean / a */
+    args.idle_cycles = 250u;
+    args.max_idle = 100u;
+    CHECK_ST(demon_linear_solve(&D, &args, &res), DEMON_OK);
+    CHECK(res.count == SAMPLES && res.discarded == BURN);
+    for (j = 0; j < N; j++) {
+        int64_t m = ref_round_div(sum[j] * ((int64_t)1 << (31 - 10)), SAMPLES);
+        CHECK(res.sum[j] == sum[j]);
+        CHECK(res.mean_q30[j] == m);
+        CHECK(res.x_q16[j] == (int32_t)ref_round_div(m * args.inv_scale_q16, (int64_t)1 << 30));
+    }
+    for (i = 0; i < N * N; i++) CHECK(regmodel_coef_a(&M, i) == a[i]);
+    for (i = 0; i < N; i++) CHECK(regmodel_coef_b(&M, i) == b[i]);
+    /* CTRL: stop, then start clearing counters and capture, then stop at the end */
+    for (i = 0; i < M.nlog; i++) {
+        if (M.log[i].op == 'W' && M.log[i].offset == DEMON_CTRL_OFFSET) {
+            static const uint32_t want[] = {0x0u, 0x7u, 0x0u};
+            CHECK(ctrl_writes < 3u && M.log[i].value == want[ctrl_writes]);
+            ctrl_writes++;
+        }
+    }
+    CHECK(ctrl_writes == 3u);
+    CHECK(res.counters.in == M.cnt_in && res.counters.in >= BURN + SAMPLES);
+    CHECK(res.empty_polls == M.delays && M.delay_cycles == 250u * M.delays);
+    CHECK(M.cap_underflow == 0u && M.enable == 0u);
+
+    /* argument errors: refused before any access */
+    {
+        int32_t bad_b[N];
+        demon_linear_solve_args_t bad = args;
+        fresh(NULL);
+        bad.n = 3u;
+        CHECK_ST(demon_linear_solve(&D, &bad, &res), DEMON_E_SIZE);
+        bad = args;
+        bad.samples = 0u;
+        CHECK_ST(demon_linear_solve(&D, &bad, &res), DEMON_E_RANGE);
+        bad = args;
+        bad.samples = DEMON_PROG_MAX_SAMPLES + 1u;
+        CHECK_ST(demon_linear_solve(&D, &bad, &res), DEMON_E_RANGE);
+        bad = args;
+        bad.inv_scale_q16 = 0;
+        CHECK_ST(demon_linear_solve(&D, &bad, &res), DEMON_E_RANGE);
+        bad = args;
+        bad.burn_in = 0xFFFFFFFFu;
+        CHECK_ST(demon_linear_solve(&D, &bad, &res), DEMON_E_RANGE);
+        bad = args;
+        memcpy(bad_b, b, sizeof bad_b);
+        bad_b[N - 1] = 2048;                       /* b is Q(3,9): 12 bits, max 2047 */
+        bad.b = bad_b;
+        CHECK_ST(demon_linear_solve(&D, &bad, &res), DEMON_E_RANGE);
+        bad = args;
+        bad.a = NULL;
+        CHECK_ST(demon_linear_solve(&D, &bad, &res), DEMON_E_NULL);
+        CHECK_ST(demon_linear_solve(&D, &args, NULL), DEMON_E_NULL);
+        CHECK(M.nlog == 0u);
+    }
+    /* nothing arrives: DEMON_E_TIMEOUT after max_idle empty polls, the input stopped */
+    fresh(NULL);
+    args.max_idle = 3u;
+    CHECK_ST(demon_linear_solve(&D, &args, &res), DEMON_E_TIMEOUT);
+    CHECK(M.delays == 3u && M.enable == 0u);
+    /* samples arrive faster than they are read: the FIFO overruns and the program says so */
+    fresh(NULL);
+    M.cap_depth = 4u;
+    M.feed = &feed[0][0];
+    M.feed_count = TOTAL;
+    M.feed_per_delay = 10u;
+    args.max_idle = 100u;
+    CHECK_ST(demon_linear_solve(&D, &args, &res), DEMON_E_OVERRUN);
+    CHECK(M.enable == 0u);
+}
+
+static void test_anneal(void)
+{
+    enum { N = 4, STAGES = 2, SETTLE = 2, PER = 6, TOTAL = 64 };
+    static int32_t feed[TOTAL][N];
+    int32_t a[N * N];
+    int32_t b[N];
+    int32_t work[N * N + N];
+    int32_t beta[STAGES] = {65536, 2 * 65536 + 32768};   /* 1.0, 2.5 */
+    uint32_t per[STAGES] = {PER, PER};
+    demon_anneal_args_t args;
+    static demon_anneal_result_t res;
+    int32_t scaled[N * N];
+    uint32_t i;
+    uint32_t j;
+    for (i = 0; i < TOTAL; i++) {
+        for (j = 0; j < N; j++) feed[i][j] = (int32_t)((i * 53u + j * 29u) % 512u) - 256;
+    }
+    for (i = 0; i < N * N; i++) a[i] = (int32_t)i * 25 - 201;
+    for (i = 0; i < N; i++) b[i] = (int32_t)i * 3 - 5;
+    /* the stage scaling: RND(beta * v / 2^16), exact */
+    CHECK_ST(demon_anneal_scale(a, N * N, beta[1], 12u, scaled), DEMON_OK);
+    for (i = 0; i < N * N; i++) {
+        CHECK(scaled[i] == (int32_t)ref_round_div((int64_t)a[i] * beta[1], 65536));
+    }
+    CHECK(scaled[0] == -502);                  /* -201 * 2.5 = -502.5, half up -> -502 */
+    fresh(NULL);
+    M.feed = &feed[0][0];
+    M.feed_count = TOTAL;
+    M.feed_per_delay = 4u;
+    memset(&args, 0, sizeof args);
+    args.a = a;
+    args.b = b;
+    args.n = N;
+    args.stages = STAGES;
+    args.beta_q16 = beta;
+    args.stage_samples = per;
+    args.settle = SETTLE;
+    args.work = work;
+    args.idle_cycles = 100u;
+    args.max_idle = 50u;
+    CHECK_ST(demon_anneal(&D, &args, &res), DEMON_OK);
+    CHECK(res.count[0] == PER && res.count[1] == PER && res.count[2] == 0u);
+    /* the last stage's coefficients are in the demon */
+    for (i = 0; i < N * N; i++) CHECK(regmodel_coef_a(&M, i) == scaled[i]);
+    /* stage 0 averages samples SETTLE .. SETTLE+PER-1 (nothing was captured before its start) */
+    for (j = 0; j < N; j++) {
+        int64_t s1 = 0;
+        int64_t s2 = 0;
+        int64_t m;
+        for (i = SETTLE; i < SETTLE + PER; i++) {
+            s1 += feed[i][j];
+            s2 += (int64_t)feed[i][j] * feed[i][j];
+        }
+        m = ref_round_div(s1 * ((int64_t)1 << 21), PER);
+        CHECK(res.mean_q30[0][j] == m);
+        CHECK(res.var_q30[0][j] == ref_round_div(s2 * ((int64_t)1 << 12), PER) - ref_round_div(m * m, (int64_t)1 << 30));
+        CHECK(res.var_q30[0][j] >= 0);
+    }
+    CHECK(M.enable == 0u);
+    /* a stage whose scaled coefficients overflow their format: refused before any access */
+    {
+        int32_t huge[STAGES] = {65536, 40 * 65536};
+        demon_anneal_args_t bad = args;
+        fresh(NULL);
+        bad.beta_q16 = huge;
+        CHECK_ST(demon_anneal(&D, &bad, &res), DEMON_E_RANGE);
+        bad = args;
+        bad.stages = 0u;
+        CHECK_ST(demon_anneal(&D, &bad, &res), DEMON_E_SIZE);
+        bad.stages = DEMON_ANNEAL_MAX_STAGES + 1u;
+        CHECK_ST(demon_anneal(&D, &bad, &res), DEMON_E_SIZE);
+        bad = args;
+        bad.work = NULL;
+        CHECK_ST(demon_anneal(&D, &bad, &res), DEMON_E_NULL);
+        CHECK(M.nlog == 0u);
+    }
+}
+
+static void test_struct_sizes_are_exported(void)
+{
+    CHECK(demon_programs_sizeof(DEMON_SIZEOF_LINEAR_SOLVE_ARGS) == sizeof(demon_linear_solve_args_t));
+    CHECK(demon_programs_sizeof(DEMON_SIZEOF_LINEAR_SOLVE_RESULT) == sizeof(demon_linear_solve_result_t));
+    CHECK(demon_programs_sizeof(DEMON_SIZEOF_ANNEAL_RESULT) == sizeof(demon_anneal_result_t));
+    CHECK(demon_programs_sizeof(DEMON_SIZEOF_DEV) == sizeof(demon_dev_t));
+    CHECK(demon_programs_sizeof(99u) == 0u);
+}
+
+/* ------------------------------------------------------------------------------------------- */
+
+static int load_trace(void)
+{
+    unsigned n;
+    unsigned coef_w;
+    unsigned bias_w;
+    static int32_t a[4096];
+    static int32_t b[64];
+    long v;
+    uint32_t i;
+    demon_status_t st;
+    if (scanf("%u %u %u", &n, &coef_w, &bias_w) != 3 || n < 1u || n > 64u || coef_w < 2u || coef_w > 32u
+            || bias_w < 2u || bias_w > 32u) {
+        fprintf(stderr, "load-trace: expected \"n coef_w bias_w\" on stdin\n");
+        return 2;
+    }
+    for (i = 0; i < n * n + n; i++) {
+        if (scanf("%ld", &v) != 1) {
+            fprintf(stderr, "load-trace: expected %u values\n", n * n + n);
+            return 2;
+        }
+        if (i < n * n) a[i] = (int32_t)v; else b[i - n * n] = (int32_t)v;
+    }
+    regmodel_init(&M);
+    M.n = n;
+    M.multipliers = 1u;
+    M.coef_int = 1u;
+    M.coef_frac = coef_w - 1u;
+    M.bias_int = 1u;
+    M.bias_frac = bias_w - 1u;
+    memset(&D, 0, sizeof D);
+    if ((st = demon_init(&D, &M.host)) != DEMON_OK) {
+        printf("%s\n", demon_status_name(st));
+        return 0;
+    }
+    regmodel_clear_log(&M);
+    st = demon_load_matrix(&D, a, n, n);
+    if (st == DEMON_OK) st = demon_load_vector(&D, b, n);
+    printf("%s\n", demon_status_name(st));
+    for (i = 0; i < M.nlog; i++) {
+        printf("%c 0x%04X 0x%08X\n", M.log[i].op, (unsigned)M.log[i].offset, (unsigned)M.log[i].value);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "--load-trace") == 0) {
+        return load_trace();
+    }
+    test_status_names();
+    test_init_reads_the_instance();
+    test_init_errors();
+    test_null_and_uninitialised_device();
+    test_null_arguments();
+    test_sizes_are_checked();
+    test_fixed_point_ranges();
+    test_coefficient_load_writes_and_read_back();
+    test_control_writes();
+    test_state_and_counters();
+    test_capture();
+    test_bus_errors_stop_at_the_failing_access();
+    test_linear_solve();
+    test_anneal();
+    test_struct_sizes_are_exported();
+    printf("%d checks, %d failed\n", checks, failures);
+    return failures == 0 ? 0 : 1;
+}
