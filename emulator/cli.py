@@ -101,7 +101,7 @@ def run(config, demon, seed, chains, out, as_json, waves, no_plot, sets):
                 bar.close()
     else:
         from emulator.cosim import run_cosim
-        rep = run_cosim(cfg, simulator=demon, waves=waves, out_dir=out_dir, quiet=as_json)
+        rep = run_cosim(cfg, simulator=demon, waves=waves, out_dir=out_dir, quiet=as_json, plot=not no_plot)
     rep["config_path"] = str(path)
     files = []
     write_json(out_dir / "report.json", rep)
@@ -110,6 +110,7 @@ def run(config, demon, seed, chains, out, as_json, waves, no_plot, sets):
         if cfg.is_score:
             if est is not None:
                 est.plot(out_dir / "plot.png", title=f"{cfg.name} — {rep['demon']} demon, {cfg.chains:,} chains")
+            if (out_dir / "plot.png").exists():
                 files.append(str(out_dir / "plot.png"))
         else:
             from emulator.plots import run_figure

@@ -6,7 +6,8 @@ cocotb 2.x runner. Builds are cached per simulator and parameter set under
 ``$DEMONLOOP_CACHE`` (default ``~/.cache/demonloop``), keyed by the content of every HDL source,
 so a second run starts at once; a file lock keeps concurrent builds of the same key apart.
 
-One chain: the hardware runs one. The simulated clock period is a nominal 10 ns whatever
+Chains run one after another, as the hardware runs them (``--chains N`` streams N, each with its
+own seed, chain 0 the config's). The simulated clock period is a nominal 10 ns whatever
 ``clock.f_clk_Hz`` says: the HDL only counts cycles, physical time lives in the Python plant.
 """
 
@@ -68,10 +69,15 @@ def cached_build(simulator: str, params: dict, waves: bool, log=None) -> tuple[o
     return runner, build_dir, time.perf_counter() - t0
 
 
+#: Chains the co-simulation streams back to back at most (each is a full run on the RTL).
+MAX_CHAINS = 64
+
+
 def check_cosim_config(cfg: Config) -> None:
     """The co-simulation's own limits, as config errors (exit 2)."""
-    if cfg.chains != 1:
-        raise ConfigError("chains", f"the RTL co-simulation runs one chain (as the hardware does), got {cfg.chains}: use --chains 1")
+    if cfg.chains > MAX_CHAINS:
+        raise ConfigError("chains", f"the RTL co-simulation runs chains one after another (as the hardware "
+                          f"does): at most {MAX_CHAINS}, got {cfg.chains}")
     ahead = (cfg.adc.latency_cycles + cfg.dac.latency_cycles) // cfg.adc.sample_period_cycles + 1
     if ahead > SCHED_DEPTH:
         raise ConfigError("adc.latency_cycles", f"ADC + DAC latency spans {ahead} sample periods; the co-simulation "
@@ -81,7 +87,7 @@ def check_cosim_config(cfg: Config) -> None:
 
 
 def run_cosim(cfg: Config, simulator: str, waves: bool = False, out_dir: Path | None = None,
-              quiet: bool = False, hdl_overrides: dict | None = None) -> dict:
+              quiet: bool = False, hdl_overrides: dict | None = None, plot: bool = False) -> dict:
     """Run ``cfg`` with the RTL demon on ``simulator``; returns the report (with ``bit_exact``).
 
     ``hdl_overrides`` replaces HDL parameters of the build (tests use it to build an RTL that
@@ -104,8 +110,10 @@ def run_cosim(cfg: Config, simulator: str, waves: bool = False, out_dir: Path | 
         test_dir = Path(out_dir) / f"sim_{simulator}" if (waves and out_dir) else Path(tmp)
         test_dir.mkdir(parents=True, exist_ok=True)
         result = Path(tmp) / "result.json"
-        job = {"config": cfg.raw(), "simulator": simulator, "result": str(result)}
-        log(f"running {cfg.total_samples:,} samples with the {simulator} RTL demon in the loop")
+        job = {"config": cfg.raw(), "simulator": simulator, "result": str(result), "chains": cfg.chains,
+               "base_dir": str(cfg.base_dir),
+               "plot": str(Path(out_dir) / "plot.png") if (out_dir and plot and cfg.is_score) else None}
+        log(f"running {cfg.chains} chain(s) x {cfg.total_samples:,} samples with the {simulator} RTL demon in the loop")
         t0 = time.perf_counter()
         log_path = Path(tmp) / "sim.log"
         sim.run(runner, build_dir, "emulator.cosim_tb", seed=cfg.seed, test_dir=test_dir,

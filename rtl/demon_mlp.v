@@ -628,17 +628,31 @@ module demon_mlp #(
     localparam [512*16-1:0] ROW_WORD0 = row_table(1);
     localparam [512*16-1:0] ROW_LANE = row_table(2);
     localparam [512*16-1:0] ROW_BWORD = row_table(3);
-    localparam integer ROWS_TOTAL = B_ENTRIES;
 
-    // Weight entry cfg_idx lies in the last row whose first entry is <= cfg_idx.
-    reg [8:0] w_row;
-    integer wr;
+    // Weight entry cfg_idx lies in layer l (the last whose first entry WB_l is <= cfg_idx), row
+    // RB_l + (cfg_idx - WB_l) / IN_l: a division by a constant, which synthesis turns into a
+    // multiply and shift (this is the configuration path, not the datapath), and which a
+    // simulator evaluates in one step, where a search over every row costs it ~10 ms per bus
+    // access on the larger networks (measured on Icarus).
+    localparam integer WB1 = w_base(1), WB2 = w_base(2), WB3 = w_base(3);
+    localparam integer RB1 = b_base(1), RB2 = b_base(2), RB3 = b_base(3);
+    wire [15:0] idx16 = {3'd0, cfg_idx};
+    reg  [15:0] w_row16;
     always @* begin
-        w_row = 9'd0;
-        for (wr = 1; wr < ROWS_TOTAL && wr < 512; wr = wr + 1) begin
-            if ({3'd0, cfg_idx} >= ROW_FIRST_W[wr*16 +: 16]) w_row = wr[8:0];
-        end
+        if (NL > 3 && idx16 >= WB3[15:0])
+            w_row16 = RB3[15:0] + (idx16 - WB3[15:0]) / IN3[15:0];
+        else if (NL > 2 && idx16 >= WB2[15:0])
+            w_row16 = RB2[15:0] + (idx16 - WB2[15:0]) / IN2[15:0];
+        else if (NL > 1 && idx16 >= WB1[15:0])
+            w_row16 = RB1[15:0] + (idx16 - WB1[15:0]) / IN1[15:0];
+        else
+            w_row16 = idx16 / IN0[15:0];
     end
+    // Rows are < 512 for every entry demon_axil lets through.
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [15:0] w_row_full = w_row16;
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [8:0] w_row = w_row_full[8:0];
     // Entries are < 8192 and bank words < 8192: the low bits of the 16-bit fields are all of them.
     /* verilator lint_off UNUSEDSIGNAL */
     wire [15:0] w_first = ROW_FIRST_W[w_row*16 +: 16];
