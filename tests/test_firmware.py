@@ -101,7 +101,11 @@ def test_driver_exe(tmp_path_factory) -> Path:
 
 
 def _load_trace(exe: Path, n: int, coef_w: int, bias_w: int, A: np.ndarray, b: np.ndarray) -> list[str]:
-    text = f"{n} {coef_w} {bias_w}\n" + " ".join(str(int(v)) for v in np.concatenate([A.ravel(), b])) + "\n"
+    text = f"linear {n} {coef_w} {bias_w}\n" + " ".join(str(int(v)) for v in np.concatenate([A.ravel(), b])) + "\n"
+    return _run_trace(exe, text)
+
+
+def _run_trace(exe: Path, text: str) -> list[str]:
     r = subprocess.run([str(exe), "--load-trace"], input=text, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     return r.stdout.split("\n")[:-1]
@@ -147,6 +151,31 @@ def test_an_out_of_range_coefficient_writes_nothing(test_driver_exe: Path, which
         assert lines[1:] == []                      # not one register written
     else:
         assert len(lines[1:]) == n * n and all(x.startswith("W 0x1") for x in lines[1:])   # A only
+
+
+@pytest.mark.parametrize("n,emb,hidden,weight_w,bias_w", [(2, 2, (5, 3), 16, 14), (3, 0, (4,), 8, 20),
+                                                        (4, 16, (7, 6, 5), 32, 2)])
+def test_network_load_writes_what_the_register_map_says(test_driver_exe: Path, n: int, emb: int, hidden: tuple,
+                                                        weight_w: int, bias_w: int) -> None:
+    # rtl/regmap.yaml: MLP_W holds the layers one after another (input layer first), each W_l
+    # (out_l, in_l) row-major, in_0 = N + E; MLP_B the biases layer by layer. The driver loads layer
+    # by layer, each layer's weights then its biases.
+    rng = np.random.default_rng(sum(hidden) + emb)
+    sizes = [n + emb, *hidden, n]
+    Ws = [_raw(rng, weight_w, (sizes[l + 1], sizes[l])) for l in range(len(sizes) - 1)]
+    bs = [_raw(rng, bias_w, sizes[l + 1]) for l in range(len(sizes) - 1)]
+    h = list(hidden) + [0] * (3 - len(hidden))
+    text = (f"mlp {n} {emb} {len(hidden)} {h[0]} {h[1]} {h[2]} {weight_w} {bias_w}\n"
+            + " ".join(str(int(v)) for v in np.concatenate([W.ravel() for W in Ws] + bs)) + "\n")
+    lines = _run_trace(test_driver_exe, text)
+    assert lines[0] == "DEMON_OK"
+    expected, w0, b0 = [], 0, 0
+    for W, b in zip(Ws, bs):
+        expected += [f"W 0x{regs.MLP_W.entry_offset(w0 + i):04X} 0x{int(v) & 0xFFFF_FFFF:08X}" for i, v in enumerate(W.ravel())]
+        expected += [f"W 0x{regs.MLP_B.entry_offset(b0 + i):04X} 0x{int(v) & 0xFFFF_FFFF:08X}" for i, v in enumerate(b)]
+        w0 += W.size
+        b0 += b.size
+    assert lines[1:] == expected
 
 
 def test_the_driver_uses_the_generated_header_only() -> None:

@@ -17,6 +17,11 @@
  * value must lie in [-2^(COEF_W-1), 2^(COEF_W-1) - 1]; b likewise with BIAS_W. demon_info()
  * gives the widths; demon_coef_range() the bounds.
  *
+ * An instance has one force unit (UNIT.FORCE_UNIT): the linear unit f = b - A x (demon_load_matrix,
+ * demon_load_vector) or the score network with its schedule table (demon_load_mlp_layer,
+ * demon_load_schedule, demon_step_reset). Calls for the unit the instance lacks return
+ * DEMON_E_UNSUPPORTED without a register access.
+ *
  * The capture FIFO (CAP_STATUS / CAP_SEQ / CAP_DATA) holds the last accepted ADC words with
  * their sequence numbers. demon_capture_read never reads an empty FIFO: it keeps the count of
  * entries it knows are waiting and polls CAP_STATUS (and CAP_SEQ, once) only when that count runs
@@ -40,7 +45,12 @@ extern "C" {
 #define DEMON_MAX_N 64u
 /* Register-map version this driver is written against: major must match, minor at least this. */
 #define DEMON_DRIVER_MAP_MAJOR 1u
-#define DEMON_DRIVER_MAP_MINOR 1u
+#define DEMON_DRIVER_MAP_MINOR 2u
+/* UNIT.FORCE_UNIT values. */
+#define DEMON_UNIT_LINEAR 0u
+#define DEMON_UNIT_MLP 1u
+/* Most hidden layers of the score network (its weight layers are LAYERS + 1). */
+#define DEMON_MLP_MAX_LAYERS 3u
 
 typedef enum demon_status {
     DEMON_OK = 0,
@@ -72,6 +82,20 @@ typedef struct demon_info {
     uint32_t latency;        /* TIMING.LATENCY, cycles */
     uint32_t ii;             /* TIMING.II, cycles */
     uint32_t cap_depth;      /* CAP_STATUS.DEPTH, samples */
+    uint32_t unit;           /* UNIT.FORCE_UNIT: DEMON_UNIT_LINEAR or DEMON_UNIT_MLP */
+    /* the score network (0 in a linear instance) */
+    uint32_t activation;     /* UNIT.ACTIVATION: 0 ReLU, 1 hard-tanh */
+    uint32_t layers;         /* UNIT.LAYERS: hidden layers, 1..3 */
+    uint32_t emb;            /* UNIT.EMB: time-embedding inputs per schedule row E */
+    uint32_t hidden[DEMON_MLP_MAX_LAYERS];   /* MLP_SHAPE.HIDDEN1..3 */
+    uint32_t weight_w;       /* MLP_WIDTHS.WEIGHT_W */
+    uint32_t act_w;          /* MLP_WIDTHS.ACT_W (embedding entries) */
+    uint32_t scale_w;        /* MLP_WIDTHS.SCALE_W (force_scale entries) */
+    uint32_t ctrl_bits;      /* MLP_WIDTHS.CTRL_BITS (drift and noise entries) */
+    uint32_t weight_frac;    /* MLP_FORMAT.WEIGHT_FRAC */
+    uint32_t act_frac;       /* MLP_FORMAT.ACT_FRAC */
+    uint32_t scale_frac;     /* MLP_FORMAT.SCALE_FRAC */
+    uint32_t sched_len;      /* SCHED_LEN: schedule table capacity in rows */
 } demon_info_t;
 
 /* One demon. Treat as opaque: set up by demon_init, then passed to every call. */
@@ -106,6 +130,7 @@ typedef struct demon_counters {
 /* demon_start flags. */
 #define DEMON_START_CLEAR_COUNTERS 0x1u   /* zero the counters in the same CTRL write */
 #define DEMON_START_CLEAR_CAPTURE 0x2u    /* empty the capture FIFO, sequence number from 0 */
+#define DEMON_START_STEP_RESET 0x4u       /* schedule step to 0 (score network) */
 
 /* Short name of a status ("DEMON_E_RANGE"); never NULL. */
 const char *demon_status_name(demon_status_t status);
@@ -135,8 +160,40 @@ demon_status_t demon_load_vector(demon_dev_t *dev, const int32_t *b, uint32_t le
 demon_status_t demon_read_matrix(demon_dev_t *dev, int32_t *a, uint32_t rows, uint32_t cols);
 demon_status_t demon_read_vector(demon_dev_t *dev, int32_t *b, uint32_t len);
 
+/* Score network: the shape of weight layer `layer` (0 .. LAYERS; the last one outputs the N
+ * scores): W_layer is rows x cols, with cols = N + E for layer 0 and the previous layer's rows
+ * after. */
+demon_status_t demon_mlp_layer_shape(const demon_dev_t *dev, uint32_t layer, uint32_t *rows, uint32_t *cols);
+
+/* Score network: write weight layer `layer` (w: rows x cols, row-major, raw Q(WEIGHT_INT,
+ * WEIGHT_FRAC)) to MLP_W and its biases (bias: rows values, raw Q(BIAS_INT, BIAS_FRAC)) to MLP_B,
+ * at the layer's place in the layer-by-layer layout, weights first, each in increasing address
+ * order. rows and cols must be the layer's (demon_mlp_layer_shape), len == rows. */
+demon_status_t demon_load_mlp_layer(demon_dev_t *dev, uint32_t layer, const int32_t *w, uint32_t rows,
+                                    uint32_t cols, const int32_t *bias, uint32_t len);
+
+/* Read a layer back (the hardware sign-extends every entry). */
+demon_status_t demon_read_mlp_layer(demon_dev_t *dev, uint32_t layer, int32_t *w, uint32_t rows, uint32_t cols,
+                                    int32_t *bias, uint32_t len);
+
+/* Score network: write the schedule table's first `rows` rows (1..SCHED_LEN) and SCHED_K = rows.
+ * Row k: force_scale[k] = scale[k], raw Q(SCALE_INT, SCALE_FRAC); drift_ctrl[k] = drift[k] and
+ * noise_ctrl[k] = noise[k], raw Q(1, CTRL_BITS-1); emb[k][e] = emb[k*emb_per_row + e], raw
+ * Q(ACT_INT, ACT_FRAC). emb_per_row must equal the instance's E (emb may be NULL when E = 0).
+ * Writes SCHED_SCALE[0..rows-1], then SCHED_DRIFT, SCHED_NOISE, SCHED_EMB (in entry order), then
+ * SCHED_K. */
+demon_status_t demon_load_schedule(demon_dev_t *dev, const int32_t *scale, const int32_t *drift,
+                                   const int32_t *noise, const int32_t *emb, uint32_t rows, uint32_t emb_per_row);
+
+/* Score network: the schedule step back to 0 (CTRL.STEP_RESET), ENABLE kept. */
+demon_status_t demon_step_reset(demon_dev_t *dev);
+
+/* Score network: the step the next accepted sample uses (STEP). */
+demon_status_t demon_read_step(demon_dev_t *dev, uint32_t *step);
+
 /* Set CTRL.ENABLE (the input stream is accepted from the next clock), with the DEMON_START_*
- * clears in the same write. flags may only hold DEMON_START_* bits. */
+ * clears in the same write. flags may only hold DEMON_START_* bits (STEP_RESET: score network
+ * only). */
 demon_status_t demon_start(demon_dev_t *dev, uint32_t flags);
 
 /* Clear CTRL.ENABLE: no further sample is accepted; a word in flight still completes. */

@@ -78,6 +78,54 @@ static int32_t from_word(uint32_t w)
     return (int32_t)(w - 0x80000000u) + INT32_MIN;
 }
 
+static int width_ok(uint32_t w)
+{
+    return w >= 2u && w <= 32u;
+}
+
+/* The read-only registers describe an instance the RTL can be built as (rtl/README.md). */
+static int sane(const demon_info_t *i)
+{
+    uint32_t l;
+    if (i->n < 1u || i->n > DEMON_MAX_N || i->x_bits < 2u || i->x_bits > 24u || !width_ok(i->bias_w)
+            || i->cap_depth < 1u) {
+        return 0;
+    }
+    if (i->unit == DEMON_UNIT_LINEAR) {
+        return width_ok(i->coef_w);
+    }
+    if (i->unit != DEMON_UNIT_MLP || i->layers < 1u || i->layers > DEMON_MLP_MAX_LAYERS
+            || !width_ok(i->weight_w) || !width_ok(i->scale_w) || i->act_w < 2u || i->act_w > 24u
+            || i->ctrl_bits < 2u || i->ctrl_bits > 16u || i->sched_len < 1u) {
+        return 0;
+    }
+    for (l = 0; l < i->layers; l++) {
+        if (i->hidden[l] < 1u) return 0;
+    }
+    return 1;
+}
+
+/* Shape of weight layer `layer` of the score network, and where it starts in MLP_W and MLP_B
+ * (the layer-by-layer layout of rtl/regmap.yaml). */
+static void mlp_layer(const demon_info_t *i, uint32_t layer, uint32_t *rows, uint32_t *cols,
+                      uint32_t *w_base, uint32_t *b_base)
+{
+    uint32_t l;
+    uint32_t in = i->n + i->emb;
+    uint32_t wb = 0u;
+    uint32_t bb = 0u;
+    for (l = 0; l < layer; l++) {
+        uint32_t out = i->hidden[l];
+        wb += out * in;
+        bb += out;
+        in = out;
+    }
+    *rows = layer < i->layers ? i->hidden[layer] : i->n;
+    *cols = in;
+    *w_base = wb;
+    *b_base = bb;
+}
+
 static demon_status_t write_ctrl(demon_dev_t *dev, uint32_t extra)
 {
     return wr(dev, DEMON_CTRL_OFFSET, dev->ctrl | extra);
@@ -119,6 +167,11 @@ demon_status_t demon_init(demon_dev_t *dev, void *plat)
     uint32_t format;
     uint32_t timing;
     uint32_t cap;
+    uint32_t unit;
+    uint32_t mshape;
+    uint32_t mwidths;
+    uint32_t mformat;
+    uint32_t sched_len;
     demon_info_t info;
 
     if (dev == NULL || plat == NULL) {
@@ -139,6 +192,11 @@ demon_status_t demon_init(demon_dev_t *dev, void *plat)
     if ((st = rd(dev, DEMON_FORMAT_OFFSET, &format)) != DEMON_OK) return st;
     if ((st = rd(dev, DEMON_TIMING_OFFSET, &timing)) != DEMON_OK) return st;
     if ((st = rd(dev, DEMON_CAP_STATUS_OFFSET, &cap)) != DEMON_OK) return st;
+    if ((st = rd(dev, DEMON_UNIT_OFFSET, &unit)) != DEMON_OK) return st;
+    if ((st = rd(dev, DEMON_MLP_SHAPE_OFFSET, &mshape)) != DEMON_OK) return st;
+    if ((st = rd(dev, DEMON_MLP_WIDTHS_OFFSET, &mwidths)) != DEMON_OK) return st;
+    if ((st = rd(dev, DEMON_MLP_FORMAT_OFFSET, &mformat)) != DEMON_OK) return st;
+    if ((st = rd(dev, DEMON_SCHED_LEN_OFFSET, &sched_len)) != DEMON_OK) return st;
 
     info.version = version;
     info.n = DEMON_SHAPE_N_GET(shape);
@@ -154,10 +212,23 @@ demon_status_t demon_init(demon_dev_t *dev, void *plat)
     info.latency = DEMON_TIMING_LATENCY_GET(timing);
     info.ii = DEMON_TIMING_II_GET(timing);
     info.cap_depth = DEMON_CAP_STATUS_DEPTH_GET(cap);
-    /* A register file that is not a sane instance (n outside 1..64, widths outside 2..32). */
-    if (info.n < 1u || info.n > DEMON_MAX_N || info.x_bits < 2u || info.x_bits > 24u
-            || info.coef_w < 2u || info.coef_w > 32u || info.bias_w < 2u || info.bias_w > 32u
-            || info.cap_depth < 1u) {
+    info.unit = DEMON_UNIT_FORCE_UNIT_GET(unit);
+    info.activation = DEMON_UNIT_ACTIVATION_GET(unit);
+    info.layers = DEMON_UNIT_LAYERS_GET(unit);
+    info.emb = DEMON_UNIT_EMB_GET(unit);
+    info.hidden[0] = DEMON_MLP_SHAPE_HIDDEN1_GET(mshape);
+    info.hidden[1] = DEMON_MLP_SHAPE_HIDDEN2_GET(mshape);
+    info.hidden[2] = DEMON_MLP_SHAPE_HIDDEN3_GET(mshape);
+    info.weight_w = DEMON_MLP_WIDTHS_WEIGHT_W_GET(mwidths);
+    info.act_w = DEMON_MLP_WIDTHS_ACT_W_GET(mwidths);
+    info.scale_w = DEMON_MLP_WIDTHS_SCALE_W_GET(mwidths);
+    info.ctrl_bits = DEMON_MLP_WIDTHS_CTRL_BITS_GET(mwidths);
+    info.weight_frac = DEMON_MLP_FORMAT_WEIGHT_FRAC_GET(mformat);
+    info.act_frac = DEMON_MLP_FORMAT_ACT_FRAC_GET(mformat);
+    info.scale_frac = DEMON_MLP_FORMAT_SCALE_FRAC_GET(mformat);
+    info.sched_len = sched_len;
+    /* A register file that is not a sane instance of either unit. */
+    if (!sane(&info)) {
         return DEMON_E_ID;
     }
     dev->info = info;
@@ -193,6 +264,7 @@ demon_status_t demon_coef_range(const demon_dev_t *dev, uint32_t which, int32_t 
     if (st != DEMON_OK) return st;
     if (lo == NULL || hi == NULL) return DEMON_E_NULL;
     if (which > 1u) return DEMON_E_RANGE;
+    if (which == 0u && dev->info.unit != DEMON_UNIT_LINEAR) return DEMON_E_UNSUPPORTED;
     raw_bounds(which == 0u ? dev->info.coef_w : dev->info.bias_w, lo, hi);
     return DEMON_OK;
 }
@@ -207,6 +279,7 @@ demon_status_t demon_load_matrix(demon_dev_t *dev, const int32_t *a, uint32_t ro
     uint32_t i;
     uint32_t count;
     if (st != DEMON_OK) return st;
+    if (dev->info.unit != DEMON_UNIT_LINEAR) return DEMON_E_UNSUPPORTED;
     if (a == NULL) return DEMON_E_NULL;
     if (rows != dev->info.n || cols != dev->info.n) return DEMON_E_SIZE;
     count = rows * cols;
@@ -222,6 +295,7 @@ demon_status_t demon_load_vector(demon_dev_t *dev, const int32_t *b, uint32_t le
     demon_status_t st = check_dev(dev);
     uint32_t i;
     if (st != DEMON_OK) return st;
+    if (dev->info.unit != DEMON_UNIT_LINEAR) return DEMON_E_UNSUPPORTED;
     if (b == NULL) return DEMON_E_NULL;
     if (len != dev->info.n) return DEMON_E_SIZE;
     if ((st = check_values(b, len, dev->info.bias_w)) != DEMON_OK) return st;
@@ -237,6 +311,7 @@ demon_status_t demon_read_matrix(demon_dev_t *dev, int32_t *a, uint32_t rows, ui
     uint32_t i;
     uint32_t w;
     if (st != DEMON_OK) return st;
+    if (dev->info.unit != DEMON_UNIT_LINEAR) return DEMON_E_UNSUPPORTED;
     if (a == NULL) return DEMON_E_NULL;
     if (rows != dev->info.n || cols != dev->info.n) return DEMON_E_SIZE;
     for (i = 0; i < rows * cols; i++) {
@@ -252,12 +327,136 @@ demon_status_t demon_read_vector(demon_dev_t *dev, int32_t *b, uint32_t len)
     uint32_t i;
     uint32_t w;
     if (st != DEMON_OK) return st;
+    if (dev->info.unit != DEMON_UNIT_LINEAR) return DEMON_E_UNSUPPORTED;
     if (b == NULL) return DEMON_E_NULL;
     if (len != dev->info.n) return DEMON_E_SIZE;
     for (i = 0; i < len; i++) {
         if ((st = rd(dev, DEMON_COEF_B_ENTRY(i), &w)) != DEMON_OK) return st;
         b[i] = from_word(w);
     }
+    return DEMON_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Score network and schedule table
+ * ------------------------------------------------------------------------------------------- */
+
+demon_status_t demon_mlp_layer_shape(const demon_dev_t *dev, uint32_t layer, uint32_t *rows, uint32_t *cols)
+{
+    demon_status_t st = check_dev(dev);
+    uint32_t wb;
+    uint32_t bb;
+    if (st != DEMON_OK) return st;
+    if (rows == NULL || cols == NULL) return DEMON_E_NULL;
+    if (dev->info.unit != DEMON_UNIT_MLP) return DEMON_E_UNSUPPORTED;
+    if (layer > dev->info.layers) return DEMON_E_RANGE;
+    mlp_layer(&dev->info, layer, rows, cols, &wb, &bb);
+    return DEMON_OK;
+}
+
+/* Common checks of a layer access; gives the layer's bases in MLP_W and MLP_B. */
+static demon_status_t check_layer(const demon_dev_t *dev, uint32_t layer, const int32_t *w, uint32_t rows,
+                                  uint32_t cols, const int32_t *bias, uint32_t len, uint32_t *wb, uint32_t *bb)
+{
+    demon_status_t st = check_dev(dev);
+    uint32_t r;
+    uint32_t c;
+    if (st != DEMON_OK) return st;
+    if (w == NULL || bias == NULL) return DEMON_E_NULL;
+    if (dev->info.unit != DEMON_UNIT_MLP) return DEMON_E_UNSUPPORTED;
+    if (layer > dev->info.layers) return DEMON_E_RANGE;
+    mlp_layer(&dev->info, layer, &r, &c, wb, bb);
+    if (rows != r || cols != c || len != r) return DEMON_E_SIZE;
+    return DEMON_OK;
+}
+
+demon_status_t demon_load_mlp_layer(demon_dev_t *dev, uint32_t layer, const int32_t *w, uint32_t rows,
+                                    uint32_t cols, const int32_t *bias, uint32_t len)
+{
+    uint32_t wb;
+    uint32_t bb;
+    uint32_t i;
+    demon_status_t st = check_layer(dev, layer, w, rows, cols, bias, len, &wb, &bb);
+    if (st != DEMON_OK) return st;
+    if ((st = check_values(w, rows * cols, dev->info.weight_w)) != DEMON_OK) return st;
+    if ((st = check_values(bias, len, dev->info.bias_w)) != DEMON_OK) return st;
+    for (i = 0; i < rows * cols; i++) {
+        if ((st = wr(dev, DEMON_MLP_W_ENTRY(wb + i), to_word(w[i]))) != DEMON_OK) return st;
+    }
+    for (i = 0; i < len; i++) {
+        if ((st = wr(dev, DEMON_MLP_B_ENTRY(bb + i), to_word(bias[i]))) != DEMON_OK) return st;
+    }
+    return DEMON_OK;
+}
+
+demon_status_t demon_read_mlp_layer(demon_dev_t *dev, uint32_t layer, int32_t *w, uint32_t rows, uint32_t cols,
+                                    int32_t *bias, uint32_t len)
+{
+    uint32_t wb;
+    uint32_t bb;
+    uint32_t i;
+    uint32_t v;
+    demon_status_t st = check_layer(dev, layer, w, rows, cols, bias, len, &wb, &bb);
+    if (st != DEMON_OK) return st;
+    for (i = 0; i < rows * cols; i++) {
+        if ((st = rd(dev, DEMON_MLP_W_ENTRY(wb + i), &v)) != DEMON_OK) return st;
+        w[i] = from_word(v);
+    }
+    for (i = 0; i < len; i++) {
+        if ((st = rd(dev, DEMON_MLP_B_ENTRY(bb + i), &v)) != DEMON_OK) return st;
+        bias[i] = from_word(v);
+    }
+    return DEMON_OK;
+}
+
+demon_status_t demon_load_schedule(demon_dev_t *dev, const int32_t *scale, const int32_t *drift,
+                                   const int32_t *noise, const int32_t *emb, uint32_t rows, uint32_t emb_per_row)
+{
+    demon_status_t st = check_dev(dev);
+    uint32_t k;
+    uint32_t e;
+    if (st != DEMON_OK) return st;
+    if (scale == NULL || drift == NULL || noise == NULL) return DEMON_E_NULL;
+    if (dev->info.unit != DEMON_UNIT_MLP) return DEMON_E_UNSUPPORTED;
+    e = dev->info.emb;
+    if (emb == NULL && e != 0u) return DEMON_E_NULL;
+    if (rows < 1u || rows > dev->info.sched_len || emb_per_row != e) return DEMON_E_SIZE;
+    if ((st = check_values(scale, rows, dev->info.scale_w)) != DEMON_OK) return st;
+    if ((st = check_values(drift, rows, dev->info.ctrl_bits)) != DEMON_OK) return st;
+    if ((st = check_values(noise, rows, dev->info.ctrl_bits)) != DEMON_OK) return st;
+    if (e != 0u && (st = check_values(emb, rows * e, dev->info.act_w)) != DEMON_OK) return st;
+    for (k = 0; k < rows; k++) {
+        if ((st = wr(dev, DEMON_SCHED_SCALE_ENTRY(k), to_word(scale[k]))) != DEMON_OK) return st;
+    }
+    for (k = 0; k < rows; k++) {
+        if ((st = wr(dev, DEMON_SCHED_DRIFT_ENTRY(k), to_word(drift[k]))) != DEMON_OK) return st;
+    }
+    for (k = 0; k < rows; k++) {
+        if ((st = wr(dev, DEMON_SCHED_NOISE_ENTRY(k), to_word(noise[k]))) != DEMON_OK) return st;
+    }
+    for (k = 0; k < rows * e; k++) {
+        if ((st = wr(dev, DEMON_SCHED_EMB_ENTRY(k), to_word(emb[k]))) != DEMON_OK) return st;
+    }
+    return wr(dev, DEMON_SCHED_K_OFFSET, rows);
+}
+
+demon_status_t demon_step_reset(demon_dev_t *dev)
+{
+    demon_status_t st = check_dev(dev);
+    if (st != DEMON_OK) return st;
+    if (dev->info.unit != DEMON_UNIT_MLP) return DEMON_E_UNSUPPORTED;
+    return write_ctrl(dev, DEMON_CTRL_STEP_RESET_MASK);
+}
+
+demon_status_t demon_read_step(demon_dev_t *dev, uint32_t *step)
+{
+    demon_status_t st = check_dev(dev);
+    uint32_t v;
+    if (st != DEMON_OK) return st;
+    if (step == NULL) return DEMON_E_NULL;
+    if (dev->info.unit != DEMON_UNIT_MLP) return DEMON_E_UNSUPPORTED;
+    if ((st = rd(dev, DEMON_STEP_OFFSET, &v)) != DEMON_OK) return st;
+    *step = v & 0xFFFFu;
     return DEMON_OK;
 }
 
@@ -270,7 +469,11 @@ demon_status_t demon_start(demon_dev_t *dev, uint32_t flags)
     demon_status_t st = check_dev(dev);
     uint32_t extra = 0u;
     if (st != DEMON_OK) return st;
-    if ((flags & ~(DEMON_START_CLEAR_COUNTERS | DEMON_START_CLEAR_CAPTURE)) != 0u) return DEMON_E_RANGE;
+    if ((flags & ~(DEMON_START_CLEAR_COUNTERS | DEMON_START_CLEAR_CAPTURE | DEMON_START_STEP_RESET)) != 0u) {
+        return DEMON_E_RANGE;
+    }
+    if ((flags & DEMON_START_STEP_RESET) && dev->info.unit != DEMON_UNIT_MLP) return DEMON_E_UNSUPPORTED;
+    if (flags & DEMON_START_STEP_RESET) extra |= DEMON_CTRL_STEP_RESET_MASK;
     if (flags & DEMON_START_CLEAR_COUNTERS) extra |= DEMON_CTRL_CLEAR_MASK;
     if (flags & DEMON_START_CLEAR_CAPTURE) extra |= DEMON_CTRL_CAP_CLEAR_MASK;
     dev->ctrl = DEMON_CTRL_ENABLE_MASK;

@@ -45,10 +45,80 @@ void regmodel_init(regmodel_t *m)
     m->cap_depth = 32u;
     m->id = DEMON_ID_RESET;
     m->version = DEMON_VERSION_RESET;
+    m->sched_k = DEMON_SCHED_K_RESET;
     m->host.read32 = host_read;
     m->host.write32 = host_write;
     m->host.delay = host_delay;
     m->host.user = m;
+}
+
+void regmodel_mlp(regmodel_t *m, uint32_t n, uint32_t emb, uint32_t layers, const uint32_t *h)
+{
+    uint32_t l;
+    m->unit = 1u;
+    m->n = n;
+    m->emb = emb;
+    m->layers = layers;
+    for (l = 0; l < 3u; l++) m->hidden[l] = l < layers ? h[l] : 0u;
+    m->coef_int = m->coef_frac = 0u;
+    m->weight_int = 5u;
+    m->weight_frac = 11u;
+    m->bias_int = 2u;
+    m->bias_frac = 12u;
+    m->act_int = 5u;
+    m->act_frac = 11u;
+    m->scale_int = 1u;
+    m->scale_frac = 22u;
+    m->ctrl_bits = 12u;
+    m->sched_len = 16u;
+    m->activation = 1u;
+}
+
+uint32_t regmodel_w_entries(const regmodel_t *m)
+{
+    uint32_t l;
+    uint32_t in = m->n + m->emb;
+    uint32_t total = 0u;
+    for (l = 0; l < m->layers; l++) {
+        total += m->hidden[l] * in;
+        in = m->hidden[l];
+    }
+    return total + m->n * in;
+}
+
+uint32_t regmodel_b_entries(const regmodel_t *m)
+{
+    uint32_t l;
+    uint32_t total = m->n;
+    for (l = 0; l < m->layers; l++) total += m->hidden[l];
+    return total;
+}
+
+/* A score-network array entry: returns its storage and width, or NULL if unmapped. */
+static uint32_t *mlp_slot(regmodel_t *m, uint32_t off, uint32_t *width)
+{
+    struct { uint32_t base; uint32_t count; uint32_t *mem; uint32_t width; } arr[6];
+    uint32_t k;
+    if (m->unit != 1u) return NULL;
+    arr[0].base = DEMON_MLP_W_OFFSET; arr[0].count = regmodel_w_entries(m); arr[0].mem = m->mlp_w;
+    arr[0].width = m->weight_int + m->weight_frac;
+    arr[1].base = DEMON_MLP_B_OFFSET; arr[1].count = regmodel_b_entries(m); arr[1].mem = m->mlp_b;
+    arr[1].width = m->bias_int + m->bias_frac;
+    arr[2].base = DEMON_SCHED_SCALE_OFFSET; arr[2].count = m->sched_len; arr[2].mem = m->sched_scale;
+    arr[2].width = m->scale_int + m->scale_frac;
+    arr[3].base = DEMON_SCHED_DRIFT_OFFSET; arr[3].count = m->sched_len; arr[3].mem = m->sched_drift;
+    arr[3].width = m->ctrl_bits;
+    arr[4].base = DEMON_SCHED_NOISE_OFFSET; arr[4].count = m->sched_len; arr[4].mem = m->sched_noise;
+    arr[4].width = m->ctrl_bits;
+    arr[5].base = DEMON_SCHED_EMB_OFFSET; arr[5].count = m->sched_len * m->emb; arr[5].mem = m->sched_emb;
+    arr[5].width = m->act_int + m->act_frac;
+    for (k = 0; k < 6u; k++) {
+        if (off >= arr[k].base && off < arr[k].base + 4u * arr[k].count) {
+            *width = arr[k].width;
+            return &arr[k].mem[(off - arr[k].base) / 4u];
+        }
+    }
+    return NULL;
 }
 
 static void cap_reset(regmodel_t *m)
@@ -77,6 +147,13 @@ void regmodel_accept(regmodel_t *m, const int32_t *codes)
         m->cap_overflow = 1u;
     }
     m->cap_next_seq += 1u;
+    if (m->unit == 1u) {
+        /* the schedule step advances per accepted input, saturating at K-1 */
+        uint32_t k = m->sched_k & 0xFFFFu;
+        if (k < 1u) k = 1u;
+        if (k > m->sched_len) k = m->sched_len;
+        if (m->step + 1u < k) m->step += 1u;
+    }
 }
 
 static uint32_t timing(const regmodel_t *m)
@@ -120,14 +197,43 @@ static int model_read(regmodel_t *m, uint32_t off, uint32_t *v)
     case DEMON_CAP_SEQ_OFFSET:
         *v = m->cap_count ? m->cap_seqnum[m->cap_head] : m->cap_next_seq;
         return REGMODEL_RESP_OKAY;
+    case DEMON_UNIT_OFFSET:
+        *v = DEMON_UNIT_FORCE_UNIT_SET(m->unit) | DEMON_UNIT_ACTIVATION_SET(m->activation)
+           | DEMON_UNIT_LAYERS_SET(m->layers) | DEMON_UNIT_EMB_SET(m->emb);
+        return REGMODEL_RESP_OKAY;
+    case DEMON_MLP_SHAPE_OFFSET:
+        *v = DEMON_MLP_SHAPE_HIDDEN1_SET(m->hidden[0]) | DEMON_MLP_SHAPE_HIDDEN2_SET(m->hidden[1])
+           | DEMON_MLP_SHAPE_HIDDEN3_SET(m->hidden[2]);
+        return REGMODEL_RESP_OKAY;
+    case DEMON_MLP_WIDTHS_OFFSET:
+        *v = m->unit ? (DEMON_MLP_WIDTHS_WEIGHT_W_SET(m->weight_int + m->weight_frac)
+                        | DEMON_MLP_WIDTHS_ACT_W_SET(m->act_int + m->act_frac)
+                        | DEMON_MLP_WIDTHS_SCALE_W_SET(m->scale_int + m->scale_frac)
+                        | DEMON_MLP_WIDTHS_CTRL_BITS_SET(m->ctrl_bits)) : 0u;
+        return REGMODEL_RESP_OKAY;
+    case DEMON_MLP_FORMAT_OFFSET:
+        *v = m->unit ? (DEMON_MLP_FORMAT_WEIGHT_FRAC_SET(m->weight_frac) | DEMON_MLP_FORMAT_ACT_FRAC_SET(m->act_frac)
+                        | DEMON_MLP_FORMAT_SCALE_FRAC_SET(m->scale_frac)) : 0u;
+        return REGMODEL_RESP_OKAY;
+    case DEMON_SCHED_LEN_OFFSET: *v = m->unit ? m->sched_len : 0u; return REGMODEL_RESP_OKAY;
+    case DEMON_SCHED_K_OFFSET: *v = m->sched_k; return REGMODEL_RESP_OKAY;
+    case DEMON_STEP_OFFSET: *v = m->step; return REGMODEL_RESP_OKAY;
     default:
         break;
     }
-    if (off >= DEMON_COEF_A_OFFSET && off < DEMON_COEF_A_ENTRY(m->n * m->n)) {
+    {
+        uint32_t width;
+        uint32_t *slot = mlp_slot(m, off, &width);
+        if (slot != NULL) {
+            *v = sext(*slot, width);
+            return REGMODEL_RESP_OKAY;
+        }
+    }
+    if (m->unit == 0u && off >= DEMON_COEF_A_OFFSET && off < DEMON_COEF_A_ENTRY(m->n * m->n)) {
         *v = sext(m->coef_a[(off - DEMON_COEF_A_OFFSET) / 4u], coef_w);
         return REGMODEL_RESP_OKAY;
     }
-    if (off >= DEMON_COEF_B_OFFSET && off < DEMON_COEF_B_ENTRY(m->n)) {
+    if (m->unit == 0u && off >= DEMON_COEF_B_OFFSET && off < DEMON_COEF_B_ENTRY(m->n)) {
         *v = sext(m->coef_b[(off - DEMON_COEF_B_OFFSET) / 4u], bias_w);
         return REGMODEL_RESP_OKAY;
     }
@@ -157,17 +263,32 @@ static int model_write(regmodel_t *m, uint32_t off, uint32_t v)
         if (DEMON_CTRL_CAP_CLEAR_GET(v)) {
             cap_reset(m);
         }
+        if (DEMON_CTRL_STEP_RESET_GET(v)) {
+            m->step = 0u;
+        }
         return REGMODEL_RESP_OKAY;
+    }
+    if (off == DEMON_SCHED_K_OFFSET) {
+        m->sched_k = v;
+        return REGMODEL_RESP_OKAY;
+    }
+    {
+        uint32_t width;
+        uint32_t *slot = mlp_slot(m, off, &width);
+        if (slot != NULL) {
+            *slot = v & low_mask(width);
+            return REGMODEL_RESP_OKAY;
+        }
     }
     if (off == DEMON_SCRATCH_OFFSET) {
         m->scratch = v;
         return REGMODEL_RESP_OKAY;
     }
-    if (off >= DEMON_COEF_A_OFFSET && off < DEMON_COEF_A_ENTRY(m->n * m->n)) {
+    if (m->unit == 0u && off >= DEMON_COEF_A_OFFSET && off < DEMON_COEF_A_ENTRY(m->n * m->n)) {
         m->coef_a[(off - DEMON_COEF_A_OFFSET) / 4u] = v & low_mask(m->coef_int + m->coef_frac);
         return REGMODEL_RESP_OKAY;
     }
-    if (off >= DEMON_COEF_B_OFFSET && off < DEMON_COEF_B_ENTRY(m->n)) {
+    if (m->unit == 0u && off >= DEMON_COEF_B_OFFSET && off < DEMON_COEF_B_ENTRY(m->n)) {
         m->coef_b[(off - DEMON_COEF_B_OFFSET) / 4u] = v & low_mask(m->bias_int + m->bias_frac);
         return REGMODEL_RESP_OKAY;
     }

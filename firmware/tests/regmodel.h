@@ -34,6 +34,9 @@ typedef struct regmodel {
     uint32_t n, multipliers, x_bits, f_bits;
     uint32_t coef_int, coef_frac, bias_int, bias_frac, rounding, overflow;
     uint32_t cap_depth;
+    /* the score network (unit = 1): COEF_A / COEF_B unmapped, the MLP and schedule arrays mapped */
+    uint32_t unit, activation, layers, emb, hidden[3];
+    uint32_t weight_int, weight_frac, act_int, act_frac, scale_int, scale_frac, ctrl_bits, sched_len;
     uint32_t id, version;            /* what ID and VERSION read */
     uint32_t status;                 /* STATUS word (BUSY, OUT_VALID, IN_READY) */
 
@@ -41,6 +44,8 @@ typedef struct regmodel {
     uint32_t enable, scratch;
     uint32_t cnt_in, cnt_out, cnt_drop, cnt_sat;
     uint32_t coef_a[4096], coef_b[64];          /* stored low bits */
+    uint32_t mlp_w[8192], mlp_b[512], sched_scale[512], sched_drift[512], sched_noise[512], sched_emb[1024];
+    uint32_t sched_k, step;
     int32_t cap_codes[REGMODEL_DEPTH_MAX][64];
     uint32_t cap_seqnum[REGMODEL_DEPTH_MAX];
     uint32_t cap_head, cap_count, cap_next_seq;
@@ -60,9 +65,18 @@ typedef struct regmodel {
     struct demon_host host;          /* the platform context to hand to demon_init */
 } regmodel_t;
 
-/* A 4-channel instance: X 10 bits, F 10, A Q(3,9), b Q(3,9), TRN, SAT, depth 32, ID and VERSION
- * as the register map's reset values, everything else at reset. */
+/* A 4-channel linear instance: X 10 bits, F 10, A Q(3,9), b Q(3,9), TRN, SAT, depth 32, ID and
+ * VERSION as the register map's reset values, everything else at reset. */
 void regmodel_init(regmodel_t *m);
+
+/* Make it a score-network instance: n channels, E embedding inputs, hidden layers h[0..layers-1],
+ * weights Q(5,11), biases Q(2,12), activations Q(5,11), force_scale Q(1,22), 12-bit controls,
+ * a 16-row schedule table. */
+void regmodel_mlp(regmodel_t *m, uint32_t n, uint32_t emb, uint32_t layers, const uint32_t *h);
+
+/* Entries of the score network's arrays the instance holds. */
+uint32_t regmodel_w_entries(const regmodel_t *m);
+uint32_t regmodel_b_entries(const regmodel_t *m);
 
 /* An input handshake with these n codes: counted in CNT_IN and captured (or lost, OVERFLOW). */
 void regmodel_accept(regmodel_t *m, const int32_t *codes);

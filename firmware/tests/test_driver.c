@@ -4,11 +4,13 @@
  * `make check` (and by tests/test_firmware.py).
  *
  *   test_driver                 run every test; exit status 0 only if all pass
- *   test_driver --load-trace    read "n coef_w bias_w" then n*n + n raw values from stdin, run
- *                               demon_init + demon_load_matrix + demon_load_vector on a model of
- *                               that shape and print the status, then one line per register
+ *   test_driver --load-trace    read "linear n coef_w bias_w" then n*n + n raw values from stdin,
+ *                               run demon_init + demon_load_matrix + demon_load_vector on a model
+ *                               of that shape and print the status, then one line per register
  *                               write of the load ("W 0x1000 0xFFFFF800"), for the Python side to
- *                               compare with the register map.
+ *                               compare with the register map; or "mlp n emb layers h1 h2 h3
+ *                               weight_w bias_w", every weight then every bias (layer by layer),
+ *                               loaded layer by layer with demon_load_mlp_layer.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,7 +88,9 @@ static void test_status_names(void)
 static void test_init_reads_the_instance(void)
 {
     static const uint32_t expect_reads[] = {DEMON_ID_OFFSET, DEMON_VERSION_OFFSET, DEMON_SHAPE_OFFSET,
-        DEMON_WIDTHS_OFFSET, DEMON_FORMAT_OFFSET, DEMON_TIMING_OFFSET, DEMON_CAP_STATUS_OFFSET};
+        DEMON_WIDTHS_OFFSET, DEMON_FORMAT_OFFSET, DEMON_TIMING_OFFSET, DEMON_CAP_STATUS_OFFSET,
+        DEMON_UNIT_OFFSET, DEMON_MLP_SHAPE_OFFSET, DEMON_MLP_WIDTHS_OFFSET, DEMON_MLP_FORMAT_OFFSET,
+        DEMON_SCHED_LEN_OFFSET};
     demon_info_t info;
     uint32_t i;
     regmodel_init(&M);
@@ -101,25 +105,28 @@ static void test_init_reads_the_instance(void)
     CHECK(info.coef_w == 16u && info.bias_w == 16u && info.coef_frac == 12u && info.bias_frac == 14u);
     CHECK(info.rounding == 2u && info.overflow == 1u && info.cap_depth == 8u);
     CHECK(info.latency == 8u * 3u + 1u && info.ii == 8u * 3u + 1u);
-    CHECK(info.version == DEMON_VERSION_RESET);
-    /* seven reads of the read-only registers, then one write: stop, clear counters and capture */
-    CHECK(M.nlog == 8u);
-    for (i = 0; i < 7u && i < M.nlog; i++) {
+    CHECK(info.version == DEMON_VERSION_RESET && info.unit == DEMON_UNIT_LINEAR && info.layers == 0u);
+    /* twelve reads of the read-only registers, then one write: stop, clear counters and capture */
+    CHECK(M.nlog == 13u);
+    for (i = 0; i < 12u && i < M.nlog; i++) {
         CHECK(M.log[i].op == 'R' && M.log[i].offset == expect_reads[i]);
     }
-    CHECK(M.log[7].op == 'W' && M.log[7].offset == DEMON_CTRL_OFFSET
-          && M.log[7].value == (DEMON_CTRL_CLEAR_MASK | DEMON_CTRL_CAP_CLEAR_MASK));
+    CHECK(M.log[12].op == 'W' && M.log[12].offset == DEMON_CTRL_OFFSET
+          && M.log[12].value == (DEMON_CTRL_CLEAR_MASK | DEMON_CTRL_CAP_CLEAR_MASK));
     CHECK(M.enable == 0u && M.cnt_in == 0u);
 }
 
 static void bad_id(regmodel_t *m) { m->id = 0x12345678u; }
 static void bad_major(regmodel_t *m) { m->version = 0x00020001u; }
-static void old_minor(regmodel_t *m) { m->version = 0x00010000u; }
+static void old_minor(regmodel_t *m) { m->version = 0x00010001u; }
 static void bad_shape(regmodel_t *m) { m->n = 0u; }
+static void bad_unit(regmodel_t *m) { m->unit = 2u; }
+static void mlp_no_layers(regmodel_t *m) { uint32_t h[1] = {8u}; regmodel_mlp(m, 2u, 2u, 1u, h); m->layers = 0u; }
+static void mlp_empty_layer(regmodel_t *m) { uint32_t h[2] = {8u, 0u}; regmodel_mlp(m, 2u, 2u, 2u, h); }
 
 static void test_init_errors(void)
 {
-    void (*setups[])(regmodel_t *) = {bad_id, bad_major, old_minor, bad_shape};
+    void (*setups[])(regmodel_t *) = {bad_id, bad_major, old_minor, bad_shape, bad_unit, mlp_no_layers, mlp_empty_layer};
     uint32_t i;
     uint32_t k;
     CHECK_ST(demon_init(NULL, &M.host), DEMON_E_NULL);
@@ -134,8 +141,8 @@ static void test_init_errors(void)
         CHECK(regmodel_writes(&M) == 0u);                 /* nothing written to a foreign device */
         CHECK_ST(demon_stop(&D), DEMON_E_NOT_READY);      /* and the handle is unusable */
     }
-    /* a bus error at each of init's eight accesses: DEMON_E_BUS, stopped right there */
-    for (k = 1; k <= 8u; k++) {
+    /* a bus error at each of init's thirteen accesses: DEMON_E_BUS, stopped right there */
+    for (k = 1; k <= 13u; k++) {
         regmodel_init(&M);
         M.fail_at = k;
         memset(&D, 0, sizeof D);
@@ -236,7 +243,8 @@ static void test_sizes_are_checked(void)
     CHECK_ST(demon_read_vector(&D, v, 0u), DEMON_E_SIZE);
     CHECK_ST(demon_capture_read(&D, &u, v, 3u), DEMON_E_SIZE);   /* fewer than N codes of room */
     CHECK_ST(demon_coef_range(&D, 2u, &v[0], &v[1]), DEMON_E_RANGE);
-    CHECK_ST(demon_start(&D, 0x4u), DEMON_E_RANGE);
+    CHECK_ST(demon_start(&D, 0x8u), DEMON_E_RANGE);
+    CHECK_ST(demon_start(&D, DEMON_START_STEP_RESET), DEMON_E_UNSUPPORTED);   /* a linear instance */
     CHECK(M.nlog == 0u);
 }
 
@@ -476,6 +484,181 @@ static void test_bus_errors_stop_at_the_failing_access(void)
 }
 
 /* ------------------------------------------------------------------------------------------- */
+/* Score network                                                                               */
+
+static void set_mlp(regmodel_t *m)
+{
+    uint32_t h[2] = {5u, 3u};
+    regmodel_mlp(m, 2u, 2u, 2u, h);   /* layers: 5 x 4, 3 x 5, 2 x 3: 41 weights, 10 biases */
+}
+
+static void test_score_network_info_and_unit_checks(void)
+{
+    demon_info_t info;
+    int32_t v[64];
+    uint32_t rows;
+    uint32_t cols;
+    int32_t lo;
+    int32_t hi;
+    memset(v, 0, sizeof v);
+    fresh(set_mlp);
+    CHECK_ST(demon_info(&D, &info), DEMON_OK);
+    CHECK(info.unit == DEMON_UNIT_MLP && info.layers == 2u && info.emb == 2u && info.activation == 1u);
+    CHECK(info.hidden[0] == 5u && info.hidden[1] == 3u && info.hidden[2] == 0u);
+    CHECK(info.weight_w == 16u && info.act_w == 16u && info.scale_w == 23u && info.ctrl_bits == 12u);
+    CHECK(info.weight_frac == 11u && info.act_frac == 11u && info.scale_frac == 22u && info.sched_len == 16u);
+    CHECK(info.bias_w == 14u && info.coef_w == 0u);
+    /* the linear unit's calls: unsupported, no access */
+    CHECK_ST(demon_load_matrix(&D, v, 2u, 2u), DEMON_E_UNSUPPORTED);
+    CHECK_ST(demon_load_vector(&D, v, 2u), DEMON_E_UNSUPPORTED);
+    CHECK_ST(demon_read_matrix(&D, v, 2u, 2u), DEMON_E_UNSUPPORTED);
+    CHECK_ST(demon_read_vector(&D, v, 2u), DEMON_E_UNSUPPORTED);
+    CHECK_ST(demon_coef_range(&D, 0u, &lo, &hi), DEMON_E_UNSUPPORTED);
+    CHECK_ST(demon_coef_range(&D, 1u, &lo, &hi), DEMON_OK);
+    CHECK(lo == -8192 && hi == 8191);
+    CHECK(M.nlog == 0u);
+    /* layer shapes: 5 x (N + E), 3 x 5, then the N scores from 3 */
+    CHECK_ST(demon_mlp_layer_shape(&D, 0u, &rows, &cols), DEMON_OK);
+    CHECK(rows == 5u && cols == 4u);
+    CHECK_ST(demon_mlp_layer_shape(&D, 1u, &rows, &cols), DEMON_OK);
+    CHECK(rows == 3u && cols == 5u);
+    CHECK_ST(demon_mlp_layer_shape(&D, 2u, &rows, &cols), DEMON_OK);
+    CHECK(rows == 2u && cols == 3u);
+    CHECK_ST(demon_mlp_layer_shape(&D, 3u, &rows, &cols), DEMON_E_RANGE);
+    CHECK_ST(demon_mlp_layer_shape(&D, 0u, NULL, &cols), DEMON_E_NULL);
+    /* and the score network's calls on a linear instance */
+    fresh(NULL);
+    CHECK_ST(demon_mlp_layer_shape(&D, 0u, &rows, &cols), DEMON_E_UNSUPPORTED);
+    CHECK_ST(demon_load_mlp_layer(&D, 0u, v, 1u, 1u, v, 1u), DEMON_E_UNSUPPORTED);
+    CHECK_ST(demon_read_mlp_layer(&D, 0u, v, 1u, 1u, v, 1u), DEMON_E_UNSUPPORTED);
+    CHECK_ST(demon_load_schedule(&D, v, v, v, v, 1u, 0u), DEMON_E_UNSUPPORTED);
+    CHECK_ST(demon_step_reset(&D), DEMON_E_UNSUPPORTED);
+    CHECK_ST(demon_read_step(&D, &rows), DEMON_E_UNSUPPORTED);
+    CHECK(M.nlog == 0u);
+}
+
+static void test_score_network_layers(void)
+{
+    int32_t w[3][20];
+    int32_t b[3][5];
+    int32_t back_w[20];
+    int32_t back_b[5];
+    static const uint32_t rows[3] = {5u, 3u, 2u};
+    static const uint32_t cols[3] = {4u, 5u, 3u};
+    static const uint32_t w_base[3] = {0u, 20u, 35u};
+    static const uint32_t b_base[3] = {0u, 5u, 8u};
+    uint32_t l;
+    uint32_t i;
+    fresh(set_mlp);
+    for (l = 0; l < 3u; l++) {
+        for (i = 0; i < 20u; i++) w[l][i] = (int32_t)((l * 7919u + i * 104729u) % 65536u) - 32768;
+        for (i = 0; i < 5u; i++) b[l][i] = (int32_t)((l * 31u + i * 2039u) % 16384u) - 8192;
+    }
+    w[0][0] = -32768;
+    w[2][5] = 32767;
+    b[1][0] = -8192;
+    b[2][1] = 8191;
+    for (l = 0; l < 3u; l++) {
+        regmodel_clear_log(&M);
+        CHECK_ST(demon_load_mlp_layer(&D, l, w[l], rows[l], cols[l], b[l], rows[l]), DEMON_OK);
+        CHECK(M.nlog == rows[l] * cols[l] + rows[l]);
+        for (i = 0; i < rows[l] * cols[l] && i < M.nlog; i++) {
+            CHECK(M.log[i].op == 'W' && M.log[i].offset == DEMON_MLP_W_OFFSET + 4u * (w_base[l] + i)
+                  && M.log[i].value == word(w[l][i]) && M.log[i].resp == REGMODEL_RESP_OKAY);
+        }
+        for (i = 0; i < rows[l] && rows[l] * cols[l] + i < M.nlog; i++) {
+            const regmodel_access_t *a = &M.log[rows[l] * cols[l] + i];
+            CHECK(a->op == 'W' && a->offset == DEMON_MLP_B_OFFSET + 4u * (b_base[l] + i) && a->value == word(b[l][i]));
+        }
+    }
+    for (l = 0; l < 3u; l++) {
+        CHECK_ST(demon_read_mlp_layer(&D, l, back_w, rows[l], cols[l], back_b, rows[l]), DEMON_OK);
+        CHECK(memcmp(back_w, w[l], rows[l] * cols[l] * sizeof(int32_t)) == 0);
+        CHECK(memcmp(back_b, b[l], rows[l] * sizeof(int32_t)) == 0);
+    }
+    /* sizes, NULLs, the layer index and both formats: refused before any access */
+    regmodel_clear_log(&M);
+    CHECK_ST(demon_load_mlp_layer(&D, 1u, w[1], 3u, 4u, b[1], 3u), DEMON_E_SIZE);
+    CHECK_ST(demon_load_mlp_layer(&D, 1u, w[1], 5u, 3u, b[1], 5u), DEMON_E_SIZE);
+    CHECK_ST(demon_load_mlp_layer(&D, 1u, w[1], 3u, 5u, b[1], 2u), DEMON_E_SIZE);
+    CHECK_ST(demon_load_mlp_layer(&D, 3u, w[1], 3u, 5u, b[1], 3u), DEMON_E_RANGE);
+    CHECK_ST(demon_load_mlp_layer(&D, 1u, NULL, 3u, 5u, b[1], 3u), DEMON_E_NULL);
+    CHECK_ST(demon_load_mlp_layer(&D, 1u, w[1], 3u, 5u, NULL, 3u), DEMON_E_NULL);
+    w[1][14] = 32768;
+    CHECK_ST(demon_load_mlp_layer(&D, 1u, w[1], 3u, 5u, b[1], 3u), DEMON_E_RANGE);
+    w[1][14] = 0;
+    b[1][2] = -8193;
+    CHECK_ST(demon_load_mlp_layer(&D, 1u, w[1], 3u, 5u, b[1], 3u), DEMON_E_RANGE);
+    CHECK(M.nlog == 0u);
+}
+
+static void test_score_network_schedule_and_step(void)
+{
+    int32_t scale[3] = {-4194304, 4194303, 12345};      /* Q(1,22): 23 bits */
+    int32_t drift[3] = {-2048, 2047, -7};               /* 12-bit controls */
+    int32_t noise[3] = {0, 1, 2047};
+    int32_t emb[6] = {-32768, 32767, 1, -1, 100, -100}; /* Q(5,11): 16 bits, 2 per row */
+    uint32_t step;
+    uint32_t i;
+    int32_t x[2] = {0, 0};
+    fresh(set_mlp);
+    CHECK_ST(demon_load_schedule(&D, scale, drift, noise, emb, 3u, 2u), DEMON_OK);
+    CHECK(M.nlog == 3u + 3u + 3u + 6u + 1u);
+    for (i = 0; i < 3u; i++) {
+        CHECK(M.log[i].offset == DEMON_SCHED_SCALE_ENTRY(i) && M.log[i].value == word(scale[i]));
+        CHECK(M.log[3u + i].offset == DEMON_SCHED_DRIFT_ENTRY(i) && M.log[3u + i].value == word(drift[i]));
+        CHECK(M.log[6u + i].offset == DEMON_SCHED_NOISE_ENTRY(i) && M.log[6u + i].value == word(noise[i]));
+    }
+    for (i = 0; i < 6u; i++) {
+        CHECK(M.log[9u + i].offset == DEMON_SCHED_EMB_ENTRY(i) && M.log[9u + i].value == word(emb[i]));
+    }
+    CHECK(M.log[15].op == 'W' && M.log[15].offset == DEMON_SCHED_K_OFFSET && M.log[15].value == 3u);
+    for (i = 0; i < 16u; i++) CHECK(M.log[i].resp == REGMODEL_RESP_OKAY);
+    /* refused without an access */
+    regmodel_clear_log(&M);
+    CHECK_ST(demon_load_schedule(&D, scale, drift, noise, emb, 0u, 2u), DEMON_E_SIZE);
+    CHECK_ST(demon_load_schedule(&D, scale, drift, noise, emb, 17u, 2u), DEMON_E_SIZE);
+    CHECK_ST(demon_load_schedule(&D, scale, drift, noise, emb, 3u, 1u), DEMON_E_SIZE);
+    CHECK_ST(demon_load_schedule(&D, scale, drift, noise, NULL, 3u, 2u), DEMON_E_NULL);
+    CHECK_ST(demon_load_schedule(&D, NULL, drift, noise, emb, 3u, 2u), DEMON_E_NULL);
+    scale[1] = 4194304;
+    CHECK_ST(demon_load_schedule(&D, scale, drift, noise, emb, 3u, 2u), DEMON_E_RANGE);
+    scale[1] = 0;
+    drift[2] = 2048;
+    CHECK_ST(demon_load_schedule(&D, scale, drift, noise, emb, 3u, 2u), DEMON_E_RANGE);
+    drift[2] = 0;
+    noise[0] = -2049;
+    CHECK_ST(demon_load_schedule(&D, scale, drift, noise, emb, 3u, 2u), DEMON_E_RANGE);
+    noise[0] = 0;
+    emb[5] = 32768;
+    CHECK_ST(demon_load_schedule(&D, scale, drift, noise, emb, 3u, 2u), DEMON_E_RANGE);
+    emb[5] = 0;
+    CHECK(M.nlog == 0u);
+    /* the step: advances per accepted sample, saturates at K-1, STEP_RESET (ENABLE kept) */
+    CHECK_ST(demon_start(&D, DEMON_START_CLEAR_COUNTERS | DEMON_START_CLEAR_CAPTURE | DEMON_START_STEP_RESET), DEMON_OK);
+    CHECK(M.log[0].offset == DEMON_CTRL_OFFSET && M.log[0].value == 0xFu);
+    for (i = 0; i < 5u; i++) regmodel_accept(&M, x);
+    CHECK_ST(demon_read_step(&D, &step), DEMON_OK);
+    CHECK(step == 2u);
+    CHECK_ST(demon_step_reset(&D), DEMON_OK);
+    CHECK(M.log[M.nlog - 1u].value == (DEMON_CTRL_ENABLE_MASK | DEMON_CTRL_STEP_RESET_MASK));
+    CHECK_ST(demon_read_step(&D, &step), DEMON_OK);
+    CHECK(step == 0u);
+    CHECK_ST(demon_read_step(&D, NULL), DEMON_E_NULL);
+    /* no embedding (E = 0): emb may be NULL */
+    {
+        uint32_t h[1] = {4u};
+        regmodel_init(&M);
+        regmodel_mlp(&M, 3u, 0u, 1u, h);
+        memset(&D, 0, sizeof D);
+        CHECK_ST(demon_init(&D, &M.host), DEMON_OK);
+        regmodel_clear_log(&M);
+        CHECK_ST(demon_load_schedule(&D, scale, drift, noise, NULL, 2u, 0u), DEMON_OK);
+        CHECK(M.nlog == 7u && M.log[6].offset == DEMON_SCHED_K_OFFSET && M.log[6].value == 2u);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------- */
 /* Programs                                                                                    */
 
 /* floor((2p + q) / (2q)) for q > 0: round half up, computed independently of the programs. */
@@ -679,6 +862,68 @@ static void test_struct_sizes_are_exported(void)
 
 /* ------------------------------------------------------------------------------------------- */
 
+/* "mlp n emb layers h1 h2 h3 weight_w bias_w", then every weight (layer by layer, row-major),
+ * then every bias (layer by layer): load each layer with demon_load_mlp_layer. */
+static int mlp_trace(void)
+{
+    unsigned n;
+    unsigned emb;
+    unsigned layers;
+    unsigned h[3];
+    unsigned weight_w;
+    unsigned bias_w;
+    static int32_t w[8192];
+    static int32_t b[512];
+    uint32_t nw;
+    uint32_t nb;
+    uint32_t i;
+    uint32_t l;
+    uint32_t wo = 0u;
+    uint32_t bo = 0u;
+    long v;
+    demon_status_t st;
+    if (scanf("%u %u %u %u %u %u %u %u", &n, &emb, &layers, &h[0], &h[1], &h[2], &weight_w, &bias_w) != 8
+            || n < 1u || n > 64u || layers < 1u || layers > 3u || emb > 16u) {
+        fprintf(stderr, "load-trace: expected \"mlp n emb layers h1 h2 h3 weight_w bias_w\"\n");
+        return 2;
+    }
+    regmodel_init(&M);
+    regmodel_mlp(&M, n, emb, layers, h);
+    M.weight_int = 1u;
+    M.weight_frac = weight_w - 1u;
+    M.bias_int = 1u;
+    M.bias_frac = bias_w - 1u;
+    nw = regmodel_w_entries(&M);
+    nb = regmodel_b_entries(&M);
+    for (i = 0; i < nw + nb; i++) {
+        if (scanf("%ld", &v) != 1) {
+            fprintf(stderr, "load-trace: expected %u values\n", nw + nb);
+            return 2;
+        }
+        if (i < nw) w[i] = (int32_t)v; else b[i - nw] = (int32_t)v;
+    }
+    memset(&D, 0, sizeof D);
+    if ((st = demon_init(&D, &M.host)) != DEMON_OK) {
+        printf("%s\n", demon_status_name(st));
+        return 0;
+    }
+    regmodel_clear_log(&M);
+    st = DEMON_OK;
+    for (l = 0; l <= layers && st == DEMON_OK; l++) {
+        uint32_t r;
+        uint32_t c;
+        st = demon_mlp_layer_shape(&D, l, &r, &c);
+        if (st == DEMON_OK) st = demon_load_mlp_layer(&D, l, w + wo, r, c, b + bo, r);
+        wo += r * c;
+        bo += r;
+    }
+    printf("%s\n", demon_status_name(st));
+    for (i = 0; i < M.nlog; i++) {
+        printf("%c 0x%04X 0x%08X\n", M.log[i].op, (unsigned)M.log[i].offset, (unsigned)M.log[i].value);
+    }
+    return 0;
+}
+
 static int load_trace(void)
 {
     unsigned n;
@@ -689,6 +934,14 @@ static int load_trace(void)
     long v;
     uint32_t i;
     demon_status_t st;
+    char kind[16];
+    if (scanf("%15s", kind) != 1) {
+        fprintf(stderr, "load-trace: expected \"linear\" or \"mlp\" first\n");
+        return 2;
+    }
+    if (strcmp(kind, "mlp") == 0) {
+        return mlp_trace();
+    }
     if (scanf("%u %u %u", &n, &coef_w, &bias_w) != 3 || n < 1u || n > 64u || coef_w < 2u || coef_w > 32u
             || bias_w < 2u || bias_w > 32u) {
         fprintf(stderr, "load-trace: expected \"n coef_w bias_w\" on stdin\n");
@@ -740,6 +993,9 @@ int main(int argc, char **argv)
     test_state_and_counters();
     test_capture();
     test_bus_errors_stop_at_the_failing_access();
+    test_score_network_info_and_unit_checks();
+    test_score_network_layers();
+    test_score_network_schedule_and_step();
     test_linear_solve();
     test_anneal();
     test_struct_sizes_are_exported();
