@@ -156,6 +156,7 @@ def configs():
 
 from emulator.sweep import sweep_command; cli.add_command(sweep_command)  # noqa: E402, E702
 from emulator.sweep_plots import plot_command; cli.add_command(plot_command)  # noqa: E402, E702
+from emulator.firmware_cli import firmware_command; cli.add_command(firmware_command)  # noqa: E402, E702
 
 
 def _progress(total: int, desc: str, quiet: bool):
