@@ -94,7 +94,7 @@ class ClosedLoop:
         top, program, cfg = self.top, self.program, self.cfg
         if self.score:
             await top.step_reset(enable=True)
-        loop = Loop(program, 1, chain_seed(cfg.seed, c))
+        loop = Loop(program, 1, chain_seed(cfg.seed, c), instance_seed=cfg.seed)
         golden = program.demon()
         golden.reset()
         t = loop.timing

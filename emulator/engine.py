@@ -80,21 +80,37 @@ class CodeHasher:
 
 @dataclass
 class Loop:
+    """One run of the closed loop over ``chains`` chains of one hardware instance.
+
+    ``seed`` drives the noise (and the ADC's noise and dither); the instance (component
+    tolerances) is drawn from ``instance_seed``, by default the same seed. Chains run one after
+    another (the co-simulation) pass the config's seed as ``instance_seed``, so they are runs of
+    one instance, like the chains of a vectorised run.
+    """
+
     program: HardwareProgram
     chains: int
     seed: int
+    instance_seed: int | None = None
     plant: Plant = field(init=False)
     timing: Timing = field(init=False)
 
     def __post_init__(self):
         cfg = self.program.config
-        ss = np.random.SeedSequence(self.seed)
-        tol_ss, noise_ss = ss.spawn(2)
+        tol_ss, _ = np.random.SeedSequence(self.seed if self.instance_seed is None else self.instance_seed).spawn(2)
+        _, noise_ss = np.random.SeedSequence(self.seed).spawn(2)
         network = self.program.elements.network(np.random.default_rng(tol_ss), cfg.array.tolerance)
         self.network = network
+        cache = getattr(self.program, "_plant_cache", None)
+        if cache is None:
+            cache = {}
+            try:
+                self.program._plant_cache = cache       # shared by the loops of one program
+            except AttributeError:
+                pass
         self.plant = Plant(network, self.program.adc, self.program.dac, cfg.clock.f_clk_Hz,
                            self.chains, np.random.default_rng(noise_ss), cfg.array.rail_V,
-                           controls=getattr(self.program, "controls", None))
+                           controls=getattr(self.program, "controls", None), cache=cache)
         self.timing = Timing.from_config(cfg)
         self.counters = LoopCounters()
         self.hasher = CodeHasher()

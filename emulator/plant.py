@@ -73,11 +73,15 @@ class Plant:
 
     def __init__(self, network: Network, adc: ADC, dac: DAC, f_clk_Hz: float, chains: int,
                  rng: np.random.Generator, rail_V: float | None = None,
-                 controls: Controls | None = None):
+                 controls: Controls | None = None, cache: dict | None = None):
         self.network = network
         self.controls = controls
         self.ctrl = (0, 0)                 # control codes in effect now
-        self._sdes: dict[tuple[int, int], LinearSDE] = {}
+        # Discretizations depend on the instance only: plants of one instance (the chains of a
+        # co-simulation, run one after another) share them through ``cache``.
+        shared = {} if cache is None else cache.setdefault(self._instance_key(network, dac, f_clk_Hz, controls),
+                                                            {"sdes": {}, "patterns": {}})
+        self._sdes: dict[tuple[int, int], LinearSDE] = shared.setdefault("sdes", {})
         self.adc = adc
         self.dac = dac
         self.n = network.n
@@ -98,9 +102,21 @@ class Plant:
         self.cycle = 0
         self.counters = PlantCounters()
         self._gain = dac.gain_A_per_code
-        self._patterns: dict[tuple[int, ...], tuple] = {}
+        self._patterns: dict[tuple[int, ...], tuple] = shared.setdefault("patterns", {})
         # (chains, n) dither of the latest conversion [V], when the ADC dithers (else None)
         self.adc_dither_V = np.zeros((chains, self.n)) if adc.dither else None
+
+    @staticmethod
+    def _instance_key(network: Network, dac: DAC, f_clk_Hz: float, controls) -> bytes:
+        import hashlib
+
+        h = hashlib.sha256()
+        for a in (network.C, network.G, network.q_amp, network.L if network.L is not None else np.zeros(0),
+                  np.array([network.T, f_clk_Hz, dac.settling_tau_s or 0.0]), dac.gain_A_per_code, dac.offset_A):
+            h.update(np.ascontiguousarray(a, dtype=np.float64).tobytes())
+        if controls is not None:
+            h.update(controls.g_ctrl_S.tobytes() + controls.q_max.tobytes() + bytes([controls.bits]))
+        return h.digest()
 
     # ---- views -----------------------------------------------------------------------------
     @property

@@ -61,7 +61,7 @@ def run_golden_streamed(cfg: Config, chains: int) -> tuple[dict, object]:
     loops, codes = [], []
     t0 = time.perf_counter()
     for c in range(chains):
-        loop = Loop(program, 1, chain_seed(cfg.seed, c))
+        loop = Loop(program, 1, chain_seed(cfg.seed, c), instance_seed=cfg.seed)
         rec = np.zeros((cfg.total_samples, cfg.n), dtype=np.int64)
 
         def on_sample(m, X, rec=rec):

@@ -413,7 +413,9 @@ def run(
     ``seed`` seeds cocotb (``COCOTB_RANDOM_SEED``) and is exported as ``DEMONLOOP_SEED`` so that
     a failure replays exactly. Under pytest a failing cocotb test fails the calling test.
     """
-    env = {"DEMONLOOP_SEED": str(seed)}
+    # One BLAS thread in the simulator process: its matrices are small, and spinning OpenBLAS
+    # threads make a 6x6 matrix exponential ~25x slower on 2 cores (measured).
+    env = {"DEMONLOOP_SEED": str(seed), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
     env.update(extra_env or {})
     return runner.test(
         test_module=test_module,
