@@ -181,7 +181,11 @@ def summary(rep: dict, files: list[str]) -> str:
     lat = rep["latency"]
     kind = rep["workload"]
     lines = [f"demonloop run: {rep['config']} ({kind}, {rep['mode']} mode, {rep['demon']} demon, seed {rep['seed']})"]
-    if kind == "diffusion":
+    if kind == "diffusion" and not m.get("scored"):
+        lines.append(f"  sample quality   not scored: {m.get('note', 'no samples')}")
+    elif kind == "posterior" and "cov_rel_error" not in m:
+        lines.append(f"  posterior        not scored: {m.get('samples_per_chain', 0)} sample(s) after burn-in")
+    elif kind == "diffusion":
         lines.append(
             f"  sample quality   MMD² {m['mmd2']:.2g} ± {m['mmd2_null_sd']:.1g} (null sd) vs held-out data; "
             f"float64 sampler {m['mmd2_float64']:.2g}  [Gaussian kernel, bandwidth {m['bandwidth']:.3g}]"
@@ -218,7 +222,7 @@ def summary(rep: dict, files: list[str]) -> str:
                      f"(error {m['abs_error']:.3g}, standard error {m['standard_error']:.2g})")
     tau = m.get("tau_int_samples")
     if kind == "diffusion":
-        lines.append(f"  samples          {m['samples']:,} (one per chain, {m['scored']:,} scored) after "
+        lines.append(f"  samples          {m.get('samples', 0):,} (one per chain, {m.get('scored', 0):,} scored) after "
                      f"{rep['samples'] - 2:,} schedule steps")
     else:
         ess = m.get("ess_mean")

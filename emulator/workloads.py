@@ -271,6 +271,7 @@ class ScoreEstimator:
 
     MAX_STREAM = 4_000_000
     N_PERM = 100
+    MIN_SCORED = 20
 
     def __init__(self, program, chains: int):
         cfg = program.config
@@ -331,6 +332,10 @@ class ScoreEstimator:
 
             ds = load_dataset(p.config.workload.dataset, 0)
             data = ds.unnormalise(self.final * self.to_z)
+            if len(data) < self.MIN_SCORED:
+                self._metrics = {"samples": int(len(data)), "scored": 0,
+                                 "note": f"{len(data)} sample(s): too few to score (run at least {self.MIN_SCORED} chains)"}
+                return self._metrics
             # scored on as many samples as the held-out set has (the first chains: a fixed choice)
             self.data = data[: min(len(data), len(ds.held_out))]
             self._dataset = ds
@@ -370,7 +375,7 @@ class ScoreEstimator:
 
         m = self.metrics()
         if self.kind == "diffusion":
-            if self.final is None:
+            if self.final is None or not m.get("scored"):
                 return
             from emulator.references import IDEAL_STEPS, reverse_sde_float
 
