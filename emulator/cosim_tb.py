@@ -90,9 +90,12 @@ class ClosedLoop:
             codes = np.concatenate([codes, ctrl])
         return codes
 
-    async def run_chain(self, c: int) -> ChainResult:
+    async def run_chain(self, c: int, reset_step: bool = True) -> ChainResult:
+        """Run chain c against the golden model. With ``reset_step`` (the co-simulation's own
+        driver) a score demon's schedule step is reset over AXI first; firmware in the loop passes
+        False, since its start already reset the step and the bus is the firmware's."""
         top, program, cfg = self.top, self.program, self.cfg
-        if self.score:
+        if self.score and reset_step:
             await top.step_reset(enable=True)
         loop = Loop(program, 1, chain_seed(cfg.seed, c), instance_seed=cfg.seed)
         golden = program.demon()

@@ -93,8 +93,23 @@ class AnnealResult(ctypes.Structure):
                 ("counters", Counters)]
 
 
+class DiffusionArgs(ctypes.Structure):
+    _fields_ = [("weights", ctypes.POINTER(ctypes.c_int32)), ("n_weights", ctypes.c_uint32),
+                ("biases", ctypes.POINTER(ctypes.c_int32)), ("n_biases", ctypes.c_uint32),
+                ("scale", ctypes.POINTER(ctypes.c_int32)), ("drift", ctypes.POINTER(ctypes.c_int32)),
+                ("noise", ctypes.POINTER(ctypes.c_int32)), ("emb", ctypes.POINTER(ctypes.c_int32)),
+                ("rows", ctypes.c_uint32), ("samples", ctypes.c_uint32), ("idle_cycles", ctypes.c_uint32),
+                ("max_idle", ctypes.c_uint32)]
+
+
+class DiffusionResult(ctypes.Structure):
+    _fields_ = [("final_codes", ctypes.c_int32 * MAX_N), ("final_seq", ctypes.c_uint32), ("step", ctypes.c_uint32),
+                ("discarded", ctypes.c_uint32), ("empty_polls", ctypes.c_uint32), ("counters", Counters)]
+
+
 #: demon_programs_sizeof(which) for each mirror.
-SIZES = {0: LinearSolveArgs, 1: LinearSolveResult, 2: AnnealArgs, 3: AnnealResult, 5: Host}
+SIZES = {0: LinearSolveArgs, 1: LinearSolveResult, 2: AnnealArgs, 3: AnnealResult, 5: Host,
+         6: DiffusionArgs, 7: DiffusionResult}
 SIZEOF_DEV = 4
 
 
@@ -108,7 +123,7 @@ def load_library(path: str) -> ctypes.CDLL:
         if c_size != ctypes.sizeof(mirror):
             raise RuntimeError(f"{mirror.__name__}: the C struct has {c_size} bytes, its ctypes mirror "
                                f"{ctypes.sizeof(mirror)}: emulator/fil_tb.py is out of date with firmware/include")
-    for name in ("demon_init", "demon_linear_solve", "demon_anneal"):
+    for name in ("demon_init", "demon_linear_solve", "demon_anneal", "demon_diffusion"):
         getattr(lib, name).restype = ctypes.c_int
     lib.demon_status_name.restype = ctypes.c_char_p
     lib.demon_status_name.argtypes = [ctypes.c_int]
@@ -268,7 +283,35 @@ class Anneal:
                 "count": list(r.count[:k]), "empty_polls": r.empty_polls, "counters": r.counters.as_dict()}
 
 
-PROGRAMS = {"linear_solve": LinearSolve, "anneal": Anneal}
+def _ptr(arr) -> ctypes.POINTER(ctypes.c_int32):
+    return ctypes.cast(arr, ctypes.POINTER(ctypes.c_int32))
+
+
+class Diffusion:
+    def __init__(self, job: dict, program):
+        self.n = program.config.n
+        p = job["program_args"]
+        S = np.asarray(program.schedule_raw, dtype=np.int64)
+        w = np.concatenate([np.asarray(W, dtype=np.int64).reshape(-1) for W in program.W_raw])
+        b = np.concatenate([np.asarray(v, dtype=np.int64).reshape(-1) for v in program.b_raw])
+        self.w, self.b = _i32(w), _i32(b)
+        self.scale, self.drift, self.noise = _i32(S[:, 0]), _i32(S[:, 1]), _i32(S[:, 2])
+        self.emb = _i32(S[:, 3:]) if S.shape[1] > 3 else None
+        self.args = DiffusionArgs(_ptr(self.w), len(w), _ptr(self.b), len(b), _ptr(self.scale), _ptr(self.drift),
+                                  _ptr(self.noise), _ptr(self.emb) if self.emb is not None else None, S.shape[0],
+                                  p["samples"], p["idle_cycles"], 0)
+        self.result = DiffusionResult()
+
+    def call(self, lib, dev) -> int:
+        return lib.demon_diffusion(dev, ctypes.byref(self.args), ctypes.byref(self.result))
+
+    def output(self) -> dict:
+        r = self.result
+        return {"final_codes": list(r.final_codes[: self.n]), "final_seq": r.final_seq, "step": r.step,
+                "discarded": r.discarded, "empty_polls": r.empty_polls, "counters": r.counters.as_dict()}
+
+
+PROGRAMS = {"linear_solve": LinearSolve, "anneal": Anneal, "diffusion": Diffusion}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -302,7 +345,7 @@ async def firmware_in_the_loop(dut):
     loop_result = None
     if bus.enable_cycle is not None:
         runner = ClosedLoop(top, program, job["simulator"])
-        loop_result = await runner.run_chain(0)
+        loop_result = await runner.run_chain(0, reset_step=False)
         bus.deadline = top.cycle_now() + int(job["drain_cycles"])
     where, status = await fw
     wall = time.perf_counter() - t0
@@ -346,6 +389,7 @@ async def firmware_in_the_loop(dut):
         "simulator": job["simulator"],
         "latency_cycles": t.adc_latency + measured[0] + t.dac_latency if len(measured) == 1 else None,
         "loop_ran": True,
+        "last_sample_codes": [int(v) for v in res.codes[-1]],
         "firmware": firmware_report,
     }
     rep = build_report(cfg, program, res.loop, est, demon=job["simulator"], wall_s=wall, extra=extra)

@@ -19,8 +19,12 @@ Programs (``firmware/programs``):
                   samples in fixed point, return x (the config's workload must be a linear solve)
 ``anneal``        an annealing schedule: stages of rising beta, coefficients beta*(A, b) reloaded
                   at each stage while the unit is idle, per-stage mean and variance (see
-                  ``firmware/programs/anneal.c``); the RTL computes the force unchecked, since no
-                  golden model reprograms itself mid-run
+                  ``firmware/programs/anneal.c``). The co-simulation's golden model does not
+                  reprogram itself mid-run, so the loop stops at the first stage change (see
+                  docs/firmware.md, Limits)
+``diffusion``     a diffusion schedule run on the score-network demon: load the network and the
+                  schedule table, reset the step, start, return the run's last sample (the
+                  generated point); checked bit for bit like the rest of the loop
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from emulator import sim
 from emulator.config import Config, ConfigError
 
 FIRMWARE_DIR = Path(__file__).resolve().parent.parent / "firmware"
-PROGRAMS = ("linear_solve", "anneal")
+PROGRAMS = ("linear_solve", "anneal", "diffusion")
 #: Simulated cycles the firmware may run on after the loop's last sample before its accesses fail.
 DRAIN_CYCLES = 50_000
 #: Annealing schedule of the ``anneal`` program: inverse temperatures (relative to the config's
@@ -103,8 +107,11 @@ def check_firmware_config(program: str, cfg: Config) -> None:
 
     if program not in PROGRAMS:
         raise ConfigError("PROGRAM", f"unknown program {program!r}: choose one of {', '.join(PROGRAMS)}")
-    if cfg.is_score:
-        raise ConfigError("demon.kind", "the firmware programs drive the linear force unit; this config uses the score network")
+    if program == "diffusion":
+        if cfg.workload.kind != "diffusion":
+            raise ConfigError("workload.kind", f"the diffusion program needs a diffusion workload, got {cfg.workload.kind}")
+    elif cfg.is_score:
+        raise ConfigError("demon.kind", f"the {program} program drives the linear force unit; this config uses the score network")
     check_cosim_config(cfg)
     spec = cfg.demon_spec()
     if cfg.adc.sample_period_cycles < spec.initiation_interval:
@@ -113,7 +120,7 @@ def check_firmware_config(program: str, cfg: Config) -> None:
                           f"firmware counts captured samples")
     if program == "linear_solve" and cfg.workload.kind != "linear_solve":
         raise ConfigError("workload.kind", f"the linear_solve program needs a linear_solve workload, got {cfg.workload.kind}")
-    if cfg.run.samples > 1 << 30:
+    if not cfg.is_score and cfg.run.samples > 1 << 30:
         raise ConfigError("run.samples", "the firmware averages at most 2^30 samples")
 
 
@@ -160,6 +167,9 @@ def _decode(program_name: str, cfg: Config, program, fw: dict) -> dict:
         out.update(solution=x.tolist(), exact=x_star.tolist(), rel_error=rel, rel_error_bound=bound,
                    within_bound=rel < bound, solution_se_predicted=se.tolist(),
                    mean=(np.array(r["mean_q30"], dtype=np.float64) / 2**30).tolist())
+    elif program_name == "diffusion":
+        codes = np.array(r["final_codes"], dtype=np.float64)
+        out.update(generated=(codes * 2.0 ** (1 - cfg.adc.bits) * program.in_scale).tolist())
     else:
         out.update(mean=(np.array(r["mean_q30"], dtype=np.float64) / 2**30).tolist(),
                    variance=(np.array(r["var_q30"], dtype=np.float64) / 2**30).tolist(),
@@ -187,6 +197,7 @@ def run_firmware(program_name: str, cfg: Config, simulator: str, trace: Path | N
 
     program = compile_program(cfg)
     params = sim.hdl_parameters(program.spec, 10)
+    total = cfg.total_samples
     lib = build_library(log)
     try:
         runner, build_dir, build_s = cached_build(simulator, params, False, log)
@@ -195,8 +206,11 @@ def run_firmware(program_name: str, cfg: Config, simulator: str, trace: Path | N
     depth = 32                      # demon_top's CAP_DEPTH default (the build does not override it)
     if idle_cycles is None:
         idle_cycles = cfg.adc.sample_period_cycles * max(1, depth // 4)
-    args = {"burn_in": cfg.run.burn_in_samples, "samples": cfg.run.samples,
-            "inv_scale_q16": inv_scale_q16(program.scale), "idle_cycles": int(idle_cycles)}
+    if program_name == "diffusion":
+        args = {"samples": total, "idle_cycles": int(idle_cycles)}
+    else:
+        args = {"burn_in": cfg.run.burn_in_samples, "samples": cfg.run.samples,
+                "inv_scale_q16": inv_scale_q16(program.scale), "idle_cycles": int(idle_cycles)}
     if program_name == "anneal":
         args.update(anneal_schedule(cfg))
     args.update(program_overrides or {})

@@ -36,8 +36,8 @@ def firmware_command():
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Override a config value by dotted key, e.g. --set run.samples=1000 (repeatable).")
 def run_command(program, config, demon, trace, as_json, seed, sets):
-    """Run firmware PROGRAM (linear_solve or anneal) against the RTL demon with CONFIG's analog array
-    in the loop, one chain, and score its answer."""
+    """Run firmware PROGRAM (linear_solve, anneal or diffusion) against the RTL demon with CONFIG's
+    analog array in the loop, one chain, and score its answer."""
     from emulator.cli import _load
     from emulator.firmware import PROGRAMS, check_firmware_config, run_firmware
 
@@ -80,6 +80,10 @@ def summary(rep: dict) -> str:
         gold = rep.get("metrics", {}).get("rel_error")
         if gold is not None:
             lines.append(f"  emulator      {gold:.4g} from the same samples averaged by the emulator")
+    if fw.get("generated") is not None:
+        same = fw["result"]["final_codes"] == rep.get("last_sample_codes")
+        lines.append(f"  generated     {[round(v, 4) for v in fw['generated']]} (data units; the run's last sample, "
+                     f"{'equal to' if same else 'DIFFERENT from'} the loop's), step {fw['result']['step']}")
     if fw.get("variance") is not None:
         for b, v in zip(fw["betas"], fw["variance"]):
             lines.append(f"  beta {b:<8g} mean spread {float(sum(v)) / len(v):.4g} (x in full scales, squared)")

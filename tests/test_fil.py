@@ -128,3 +128,44 @@ def test_a_firmware_waiting_for_samples_that_never_come_is_stopped():
     assert rep["bit_exact"], rep["mismatch"]          # the loop itself was fine
     fw = rep["firmware"]
     assert fw["status"] == "DEMON_E_BUS" and fw["bus_errors_after_deadline"] and fw["result"] is None
+
+
+SPIRAL = REPO / "hw_configs" / "diffusion_spiral.yaml"
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("simulator", SIMS)
+def test_diffusion_schedule_in_the_loop(simulator, tmp_path):
+    # The diffusion program loads the score network and the schedule table itself and starts the
+    # run with the step reset; the loop it configured is the golden run, bit for bit, and what it
+    # returns is the run's last sample (the generated point), at the schedule's hold row.
+    cfg = load_config(SPIRAL).with_overrides({"chains": 1})
+    program = compile_program(cfg)
+    total = cfg.total_samples
+    trace_path = tmp_path / "trace.csv"
+    rep = run_firmware("diffusion", cfg, simulator, trace=trace_path, quiet=True)
+    fw = rep["firmware"]
+    assert fw["status"] == "DEMON_OK", fw
+    assert not fw["python_errors"] and not fw["bus_errors_after_deadline"]
+    gold, _ = run_golden(cfg)
+    assert rep["bit_exact"], rep["mismatch"]
+    assert rep["codes_sha256"] == gold["codes_sha256"]
+    r = fw["result"]
+    assert r["final_seq"] == total - 1 and r["discarded"] == total - 1
+    assert r["final_codes"] == rep["last_sample_codes"]
+    rows = np.asarray(program.schedule_raw).shape[0]
+    assert r["step"] == min(total - 1, rows - 1)
+    assert r["counters"]["CNT_IN"] == total and r["counters"]["CNT_DROP"] == 0
+
+    # The network's writes are the compiled weights and biases, layer by layer, where the map says.
+    writes = [(int(t["offset"], 16), int(t["value"], 16)) for t in _trace(trace_path) if t["op"] == "W"]
+    w = np.concatenate([np.asarray(W, dtype=np.int64).reshape(-1) for W in program.W_raw])
+    b = np.concatenate([np.asarray(v, dtype=np.int64).reshape(-1) for v in program.b_raw])
+    net = [x for x in writes if x[0] != regs.CTRL_OFFSET][: len(w) + len(b)]
+    expect, wo, bo = [], 0, 0
+    for W, v in zip(program.W_raw, program.b_raw):
+        k, m = np.asarray(W).size, np.asarray(v).size
+        expect += [(regs.MLP_W.entry_offset(wo + i), int(w[wo + i]) & 0xFFFF_FFFF) for i in range(k)]
+        expect += [(regs.MLP_B.entry_offset(bo + i), int(b[bo + i]) & 0xFFFF_FFFF) for i in range(m)]
+        wo, bo = wo + k, bo + m
+    assert net == expect

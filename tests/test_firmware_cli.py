@@ -15,7 +15,7 @@ QUICK = ["--set", "run.samples=150", "--set", "run.burn_in_samples=30"]
 
 
 @pytest.mark.parametrize("argv,field,words", [
-    (["nosuch", str(DEFAULT)], "PROGRAM", "linear_solve"),
+    (["nosuch", str(DEFAULT)], "PROGRAM", "diffusion"),
     (["linear_solve", "missing.yaml"], "CONFIG", "no such file"),
     (["linear_solve", str(REPO / "hw_configs" / "gauss16_digital.yaml")], "workload.kind", "linear_solve workload"),
     (["linear_solve", str(REPO / "hw_configs" / "diffusion_mixture.yaml")], "demon.kind", "linear force unit"),
@@ -23,6 +23,8 @@ QUICK = ["--set", "run.samples=150", "--set", "run.burn_in_samples=30"]
      "initiation interval"),
     (["linear_solve", str(DEFAULT), "--trace", "/nonexistent-folder/t.csv"], "--trace", "does not exist"),
     (["linear_solve", str(DEFAULT), "--demon", "golden"], "--demon", "icarus"),
+    (["diffusion", str(DEFAULT)], "workload.kind", "diffusion workload"),
+    (["diffusion", str(REPO / "hw_configs" / "posterior_wells.yaml")], "workload.kind", "diffusion workload"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch, argv, field, words):
     monkeypatch.chdir(tmp_path)

@@ -6,6 +6,8 @@
  *   demon_anneal         an annealing schedule: stages of rising inverse temperature beta_k, the
  *                        coefficients beta_k * (A, b) loaded at each stage boundary while the
  *                        unit is idle, per-stage mean and spread of the captured samples
+ *   demon_diffusion      a diffusion schedule run on the score-network demon: network and
+ *                        schedule table loaded, step reset, the run's last sample returned
  *
  * Fixed point used here (named as in the rest of the project; TRN = floor, RND = half up, SAT):
  *   ADC code X (X_BITS bits) is x = X / 2^(X_BITS-1) in normalised full-scale units;
@@ -95,6 +97,38 @@ demon_status_t demon_anneal_scale(const int32_t *v, uint32_t count, int32_t beta
 
 demon_status_t demon_anneal(demon_dev_t *dev, const demon_anneal_args_t *args, demon_anneal_result_t *result);
 
+typedef struct demon_diffusion_args {
+    const int32_t *weights;        /* every weight layer's W (out x in, row-major), layer by layer:
+                                      the MLP_W layout, raw Q(WEIGHT_INT, WEIGHT_FRAC) */
+    uint32_t n_weights;            /* must equal the instance's sum of out_l * in_l */
+    const int32_t *biases;         /* every layer's biases, layer by layer, raw Q(BIAS_INT, BIAS_FRAC) */
+    uint32_t n_biases;             /* must equal the instance's sum of out_l */
+    const int32_t *scale;          /* schedule: force_scale[k], raw Q(SCALE_INT, SCALE_FRAC) */
+    const int32_t *drift;          /* drift_ctrl[k], raw Q(1, CTRL_BITS-1) */
+    const int32_t *noise;          /* noise_ctrl[k], raw Q(1, CTRL_BITS-1) */
+    const int32_t *emb;            /* emb[k*E + e], raw Q(ACT_INT, ACT_FRAC); NULL when E = 0 */
+    uint32_t rows;                 /* schedule rows K, 1..SCHED_LEN */
+    uint32_t samples;              /* samples of the run; the last one (number samples-1) is the result */
+    uint32_t idle_cycles;
+    uint32_t max_idle;
+} demon_diffusion_args_t;
+
+typedef struct demon_diffusion_result {
+    int32_t final_codes[DEMON_MAX_N]; /* ADC codes of the run's last sample: the generated point */
+    uint32_t final_seq;               /* its sequence number (samples - 1) */
+    uint32_t step;                    /* STEP after the run (K-1 once every row was used) */
+    uint32_t discarded;               /* samples removed unread before the last one */
+    uint32_t empty_polls;
+    demon_counters_t counters;
+} demon_diffusion_result_t;
+
+/* A diffusion (reverse-SDE) schedule run on the score-network demon: load the network layer by
+ * layer and the schedule table (every value checked against the instance's formats before the
+ * first write), start with the counters, the capture FIFO and the schedule step reset in one CTRL
+ * write, remove samples 0 .. samples-2 unread as they come, read the last one (the generated
+ * point: the schedule's final hold row freezes it), stop, read STEP and the counters. */
+demon_status_t demon_diffusion(demon_dev_t *dev, const demon_diffusion_args_t *args, demon_diffusion_result_t *result);
+
 /* Sizes of the argument and result structs, so a foreign caller (ctypes) can check its mirror. */
 uint32_t demon_programs_sizeof(uint32_t which);
 #define DEMON_SIZEOF_LINEAR_SOLVE_ARGS 0u
@@ -103,6 +137,8 @@ uint32_t demon_programs_sizeof(uint32_t which);
 #define DEMON_SIZEOF_ANNEAL_RESULT 3u
 #define DEMON_SIZEOF_DEV 4u
 #define DEMON_SIZEOF_HOST 5u
+#define DEMON_SIZEOF_DIFFUSION_ARGS 6u
+#define DEMON_SIZEOF_DIFFUSION_RESULT 7u
 
 #ifdef __cplusplus
 }

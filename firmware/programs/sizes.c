@@ -12,6 +12,8 @@ uint32_t demon_programs_sizeof(uint32_t which)
     case DEMON_SIZEOF_ANNEAL_RESULT: return (uint32_t)sizeof(demon_anneal_result_t);
     case DEMON_SIZEOF_DEV: return (uint32_t)sizeof(demon_dev_t);
     case DEMON_SIZEOF_HOST: return (uint32_t)sizeof(struct demon_host);
+    case DEMON_SIZEOF_DIFFUSION_ARGS: return (uint32_t)sizeof(demon_diffusion_args_t);
+    case DEMON_SIZEOF_DIFFUSION_RESULT: return (uint32_t)sizeof(demon_diffusion_result_t);
     default: return 0u;
     }
 }

@@ -851,12 +851,109 @@ static void test_anneal(void)
     }
 }
 
+static void test_diffusion(void)
+{
+    enum { ROWS = 4, SAMPLES = 7 };
+    static int32_t feed[SAMPLES + 3][2];
+    int32_t w[41];
+    int32_t b[10];
+    int32_t scale[ROWS] = {100, -200, 300, 0};
+    int32_t drift[ROWS] = {-5, 6, -7, 0};
+    int32_t noise[ROWS] = {10, 20, 30, 0};
+    int32_t emb[ROWS * 2] = {1, -1, 2, -2, 3, -3, 0, 0};
+    demon_diffusion_args_t args;
+    static demon_diffusion_result_t res;
+    uint32_t i;
+    uint32_t k;
+    static const uint32_t layer_w[3] = {20u, 15u, 6u};
+    static const uint32_t layer_b[3] = {5u, 3u, 2u};
+    for (i = 0; i < SAMPLES + 3; i++) {
+        feed[i][0] = (int32_t)(i * 97u % 1024u) - 512;
+        feed[i][1] = -(int32_t)(i * 13u % 512u);
+    }
+    for (i = 0; i < 41u; i++) w[i] = (int32_t)(i * 1601u % 65536u) - 32768;
+    for (i = 0; i < 10u; i++) b[i] = (int32_t)(i * 999u % 16384u) - 8192;
+    fresh(set_mlp);
+    M.feed = &feed[0][0];
+    M.feed_count = SAMPLES;
+    M.feed_per_delay = 3u;
+    memset(&args, 0, sizeof args);
+    args.weights = w;
+    args.n_weights = 41u;
+    args.biases = b;
+    args.n_biases = 10u;
+    args.scale = scale;
+    args.drift = drift;
+    args.noise = noise;
+    args.emb = emb;
+    args.rows = ROWS;
+    args.samples = SAMPLES;
+    args.idle_cycles = 400u;
+    args.max_idle = 20u;
+    CHECK_ST(demon_diffusion(&D, &args, &res), DEMON_OK);
+    CHECK(res.final_seq == SAMPLES - 1u && res.discarded == SAMPLES - 1u);
+    CHECK(res.final_codes[0] == feed[SAMPLES - 1][0] && res.final_codes[1] == feed[SAMPLES - 1][1]);
+    CHECK(res.step == ROWS - 1u);                  /* saturated on the hold row */
+    CHECK(res.counters.in == SAMPLES && M.enable == 0u && M.cap_underflow == 0u);
+    /* the writes: CTRL stop, then each layer's weights and biases at their bases, the table, SCHED_K,
+     * the start with every clear and the step reset */
+    {
+        uint32_t at = 0u;
+        uint32_t wo = 0u;
+        uint32_t bo = 0u;
+        CHECK(M.log[at].op == 'W' && M.log[at].offset == DEMON_CTRL_OFFSET && M.log[at].value == 0u);
+        at++;
+        for (k = 0; k < 3u; k++) {
+            for (i = 0; i < layer_w[k]; i++, at++) {
+                CHECK(M.log[at].offset == DEMON_MLP_W_ENTRY(wo + i) && M.log[at].value == word(w[wo + i]));
+            }
+            for (i = 0; i < layer_b[k]; i++, at++) {
+                CHECK(M.log[at].offset == DEMON_MLP_B_ENTRY(bo + i) && M.log[at].value == word(b[bo + i]));
+            }
+            wo += layer_w[k];
+            bo += layer_b[k];
+        }
+        CHECK(M.log[at].offset == DEMON_SCHED_SCALE_ENTRY(0));
+        at += 3u * ROWS + 2u * ROWS;
+        CHECK(M.log[at].offset == DEMON_SCHED_K_OFFSET && M.log[at].value == ROWS);
+        at++;
+        CHECK(M.log[at].offset == DEMON_CTRL_OFFSET && M.log[at].value == 0xFu);
+    }
+    /* refused before any access */
+    {
+        demon_diffusion_args_t bad = args;
+        fresh(set_mlp);
+        bad.n_weights = 40u;
+        CHECK_ST(demon_diffusion(&D, &bad, &res), DEMON_E_SIZE);
+        bad = args;
+        bad.rows = 17u;
+        CHECK_ST(demon_diffusion(&D, &bad, &res), DEMON_E_SIZE);
+        bad = args;
+        bad.emb = NULL;
+        CHECK_ST(demon_diffusion(&D, &bad, &res), DEMON_E_NULL);
+        bad = args;
+        bad.samples = 0u;
+        CHECK_ST(demon_diffusion(&D, &bad, &res), DEMON_E_RANGE);
+        b[9] = 8192;                               /* the last layer's last bias, one past Q(2,12) */
+        CHECK_ST(demon_diffusion(&D, &args, &res), DEMON_E_RANGE);
+        b[9] = 0;
+        emb[7] = -32769;
+        CHECK_ST(demon_diffusion(&D, &args, &res), DEMON_E_RANGE);
+        emb[7] = 0;
+        CHECK(M.nlog == 0u);
+        fresh(NULL);
+        CHECK_ST(demon_diffusion(&D, &args, &res), DEMON_E_UNSUPPORTED);
+        CHECK(M.nlog == 0u);
+    }
+}
+
 static void test_struct_sizes_are_exported(void)
 {
     CHECK(demon_programs_sizeof(DEMON_SIZEOF_LINEAR_SOLVE_ARGS) == sizeof(demon_linear_solve_args_t));
     CHECK(demon_programs_sizeof(DEMON_SIZEOF_LINEAR_SOLVE_RESULT) == sizeof(demon_linear_solve_result_t));
     CHECK(demon_programs_sizeof(DEMON_SIZEOF_ANNEAL_RESULT) == sizeof(demon_anneal_result_t));
     CHECK(demon_programs_sizeof(DEMON_SIZEOF_DEV) == sizeof(demon_dev_t));
+    CHECK(demon_programs_sizeof(DEMON_SIZEOF_DIFFUSION_ARGS) == sizeof(demon_diffusion_args_t));
     CHECK(demon_programs_sizeof(99u) == 0u);
 }
 
@@ -998,6 +1095,7 @@ int main(int argc, char **argv)
     test_score_network_schedule_and_step();
     test_linear_solve();
     test_anneal();
+    test_diffusion();
     test_struct_sizes_are_exported();
     printf("%d checks, %d failed\n", checks, failures);
     return failures == 0 ? 0 : 1;
