@@ -141,8 +141,8 @@ def _jsonable(x):
         return _jsonable(x.tolist())
     if isinstance(x, (np.floating, float)):
         return float(x) if np.isfinite(x) else None
-    if isinstance(x, np.integer):
-        return int(x)
+    if isinstance(x, np.generic):          # numpy integers and booleans
+        return x.item()
     return x
 
 

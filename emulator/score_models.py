@@ -207,7 +207,7 @@ class ScoreNet:
 def _json_default(o):
     if isinstance(o, np.ndarray):
         return o.tolist()
-    if isinstance(o, (np.floating, np.integer)):
+    if isinstance(o, np.generic):
         return o.item()
     raise TypeError(type(o))
 

@@ -75,6 +75,8 @@ counted, and does not advance the step).
 
 from __future__ import annotations
 
+import numbers
+
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -240,7 +242,7 @@ class MLPSpec:
         hidden = tuple(self.hidden)
         if not 1 <= len(hidden) <= 3:
             out.append(("hidden", f"must have 1 to 3 hidden layers, got {len(hidden)}"))
-        if any((not isinstance(h, (int, np.integer))) or not 1 <= h <= MAX_HIDDEN for h in hidden):
+        if any((not isinstance(h, numbers.Integral)) or not 1 <= h <= MAX_HIDDEN for h in hidden):
             out.append(("hidden", f"every hidden layer must have 1 to {MAX_HIDDEN} units, got {hidden}"))
         widest = max(hidden + (self.n,)) if hidden else self.n
         if not 1 <= self.multipliers <= widest:

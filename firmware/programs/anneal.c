@@ -96,15 +96,7 @@ static demon_status_t wait_idle(demon_dev_t *dev)
 static demon_status_t next_sample(demon_dev_t *dev, const demon_anneal_args_t *args,
                                   demon_anneal_result_t *res, uint32_t *seq)
 {
-    uint32_t idle = 0u;
-    for (;;) {
-        demon_status_t st = demon_capture_peek(dev, seq);
-        if (st != DEMON_E_EMPTY) return st;
-        res->empty_polls += 1u;
-        idle += 1u;
-        if (args->max_idle != 0u && idle > args->max_idle) return DEMON_E_TIMEOUT;
-        demon_plat_delay_cycles(dev->plat, args->idle_cycles);
-    }
+    return prog_next_sample(dev, args->idle_cycles, args->max_idle, &res->empty_polls, seq);
 }
 
 static demon_status_t run(demon_dev_t *dev, const demon_anneal_args_t *args, demon_anneal_result_t *res,

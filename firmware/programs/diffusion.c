@@ -19,6 +19,7 @@
 
 #include "demon_platform.h"
 #include "demon_programs.h"
+#include "prog_common.h"
 
 static int fits(const int32_t *v, uint32_t count, uint32_t width)
 {
@@ -68,7 +69,6 @@ static demon_status_t run(demon_dev_t *dev, const demon_diffusion_args_t *args, 
     demon_status_t st;
     int32_t codes[DEMON_MAX_N];
     uint32_t last = args->samples - 1u;
-    uint32_t idle = 0u;
     uint32_t wo = 0u;
     uint32_t bo = 0u;
     uint32_t seq;
@@ -93,16 +93,9 @@ static demon_status_t run(demon_dev_t *dev, const demon_diffusion_args_t *args, 
         return st;
     }
     for (;;) {
-        st = demon_capture_peek(dev, &seq);
-        if (st == DEMON_E_EMPTY) {
-            res->empty_polls += 1u;
-            idle += 1u;
-            if (args->max_idle != 0u && idle > args->max_idle) return DEMON_E_TIMEOUT;
-            demon_plat_delay_cycles(dev->plat, args->idle_cycles);
-            continue;
+        if ((st = prog_next_sample(dev, args->idle_cycles, args->max_idle, &res->empty_polls, &seq)) != DEMON_OK) {
+            return st;
         }
-        if (st != DEMON_OK) return st;
-        idle = 0u;
         if (seq < last) {
             if ((st = demon_capture_discard(dev, NULL)) != DEMON_OK) return st;
             res->discarded += 1u;

@@ -52,7 +52,6 @@ static demon_status_t run(demon_dev_t *dev, const demon_linear_solve_args_t *arg
     demon_status_t st;
     int32_t codes[DEMON_MAX_N];
     uint32_t n = args->n;
-    uint32_t idle = 0u;
     uint32_t seq;
     uint32_t j;
 
@@ -62,16 +61,9 @@ static demon_status_t run(demon_dev_t *dev, const demon_linear_solve_args_t *arg
     if ((st = demon_start(dev, DEMON_START_CLEAR_COUNTERS | DEMON_START_CLEAR_CAPTURE)) != DEMON_OK) return st;
 
     while (res->count < args->samples) {
-        st = demon_capture_peek(dev, &seq);
-        if (st == DEMON_E_EMPTY) {
-            res->empty_polls += 1u;
-            idle += 1u;
-            if (args->max_idle != 0u && idle > args->max_idle) return DEMON_E_TIMEOUT;
-            demon_plat_delay_cycles(dev->plat, args->idle_cycles);
-            continue;
+        if ((st = prog_next_sample(dev, args->idle_cycles, args->max_idle, &res->empty_polls, &seq)) != DEMON_OK) {
+            return st;
         }
-        if (st != DEMON_OK) return st;
-        idle = 0u;
         if (seq < args->burn_in) {
             if ((st = demon_capture_discard(dev, NULL)) != DEMON_OK) return st;
             res->discarded += 1u;

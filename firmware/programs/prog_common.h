@@ -13,6 +13,26 @@
 
 #include <stdint.h>
 
+#include "demon.h"
+#include "demon_platform.h"
+
+/* Wait for the next captured sample (its sequence number in *seq): poll CAP_STATUS, counting
+ * empty polls in *empty_polls and waiting idle_cycles between them; DEMON_E_TIMEOUT after more
+ * than max_idle empty polls in a row (0: wait for ever). */
+static inline demon_status_t prog_next_sample(demon_dev_t *dev, uint32_t idle_cycles, uint32_t max_idle,
+                                              uint32_t *empty_polls, uint32_t *seq)
+{
+    uint32_t idle = 0u;
+    for (;;) {
+        demon_status_t st = demon_capture_peek(dev, seq);
+        if (st != DEMON_E_EMPTY) return st;
+        *empty_polls += 1u;
+        idle += 1u;
+        if (max_idle != 0u && idle > max_idle) return DEMON_E_TIMEOUT;
+        demon_plat_delay_cycles(dev->plat, idle_cycles);
+    }
+}
+
 static inline int64_t floor_div(int64_t p, int64_t q)
 {
     int64_t d = p / q;
