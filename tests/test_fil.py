@@ -43,6 +43,19 @@ def _trace(path) -> list[dict]:
     return list(csv.DictReader(lines))
 
 
+def _run_ok(program_name, cfg, simulator, trace_path):
+    """Run the firmware program; it must return DEMON_OK, and the loop it configured must be the
+    golden run, bit for bit. Returns the report and the golden report."""
+    rep = run_firmware(program_name, cfg, simulator, trace=trace_path, quiet=True)
+    fw = rep["firmware"]
+    assert fw["status"] == "DEMON_OK", fw
+    assert not fw["python_errors"] and not fw["bus_errors_after_deadline"]
+    gold, _ = run_golden(cfg)
+    assert rep["bit_exact"], rep["mismatch"]
+    assert rep["codes_sha256"] == gold["codes_sha256"]
+    return rep, gold
+
+
 @pytest.mark.sim
 @pytest.mark.parametrize("simulator", SIMS)
 def test_linear_solve_in_the_loop(simulator, tmp_path):
@@ -50,15 +63,8 @@ def test_linear_solve_in_the_loop(simulator, tmp_path):
     program = compile_program(cfg)
     n = cfg.n
     trace_path = tmp_path / "trace.csv"
-    rep = run_firmware("linear_solve", cfg, simulator, trace=trace_path, quiet=True)
+    rep, gold = _run_ok("linear_solve", cfg, simulator, trace_path)
     fw = rep["firmware"]
-    assert fw["status"] == "DEMON_OK", fw
-    assert not fw["python_errors"] and not fw["bus_errors_after_deadline"]
-
-    # The firmware configured the demon; the loop is the golden run, bit for bit.
-    gold, _ = run_golden(cfg)
-    assert rep["bit_exact"], rep["mismatch"]
-    assert rep["codes_sha256"] == gold["codes_sha256"]
     total = BURN_IN + SAMPLES
     assert rep["rtl_counters"]["CNT_IN"] == total and rep["rtl_counters"]["CNT_DROP"] == 0
     assert fw["result"]["count"] == SAMPLES and fw["result"]["discarded"] == BURN_IN
@@ -143,13 +149,8 @@ def test_diffusion_schedule_in_the_loop(simulator, tmp_path):
     program = compile_program(cfg)
     total = cfg.total_samples
     trace_path = tmp_path / "trace.csv"
-    rep = run_firmware("diffusion", cfg, simulator, trace=trace_path, quiet=True)
+    rep, _ = _run_ok("diffusion", cfg, simulator, trace_path)
     fw = rep["firmware"]
-    assert fw["status"] == "DEMON_OK", fw
-    assert not fw["python_errors"] and not fw["bus_errors_after_deadline"]
-    gold, _ = run_golden(cfg)
-    assert rep["bit_exact"], rep["mismatch"]
-    assert rep["codes_sha256"] == gold["codes_sha256"]
     r = fw["result"]
     assert r["final_seq"] == total - 1 and r["discarded"] == total - 1
     assert r["final_codes"] == rep["last_sample_codes"]
