@@ -39,7 +39,8 @@ def cache_root() -> Path:
 def _build_key(simulator: str, params: dict, waves: bool) -> str:
     h = hashlib.sha256()
     h.update(json.dumps({"sim": simulator, "params": params, "waves": waves, "python": sys.version,
-                         "visibility": VISIBILITY},
+                         "visibility": VISIBILITY,
+                         "opt": sim.VERILATOR_OPT if simulator == "verilator" else None},
                         sort_keys=True).encode())
     for src in sim.sources():
         h.update(src.name.encode())

@@ -112,12 +112,11 @@ class ClosedLoop:
                 res.mismatch = {"chain": c, **info}
 
         def collect():
-            count = top.output_count()
+            count, cyc, word, lat = top.output_status()
             new = count - seen["count"]
             if new == 0 or res.mismatch is not None:
                 return
             seen["count"] = count
-            cyc, word, lat = top.latest_output()
             codes = self._unpack(word)
             cy = cyc - base
             if new > 1:

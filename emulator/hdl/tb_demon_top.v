@@ -28,17 +28,21 @@
 //   out_fire_count[63:0]  output handshakes since reset
 //
 // Input scheduler (for the closed-loop co-simulation; idle unless Python uses it):
-//   sched_cycle[63:0], sched_data   written by Python, then sched_push_toggle flipped: the word
-//   sched_push_toggle               is presented on the input stream for exactly the one edge
-//                                   sched_cycle (valid high from the edge before), as an ADC that
-//                                   cannot wait does; the demon takes it or drops it by its own
-//                                   rule. A push written half a period before edge E may target
-//                                   edge E itself. Up to 4 pushes may wait. The stream seen by the
-//                                   demon is (in_valid | scheduled) with the scheduled word first.
+//   sched_push[N*X_BITS+64:0]       written by Python in one VPI write per word:
+//                                   {toggle, cycle[63:0], data[N*X_BITS-1:0]}. Flipping the top
+//                                   bit pushes the word: it is presented on the input stream for
+//                                   exactly the one edge `cycle` (valid high from the edge
+//                                   before), as an ADC that cannot wait does; the demon takes it or
+//                                   drops it by its own rule. A push written half a period before
+//                                   edge E may target edge E itself. Up to 4 pushes may wait. The
+//                                   stream seen by the demon is (in_valid | scheduled) with the
+//                                   scheduled word first.
 //   sched_late                      sticky: a pushed word's cycle had already passed (a bug)
 //   out_fire_latency[63:0]          cycles from the input handshake of the word delivered at the
 //                                   latest output handshake to that handshake (measured in HDL;
 //                                   all ones if no input was waiting)
+//   out_fire_status                 {out_fire_count, out_fire_latency, out_fire_cycle,
+//                                   out_fire_data}: the latest output in one VPI read
 //
 // A handshake "at cycle k" happens at rising edge k; the *_fire_* registers change at that edge,
 // together with the toggle. To read them, wake on Edge(toggle) and then await ReadOnly() (the
@@ -161,9 +165,10 @@ module tb_demon_top #(
 
     // ---- input scheduler -------------------------------------------------------------------
     // sched_* are written by Python through VPI; sched_late and out_fire_latency are read by it.
-    reg                 sched_push_toggle;
-    reg  [63:0]         sched_cycle;
-    reg  [N*X_BITS-1:0] sched_data;
+    reg  [N*X_BITS+64:0] sched_push;
+    wire                sched_push_toggle = sched_push[N*X_BITS+64];
+    wire [63:0]         sched_cycle = sched_push[N*X_BITS+63:N*X_BITS];
+    wire [N*X_BITS-1:0] sched_data = sched_push[N*X_BITS-1:0];
     reg                 sched_seen;
     /* verilator lint_off UNUSEDSIGNAL */
     reg                 sched_late;
@@ -180,9 +185,7 @@ module tb_demon_top #(
     reg  [2:0]          acc_count;
 
     initial begin
-        sched_push_toggle = 1'b0;
-        sched_cycle = 64'd0;
-        sched_data = {N*X_BITS{1'b0}};
+        sched_push = {(N*X_BITS+65){1'b0}};
         sched_seen = 1'b0;
         sched_late = 1'b0;
         out_fire_latency = {64{1'b1}};
@@ -223,6 +226,10 @@ module tb_demon_top #(
                                - {2'd0, have_q && (sched_fire || head_stale)};
         end
     end
+
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [OUT_W+191:0]  out_fire_status = {out_fire_count, out_fire_latency, out_fire_cycle, out_fire_data};
+    /* verilator lint_on UNUSEDSIGNAL */
 
     // ---- input-to-output latency, measured -----------------------------------------------
     wire        in_fire = dut_in_valid && in_ready;
