@@ -52,6 +52,17 @@ import numpy as np
 
 # Reductions without numpy's Python wrappers: these checks run once per sample on small arrays.
 _MIN, _MAX = np.minimum.reduce, np.maximum.reduce
+#: Up to this many elements, :func:`extremes` goes through a Python list.
+_SMALL = 32
+
+
+def extremes(x: np.ndarray) -> tuple[float, float]:
+    """(min, max) over every element of a non-empty ``x``. A small array (one chain: the
+    co-simulation) goes through a list, ~0.5 us for both against ~1 us for each numpy reduction."""
+    if x.size <= _SMALL:
+        v = x.ravel().tolist()
+        return min(v), max(v)
+    return _MIN(x, axis=None), _MAX(x, axis=None)
 
 
 @dataclass(frozen=True)
@@ -99,7 +110,7 @@ class ADC:
         np.floor(r, out=r)
         lo, hi = self.code_min, self.code_max
         clipped = 0
-        if r.size and (_MIN(r, axis=None) < lo or _MAX(r, axis=None) > hi):
+        if r.size and ((ex := extremes(r))[0] < lo or ex[1] > hi):
             clipped = int(np.count_nonzero((r < lo) | (r > hi)))
             np.clip(r, lo, hi, out=r)
         return r, clipped

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 import cocotb
 import numpy as np
+from cocotb.triggers import Timer
 
 from emulator import demon_regs as regs
 from emulator.compiler import compile_program
@@ -66,6 +67,7 @@ class ClosedLoop:
         self.spec = program.spec
         self.n = self.cfg.n
         self.score = self.cfg.is_score
+        self._timers: dict[int, Timer] = {}
         self.profile = None
         if os.environ.get("DEMONLOOP_COSIM_PROFILE"):
             import cProfile
@@ -82,6 +84,29 @@ class ClosedLoop:
         timing_word = await top.read_ok(regs.TIMING_OFFSET)
         await top.clear_counters(enable=True)
         return regs.TIMING.field("LATENCY").get(timing_word)
+
+    async def _before_edge(self, k: int) -> None:
+        """:meth:`DemonTop.before_edge` with Timers made once per interval and awaited again (the
+        loop waits one sample period over and over). Safe here only: a Timer object awaited by a
+        second coroutine while primed would fire at the first one's time; the run loop is the
+        only waiter on these."""
+        top = self.top
+        dt = top.edge_time(k) - top.period // 2 - top.now()
+        if dt > 0:
+            timer = self._timers.get(dt)
+            if timer is None:
+                if len(self._timers) >= 64:
+                    self._timers.clear()
+                timer = self._timers[dt] = Timer(dt, unit="step")
+            await timer
+
+    def _pack_out(self, codes: np.ndarray) -> int:
+        """The output word the RTL delivers for golden ``codes`` (n_out,) (inverse of :meth:`_unpack`)."""
+        n, f = self.n, self.spec.f_bits
+        word = pack(codes[:n], f)
+        if self.score:
+            word |= pack(codes[n:], self.spec.ctrl_bits) << (n * f)
+        return word
 
     def _unpack(self, word: int) -> np.ndarray:
         codes = unpack(word, self.n, self.spec.f_bits)
@@ -104,8 +129,12 @@ class ClosedLoop:
         total = cfg.total_samples
         res = ChainResult(loop=loop, codes=np.zeros((total, self.n), dtype=np.int64))
         base = top.cycle_now() + START_MARGIN
-        expected: deque = deque()     # (hdl out cycle, codes (n_out,), X (n,), sample index)
+        # (hdl out cycle, packed word, codes (1, n_out) float64, X (n,), sample index)
+        expected: deque = deque()
         seen = {"count": top.output_count()}
+        pack_out = self._pack_out
+        x_bits = self.spec.x_bits
+        t_adc, t_dem = t.adc_latency, t.demon_latency
 
         def fail(info):
             if res.mismatch is None:
@@ -117,18 +146,20 @@ class ClosedLoop:
             if new == 0 or res.mismatch is not None:
                 return
             seen["count"] = count
-            codes = self._unpack(word)
             cy = cyc - base
             if new > 1:
                 fail({"kind": "several outputs in one sample period", "cycle": cy, "outputs": new,
-                      "rtl_codes": codes.tolist()})
+                      "rtl_codes": self._unpack(word).tolist()})
                 return
             if not expected:
-                fail({"kind": "unexpected output", "cycle": cy, "rtl_codes": codes.tolist()})
+                fail({"kind": "unexpected output", "cycle": cy, "rtl_codes": self._unpack(word).tolist()})
                 return
-            c_exp, F_exp, X, m = expected.popleft()
+            c_exp, w_exp, F, X, m = expected.popleft()
             res.latencies.add(lat)
-            if cyc != c_exp or codes.tolist() != F_exp.tolist():
+            if cyc != c_exp or word != w_exp:
+                # equal words are equal codes; only a difference is unpacked, for the report
+                codes = self._unpack(word)
+                F_exp = F[0].astype(np.int64)
                 diff = np.nonzero(codes != F_exp)[0]
                 j = int(diff[0]) if len(diff) else 0
                 fail({
@@ -140,14 +171,14 @@ class ClosedLoop:
                 })
                 return
             res.outputs += 1
-            loop.deliver(cy, codes[None, :].astype(np.float64))
+            loop.deliver(cy, F)          # the RTL's codes, which are the golden model's
 
         for m in range(total):
             k = t.sample_cycle(m)
             edge = base + k - t.dac_latency
             # One wake per sample, half a period before `edge`: every output handshake at an
             # earlier edge has happened, so every DAC update due before cycle k is known.
-            await top.before_edge(edge)
+            await self._before_edge(edge)
             tw = time.perf_counter()
             if self.profile:
                 self.profile.enable()
@@ -162,8 +193,8 @@ class ClosedLoop:
             if t_in is not None:
                 F, n_ovf = golden.force_count(X)          # the same integers as golden.force
                 loop.counters.demon_overflows += n_ovf
-                expected.append((base + t_in + t.demon_latency, F[0].astype(np.int64), Xi, m))
-            top.schedule_input(base + k + t.adc_latency, pack(Xi, self.spec.x_bits))
+                expected.append((base + t_in + t_dem, pack_out(F[0]), F, Xi, m))
+            top.schedule_input(base + k + t_adc, pack(Xi, x_bits))
             if self.profile:
                 self.profile.disable()
             res.python_s += time.perf_counter() - tw
@@ -262,6 +293,6 @@ def _all_hash(results) -> str:
 def _check_missing(expected, edge_limit, base, fail):
     """An expected output whose edge is before ``edge_limit`` and has not arrived: the RTL missed it."""
     if expected and expected[0][0] < edge_limit:
-        c_exp, F_exp, X, m = expected[0]
+        c_exp, _, F, X, m = expected[0]
         fail({"kind": "missing output", "expected_cycle": c_exp - base, "sample": m,
-              "golden_codes": F_exp.tolist(), "adc_input": X.tolist()})
+              "golden_codes": F[0].astype(np.int64).tolist(), "adc_input": X.tolist()})

@@ -33,10 +33,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from emulator.analog import LinearSDE, Network, noise_factor
-from emulator.converters import ADC, DAC
-
-# Reductions without numpy's Python wrappers: these checks run every step on small arrays too.
-_MIN, _MAX = np.minimum.reduce, np.maximum.reduce
+from emulator.converters import ADC, DAC, extremes
 
 
 @dataclass(frozen=True)
@@ -211,7 +208,8 @@ class Plant:
                 held.append(codes)
                 ctrls.append(ctrl)
             self.counters.dac_updates += 1
-            if _MIN(codes, axis=None) <= lo or _MAX(codes, axis=None) >= hi:
+            c_lo, c_hi = extremes(codes)
+            if c_lo <= lo or c_hi >= hi:
                 self.counters.dac_saturated += int(np.count_nonzero((codes <= lo) | (codes >= hi)))
         if cuts[-1] == to_cycle and len(cuts) > 1:
             # the last update lands exactly at to_cycle: it holds from now on, no effect yet
@@ -258,7 +256,8 @@ class Plant:
         if self.rail_V is not None:
             x = v["volts"]
             r = self.rail_V
-            if _MAX(x, axis=None) > r or _MIN(x, axis=None) < -r:
+            x_lo, x_hi = extremes(x)
+            if x_hi > r or x_lo < -r:
                 self.counters.rail_clipped += int(np.count_nonzero(np.abs(x) > r))
                 np.clip(x, -r, r, out=x)
 
