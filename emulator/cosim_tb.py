@@ -171,7 +171,7 @@ class ClosedLoop:
                 })
                 return
             res.outputs += 1
-            loop.deliver(cy, F)          # the RTL's codes, which are the golden model's
+            loop.deliver(cy, F)     # the golden codes: the RTL's word was just found equal to them
 
         for m in range(total):
             k = t.sample_cycle(m)

@@ -211,7 +211,10 @@ class DemonTop:
     def schedule_input(self, cycle: int, word: int) -> None:
         """Have the testbench present ``word`` on the input stream for exactly edge ``cycle``
         (call it half a period before an edge, e.g. from :meth:`before_edge`; ``cycle`` may be
-        that very edge). No wake-up is needed to drive or to release it."""
+        that very edge). No wake-up is needed to drive or to release it. ``word`` is the packed
+        input word (``0 <= word < 2**(n*x_bits)``, see :func:`pack`)."""
+        if cycle < 0 or word < 0 or word >> self._in_bits:
+            raise ValueError(f"schedule_input: cycle {cycle} or word {word:#x} out of range")
         self._sched_toggle ^= 1
         value = (((self._sched_toggle << 64) | cycle) << self._in_bits) | word
         _fast_write(self.sched_push, value, self._push_bin)
