@@ -4,7 +4,7 @@ variance lsb^2 / 12 for a wide input (standard error of the mean of e^2: lsb^2 /
 import numpy as np
 import pytest
 
-from emulator.converters import ADC, DAC
+from emulator.converters import ADC, DAC, extremes
 
 
 def ideal_adc(bits, fs=1.0, n=1):
@@ -61,3 +61,19 @@ def test_dac_current_and_saturation_count():
     assert dac.saturated(codes) == 2
     dac2 = DAC(bits=8, full_scale_A=1e-4, offset_A=np.array([1e-7, 0]), gain_error=np.array([0.0, -0.01]))
     np.testing.assert_allclose(dac2.current(np.array([10, 10])), [10 * 1e-4 / 128 + 1e-7, 10 * 1e-4 / 128 * 0.99])
+
+
+@pytest.mark.parametrize("size", [1, 8, 32, 33, 200])
+def test_extremes_equals_numpy_min_max(size):
+    """The list path (<= 32 elements) and the numpy path give numpy's (min, max), NaN included."""
+    rng = np.random.default_rng(size)
+    for x in (rng.standard_normal(size), rng.integers(-2048, 2048, size), rng.standard_normal((1, size))):
+        assert extremes(x) == (x.min(), x.max())
+    if size > 1:
+        x = rng.standard_normal(size)
+        x[[0, -1]] = np.inf, -np.inf
+        assert extremes(x) == (-np.inf, np.inf)
+    for pos in {0, size // 2, size - 1}:
+        x = rng.standard_normal(size)
+        x[pos] = np.nan
+        assert all(np.isnan(extremes(x)))

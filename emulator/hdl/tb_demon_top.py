@@ -124,6 +124,9 @@ class DemonTop:
         self._in_bits = spec.n * spec.x_bits
         self._out_bits = len(self.out_fire_data)
         self._push_bin = f"0{self._in_bits + 65}b"
+        if len(self.sched_push) != self._in_bits + 65:
+            raise ValueError(f"testbench sched_push is {len(self.sched_push)} bits; the demon spec "
+                             f"({spec.n} units x {spec.x_bits} bits) needs {self._in_bits + 65}")
 
         self.rst.value = 1
         self.in_valid.value = 0
@@ -213,7 +216,7 @@ class DemonTop:
         (call it half a period before an edge, e.g. from :meth:`before_edge`; ``cycle`` may be
         that very edge). No wake-up is needed to drive or to release it. ``word`` is the packed
         input word (``0 <= word < 2**(n*x_bits)``, see :func:`pack`)."""
-        if cycle < 0 or word < 0 or word >> self._in_bits:
+        if cycle < 0 or cycle >> 64 or word < 0 or word >> self._in_bits:
             raise ValueError(f"schedule_input: cycle {cycle} or word {word:#x} out of range")
         self._sched_toggle ^= 1
         value = (((self._sched_toggle << 64) | cycle) << self._in_bits) | word

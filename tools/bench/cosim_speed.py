@@ -62,8 +62,9 @@ def free_run(simulator: str, cfg, samples: int, work: Path) -> tuple[float, int]
     else:
         sim.check_simulator("verilator")
         gp = [f"-G{k}={v}" for k, v in params.items()]
-        opt = [a for v in sim.VERILATOR_OPT for a in ("-MAKEFLAGS", v)]   # the co-simulation's C++ flags
-        subprocess.run(["verilator", "--binary", "--timing", "-CFLAGS", "-std=c++20", "-O3", "-j", "2", *opt,
+        # The co-simulation's C++ flags and nothing more (an -O in -CFLAGS would override them).
+        opt = [a for v in sim.VERILATOR_OPT for a in ("-MAKEFLAGS", v)]
+        subprocess.run(["verilator", "--binary", "--timing", "-CFLAGS", "-std=c++20", "-j", "2", *opt,
                         "-Wno-fatal", "-Wno-lint",
                         "--top-module", "tb_free", "-I" + rtl, "-Mdir", str(work / "vobj"), *gp, *srcs],
                        check=True, cwd=work, capture_output=True)
