@@ -46,7 +46,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import functools
-
 import math
 
 import numpy as np

@@ -67,7 +67,7 @@ class ClosedLoop:
         self.spec = program.spec
         self.n = self.cfg.n
         self.score = self.cfg.is_score
-        self._timers: dict[int, Timer] = {}
+        self._timers: dict[int, Timer] = {}      # the run loop's own (DemonTop.until)
         self.profile = None
         if os.environ.get("DEMONLOOP_COSIM_PROFILE"):
             import cProfile
@@ -84,21 +84,6 @@ class ClosedLoop:
         timing_word = await top.read_ok(regs.TIMING_OFFSET)
         await top.clear_counters(enable=True)
         return regs.TIMING.field("LATENCY").get(timing_word)
-
-    async def _before_edge(self, k: int) -> None:
-        """:meth:`DemonTop.before_edge` with Timers made once per interval and awaited again (the
-        loop waits one sample period over and over). Safe here only: a Timer object awaited by a
-        second coroutine while primed would fire at the first one's time; the run loop is the
-        only waiter on these."""
-        top = self.top
-        dt = top.edge_time(k) - top.period // 2 - top.now()
-        if dt > 0:
-            timer = self._timers.get(dt)
-            if timer is None:
-                if len(self._timers) >= 64:
-                    self._timers.clear()
-                timer = self._timers[dt] = Timer(dt, unit="step")
-            await timer
 
     def _pack_out(self, codes: np.ndarray) -> int:
         """The output word the RTL delivers for golden ``codes`` (n_out,) (inverse of :meth:`_unpack`)."""
@@ -178,7 +163,7 @@ class ClosedLoop:
             edge = base + k - t.dac_latency
             # One wake per sample, half a period before `edge`: every output handshake at an
             # earlier edge has happened, so every DAC update due before cycle k is known.
-            await self._before_edge(edge)
+            await top.before_edge(edge, self._timers)
             tw = time.perf_counter()
             if self.profile:
                 self.profile.enable()

@@ -116,7 +116,6 @@ class DemonTop:
         self.out_fire_cycle = dut.out_fire_cycle
         self.out_fire_data = dut.out_fire_data
         self.out_fire_count = dut.out_fire_count
-        self.out_fire_latency = dut.out_fire_latency
         self.out_fire_status = dut.out_fire_status
         self.sched_push = dut.sched_push
         self.sched_late = dut.sched_late
@@ -155,15 +154,30 @@ class DemonTop:
         """Index of the latest rising edge at or before now (-1 before cycle 0)."""
         return (self.now() - self.t_e0) // self.period
 
-    async def until(self, t: int) -> None:
-        """Wait until simulator time ``t`` (returns at once if it has passed)."""
-        dt = t - self.now()
-        if dt > 0:
-            await Timer(dt, unit="step")
+    async def until(self, t: int, timers: dict[int, Timer] | None = None) -> None:
+        """Wait until simulator time ``t`` (returns at once if it has passed).
 
-    async def before_edge(self, k: int) -> None:
-        """Wait until half a period before rising edge ``k``: a value written now is sampled at edge ``k``."""
-        await self.until(self.edge_time(k) - self.period // 2)
+        ``timers``: a dict the caller owns, holding one Timer per delay to await again, for a
+        caller that waits the same interval over and over (the co-simulation, once per sample).
+        Only that caller may wait on them: a Timer awaited a second time while primed fires at
+        its first waiter's time."""
+        dt = t - self.now()
+        if dt <= 0:
+            return
+        if timers is None:
+            await Timer(dt, unit="step")
+            return
+        timer = timers.get(dt)
+        if timer is None:
+            if len(timers) >= 64:
+                timers.clear()
+            timer = timers[dt] = Timer(dt, unit="step")
+        await timer
+
+    async def before_edge(self, k: int, timers: dict[int, Timer] | None = None) -> None:
+        """Wait until half a period before rising edge ``k``: a value written now is sampled at
+        edge ``k``. ``timers``: see :meth:`until`."""
+        await self.until(self.edge_time(k) - self.period // 2, timers)
 
     async def at_edge(self, k: int) -> None:
         """Wait until rising edge ``k`` has been processed (read-only phase of its time step)."""
@@ -232,11 +246,6 @@ class DemonTop:
         w = self._out_bits
         m64 = (1 << 64) - 1
         return (s >> (w + 128), (s >> w) & m64, s & ((1 << w) - 1), (s >> (w + 64)) & m64)
-
-    def latest_output(self) -> tuple[int, int, int]:
-        """(cycle, word, measured latency) of the latest output handshake."""
-        _, cycle, word, lat = self.output_status()
-        return cycle, word, lat
 
     # ------------------------------------------------------------------------------------------
     # Bus
