@@ -1,0 +1,3 @@
+"""demonloop: a mixed-signal hardware emulator for thermodynamic computing."""
+
+__version__ = "0.2.0"

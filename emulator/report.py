@@ -11,10 +11,10 @@ from typing import Callable
 
 import numpy as np
 
-from emulator.compiler import HardwareProgram, compile_program
-from emulator.config import Config
-from emulator.engine import Loop
-from emulator.workloads import Estimator, make_estimator
+from demonloop.workloads.langevin import HardwareProgram, compile_program
+from demonloop.config import Config
+from demonloop.loop import Loop
+from demonloop.workloads.estimators import Estimator, make_estimator
 
 REPORT_VERSION = 1
 
@@ -41,7 +41,7 @@ def chain_seed(seed: int, c: int) -> int:
 def replay_estimator(program, codes_per_chain: list[np.ndarray]):
     """The workload's estimator fed, sample by sample, with chains recorded one after another:
     ``codes_per_chain[c]`` is chain c's (samples, n) ADC codes."""
-    from emulator.workloads import make_estimator
+    from demonloop.workloads.estimators import make_estimator
 
     C = len(codes_per_chain)
     est = make_estimator(program, C)

@@ -19,8 +19,8 @@ from cocotb.triggers import ReadOnly
 from cocotbext.axi import AxiResp
 
 from cocotb_demon_top import TB, HandshakeModel, ReadySchedule, draw_coefficients, draw_inputs
-from emulator import demon_regs as regs
-from emulator.hdl.tb_demon_top import from_u32, pack, unpack
+from demonloop.demon import regs
+from demonloop.cosim.testbench import from_u32, pack, unpack
 
 LEVEL = regs.CAP_STATUS.field("LEVEL")
 DEPTH = regs.CAP_STATUS.field("DEPTH")

@@ -1,5 +1,5 @@
 """cocotb tests of the score-network demon: rtl/demon_top.v built with FORCE_UNIT=1 (demon_mlp and
-demon_sched behind demon_axil), through emulator/hdl/tb_demon_top.v, against the golden MLPDemon.
+demon_sched behind demon_axil), through emulator/cosim/hdl/tb_demon_top.v, against the golden MLPDemon.
 
 Launched by tests/test_rtl_mlp.py (one build per simulator and parameter set); the parameter set
 arrives in ``DEMONLOOP_SPEC`` (JSON of the HDL parameters), the seed in ``DEMONLOOP_SEED``.
@@ -8,7 +8,7 @@ The transaction-level pieces are those of tests/cocotb_demon_top.py (the out_rea
 handshake rule, the drivers, the monitors, the in-order checker); here:
 
 - :class:`MLPTB` loads a network and a schedule table over AXI4-Lite and points the golden
-  :class:`~emulator.demon.mlp.MLPDemon` at them; its reference words follow the golden step
+  :class:`~demonloop.demon.mlp.MLPDemon` at them; its reference words follow the golden step
   counter, which advances once per *accepted* input, exactly as the RTL's does;
 - :func:`draw_network` draws the coefficient families (in range, full range, extremes, rails,
   rounding ties); :func:`draw_schedule` the table.
@@ -27,10 +27,10 @@ from cocotbext.axi import AxiResp
 from cocotb_demon_top import (
     TB, Expected, HandshakeModel, InOrderChecker, Plan, ReadySchedule, backpressure, draw_inputs, idle_gaps,
 )
-from emulator import demon_regs as regs
-from emulator import sim
-from emulator.demon.mlp import ACTIVATIONS, MLPDemon, MLPSpec
-from emulator.hdl.tb_demon_top import DemonTop, from_u32, pack, to_u32, unpack
+from demonloop.demon import regs
+from demonloop.cosim import simulators as sim
+from demonloop.demon.mlp import ACTIVATIONS, MLPDemon, MLPSpec
+from demonloop.cosim.testbench import DemonTop, from_u32, pack, to_u32, unpack
 
 # ----------------------------------------------------------------------------------------------
 # Reference pieces

@@ -1,4 +1,4 @@
-"""cocotb tests of rtl/demon_top.v (through emulator/hdl/tb_demon_top.v) against the golden model.
+"""cocotb tests of rtl/demon_top.v (through emulator/cosim/hdl/tb_demon_top.v) against the golden model.
 
 Launched by tests/test_rtl_demon.py (one build per simulator and parameter set); the parameter set
 arrives in ``DEMONLOOP_SPEC`` (JSON of the HDL parameters), the seed in ``DEMONLOOP_SEED``.
@@ -9,7 +9,7 @@ Pieces, one job each:
 - :class:`HandshakeModel`  reference of the handshake rule of ``LinearDemonSpec`` (latency L,
   ``in_ready = idle && (!out_valid || out_ready)``, drops): for every offered sample, whether and
   when it is accepted, and when its output is delivered;
-- the golden :class:`~emulator.demon.linear.LinearDemon`: the output word of every accepted input;
+- the golden :class:`~demonloop.demon.linear.LinearDemon`: the output word of every accepted input;
 - drivers (:meth:`TB.drive_offers`, :meth:`TB.drive_hold`, :meth:`TB.drive_ready`) that write the
   planned values with one Timer per change, never waiting on every clock edge;
 - monitors (:meth:`TB.monitor_inputs`, :meth:`TB.monitor_outputs`) that wake on the testbench's
@@ -32,10 +32,10 @@ import numpy as np
 from cocotb.triggers import Event, SimTimeoutError, with_timeout
 from cocotbext.axi import AxiResp
 
-from emulator import demon_regs as regs
-from emulator.demon.linear import LinearDemon, LinearDemonSpec
-from emulator.fixedpoint import Overflow, QFormat, Rounding
-from emulator.hdl.tb_demon_top import DemonTop, Fire, from_u32, pack, to_u32, unpack
+from demonloop.demon import regs
+from demonloop.demon.linear import LinearDemon, LinearDemonSpec
+from demonloop.fixedpoint import Overflow, QFormat, Rounding
+from demonloop.cosim.testbench import DemonTop, Fire, from_u32, pack, to_u32, unpack
 
 # ----------------------------------------------------------------------------------------------
 # Reference pieces

@@ -9,9 +9,9 @@ SE(S_ij) = sqrt((S_ii S_jj + S_ij^2) / N) (Wishart). Every check is at 5 standar
 import numpy as np
 import pytest
 
-from emulator.analog import K_B, Network, coupled_matrix, discretize, stationary_covariance
-from emulator.converters import ADC, DAC
-from emulator.plant import Plant
+from demonloop.plant.analog import K_B, Network, coupled_matrix, discretize, stationary_covariance
+from demonloop.plant.converters import ADC, DAC
+from demonloop.plant.plant import Plant
 
 Z = 5.0  # standard errors
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 import yaml
 
-from emulator.cli import main
+from demonloop.cli.main import main
 from tests.conftest import REPO, SMALL
 
 DEFAULT = REPO / "hw_configs" / "spu8_linear_solve.yaml"
@@ -173,7 +173,7 @@ def test_entry_point_as_a_user_runs_it(tmp_path, demonloop_env):
     # the installed console script, in a subprocess: exit 2 and one line on a bad config
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nchains: -3\n")
-    exe = [sys.executable, "-m", "emulator.cli"]
+    exe = [sys.executable, "-m", "demonloop"]
     r = subprocess.run(exe + ["run", str(bad), "--out", str(tmp_path / "o")], capture_output=True, text=True,
                        env=demonloop_env, cwd=tmp_path)
     assert r.returncode == 2 and r.stdout == "" and len(r.stderr.strip().splitlines()) == 1

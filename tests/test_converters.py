@@ -4,7 +4,7 @@ variance lsb^2 / 12 for a wide input (standard error of the mean of e^2: lsb^2 /
 import numpy as np
 import pytest
 
-from emulator.converters import ADC, DAC, extremes
+from demonloop.plant.converters import ADC, DAC, extremes
 
 
 def ideal_adc(bits, fs=1.0, n=1):

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from emulator.config import load_config
-from emulator.cosim import run_cosim
-from emulator.report import run_golden
+from demonloop.config import load_config
+from demonloop.cosim.run import run_cosim
+from demonloop.report import run_golden
 from tests.conftest import REPO
 
 DEFAULT = REPO / "hw_configs" / "spu8_linear_solve.yaml"

@@ -7,9 +7,9 @@ import math
 
 import pytest
 
-from emulator.config import load_config
-from emulator.cosim import run_cosim
-from emulator.report import run_golden, run_golden_streamed
+from demonloop.config import load_config
+from demonloop.cosim.run import run_cosim
+from demonloop.report import run_golden, run_golden_streamed
 from tests.conftest import REPO
 
 SPIRAL = REPO / "hw_configs" / "diffusion_spiral.yaml"

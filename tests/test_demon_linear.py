@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from apytypes import APyFixedArray, OverflowMode, QuantizationMode
 
-from emulator.demon.linear import LinearDemon, LinearDemonSpec
-from emulator.fixedpoint import Overflow, QFormat, Rounding
+from demonloop.demon.linear import LinearDemon, LinearDemonSpec
+from demonloop.fixedpoint import Overflow, QFormat, Rounding
 
 QMODE = {Rounding.TRN: QuantizationMode.TRN, Rounding.RND: QuantizationMode.RND,
          Rounding.RND_CONV: QuantizationMode.RND_CONV}

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from apytypes import APyFixedArray, OverflowMode, QuantizationMode
 
-from emulator.demon.linear import LinearDemon, LinearDemonSpec
-from emulator.demon.mlp import (
+from demonloop.demon.linear import LinearDemon, LinearDemonSpec
+from demonloop.demon.mlp import (
     MLPDemon, MLPFloat, MLPSpec, activate_raw, quantize_mlp, quantize_schedule,
 )
-from emulator.fixedpoint import Overflow, QFormat, Rounding, narrow
+from demonloop.fixedpoint import Overflow, QFormat, Rounding, narrow
 
 QMODE = {Rounding.TRN: QuantizationMode.TRN, Rounding.RND: QuantizationMode.RND,
          Rounding.RND_CONV: QuantizationMode.RND_CONV}

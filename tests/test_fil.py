@@ -20,11 +20,11 @@ import csv
 import numpy as np
 import pytest
 
-from emulator import demon_regs as regs
-from emulator.compiler import compile_program
-from emulator.config import load_config
-from emulator.firmware import run_firmware
-from emulator.report import run_golden
+from demonloop.demon import regs
+from demonloop.workloads.langevin import compile_program
+from demonloop.config import load_config
+from demonloop.cosim.firmware import run_firmware
+from demonloop.report import run_golden
 from tests.conftest import REPO
 from tests.test_workloads import predicted_se_target_units
 

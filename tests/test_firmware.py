@@ -1,7 +1,7 @@
 """Host tests of the C firmware (firmware/): the driver's unit tests against the register-file
 model, built with ``-std=c99 -Wall -Wextra -Werror`` and AddressSanitizer + UBSan; the bare-metal
 platform built with the same flags; the exact register writes of a coefficient load compared with
-the register map (emulator/demon_regs.py, generated from rtl/regmap.yaml, not from the C code).
+the register map (emulator/demon/regs.py, generated from rtl/regmap.yaml, not from the C code).
 
 Every build goes to its own temporary folder (``make BUILD=...``), so ``pytest -n auto`` is safe.
 gcc and make are the only tools needed (``sudo apt-get install gcc make``, or ``tools/setup.sh``).
@@ -16,8 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emulator import demon_regs as regs
-
+from demonloop.demon import regs
 ROOT = Path(__file__).resolve().parent.parent
 FIRMWARE = ROOT / "firmware"
 STRICT = "-std=c99 -Wall -Wextra -Werror"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from apytypes import APyFixedArray, OverflowMode, QuantizationMode
 
-from emulator.fixedpoint import (
+from demonloop.fixedpoint import (
     Overflow, QFormat, Rounding, count_overflow, narrow, quantize, saturate, shift_round, wrap,
 )
 

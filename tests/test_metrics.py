@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from emulator.metrics import (batch_moments, median_bandwidth, mmd2_unbiased, mmd_test, projections,
+from demonloop.workloads.metrics import (batch_moments, median_bandwidth, mmd2_unbiased, mmd_test, projections,
                               sliced_wasserstein, wasserstein_1d)
 
 

@@ -5,12 +5,12 @@ settling, which stays exact because it is one more linear state."""
 import numpy as np
 import pytest
 
-from emulator.analog import Network
-from emulator.compiler import compile_program
-from emulator.config import Tolerance
-from emulator.converters import ADC, DAC
-from emulator.engine import Loop
-from emulator.plant import Plant
+from demonloop.plant.analog import Network
+from demonloop.workloads.langevin import compile_program
+from demonloop.config import Tolerance
+from demonloop.plant.converters import ADC, DAC
+from demonloop.loop import Loop
+from demonloop.plant.plant import Plant
 from tests.conftest import small_config
 
 

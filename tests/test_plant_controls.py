@@ -5,9 +5,9 @@ the closed form of a scalar OU process; Monte Carlo at 5 standard errors."""
 import numpy as np
 import pytest
 
-from emulator.analog import Network
-from emulator.converters import ADC, DAC
-from emulator.plant import Controls, Plant
+from demonloop.plant.analog import Network
+from demonloop.plant.converters import ADC, DAC
+from demonloop.plant.plant import Controls, Plant
 
 
 def scalar_plant(chains, seed, g_ctrl, q_max, bits=8, R=1e4, C=1e-9):

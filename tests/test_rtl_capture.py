@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from emulator import sim
-from emulator.demon.linear import LinearDemonSpec
-from emulator.fixedpoint import Overflow, QFormat, Rounding
+from demonloop.cosim import simulators as sim
+from demonloop.demon.linear import LinearDemonSpec
+from demonloop.fixedpoint import Overflow, QFormat, Rounding
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -3,7 +3,7 @@
 One pytest node per (simulator, parameter set): it builds tb_demon_top once into its own build
 directory (sim_build/<node name>, so ``pytest -n auto`` never shares one) and runs every cocotb
 test of tests/cocotb_demon_top.py on that build. A missing simulator fails the node with the
-install command (emulator.sim.SimulatorMissing); nothing is skipped.
+install command (demonloop.cosim.simulators.SimulatorMissing); nothing is skipped.
 
 Seeds: ``DEMONLOOP_SEED=<n>`` replays a run; by default each parameter set has a fixed seed
 (printed, and logged by every cocotb test). Waveforms: ``WAVES=1`` (FST in the build directory).
@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from emulator import sim
-from emulator.demon.linear import LinearDemonSpec
-from emulator.fixedpoint import Overflow, QFormat, Rounding
+from demonloop.cosim import simulators as sim
+from demonloop.demon.linear import LinearDemonSpec
+from demonloop.fixedpoint import Overflow, QFormat, Rounding
 
 ROOT = Path(__file__).resolve().parent.parent
 

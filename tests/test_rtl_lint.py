@@ -14,8 +14,7 @@ import subprocess
 
 import pytest
 
-from emulator import sim
-
+from demonloop.cosim import simulators as sim
 RTL = sim.rtl_dir()
 RTL_SOURCES = [str(RTL / f) for f in sim.RTL_FILES]
 

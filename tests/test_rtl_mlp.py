@@ -4,7 +4,7 @@ demon_sched) against the golden MLPDemon, under cocotb 2.x.
 One pytest node per (simulator, parameter set): it builds tb_demon_top once into its own build
 directory (sim_build/<node name>, so ``pytest -n auto`` never shares one) and runs every cocotb
 test of tests/cocotb_demon_mlp.py on that build. A missing simulator fails the node with the
-install command (emulator.sim.SimulatorMissing); nothing is skipped.
+install command (demonloop.cosim.simulators.SimulatorMissing); nothing is skipped.
 
 Seeds: ``DEMONLOOP_SEED=<n>`` replays a run; by default each parameter set has a fixed seed
 (printed, and logged by every cocotb test). Waveforms: ``WAVES=1`` (FST in the build directory).
@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from emulator import sim
-from emulator.demon.mlp import MLPSpec
-from emulator.fixedpoint import Overflow, QFormat, Rounding
+from demonloop.cosim import simulators as sim
+from demonloop.demon.mlp import MLPSpec
+from demonloop.fixedpoint import Overflow, QFormat, Rounding
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -20,12 +20,12 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from emulator.datasets import fresh2d, load_dataset
-from emulator.metrics import mmd_test, sliced_wasserstein
-from emulator.posteriors import make_target
-from emulator.references import (grid_reference, langevin_float, reverse_sde_float, stored_reference)
-from emulator.score_models import ScoreNet, VPSchedule, load_score_net
-from emulator.workloads_score import posterior_moment_scores, posterior_two_sample
+from demonloop.workloads.datasets import fresh2d, load_dataset
+from demonloop.workloads.metrics import mmd_test, sliced_wasserstein
+from demonloop.workloads.targets import make_target
+from demonloop.workloads.references import (grid_reference, langevin_float, reverse_sde_float, stored_reference)
+from demonloop.workloads.score_models import ScoreNet, VPSchedule, load_score_net
+from demonloop.workloads.diffusion import posterior_moment_scores, posterior_two_sample
 from tests.conftest import REPO
 
 WEIGHTS = REPO / "hw_configs" / "weights"

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from emulator.config import load_config
-from emulator.report import run_golden
+from demonloop.config import load_config
+from demonloop.report import run_golden
 from tests.conftest import REPO
 
 P_MIN = 1e-3
@@ -33,9 +33,9 @@ def test_three_well_posterior_matches_grid_quadrature():
     assert m["mmd_p"] > P_MIN
     # the test has teeth: the same stream against a slightly different density (confinement
     # 10% wider, which moves the wells outward) is rejected by the same criteria
-    from emulator.posteriors import HardtanhWells
-    from emulator.references import grid_reference
-    from emulator.workloads_score import posterior_moment_scores
+    from demonloop.workloads.targets import HardtanhWells
+    from demonloop.workloads.references import grid_reference
+    from demonloop.workloads.diffusion import posterior_moment_scores
 
     stream = est.stream[: est.seen // est.thin].astype(np.float64)
     bad = posterior_moment_scores(stream, grid_reference(HardtanhWells(s=0.66)))

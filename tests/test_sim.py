@@ -1,4 +1,4 @@
-"""emulator.sim: simulator discovery errors and HDL parameters (no simulation is run here)."""
+"""demonloop.cosim.simulators: simulator discovery errors and HDL parameters (no simulation is run here)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
-from emulator import sim
-from emulator.demon.linear import LinearDemonSpec
-from emulator.fixedpoint import Overflow, QFormat, Rounding
+from demonloop.cosim import simulators as sim
+from demonloop.demon.linear import LinearDemonSpec
+from demonloop.fixedpoint import Overflow, QFormat, Rounding
 
 
 def _no_tool(names: set[str]):

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 import yaml
 
-from emulator.cli import main
-from emulator.config import ConfigError
-from emulator.sweep import (
+from demonloop.cli.main import main
+from demonloop.config import ConfigError
+from demonloop.studies.sweep import (
     Sweep,
     SweepInterrupted,
     grid_points,
@@ -268,7 +268,7 @@ def test_ctrl_c_on_the_command_then_the_same_command_finishes(tmp_path, demonloo
     doc["run"]["samples"] = 300
     cfg.write_text(yaml.safe_dump(doc))
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "emulator.cli", "sweep", str(cfg), "--set", "demon.latency_cycles=0:40:10",
+    cmd = [sys.executable, "-m", "demonloop.cli.main", "sweep", str(cfg), "--set", "demon.latency_cycles=0:40:10",
            "--set", "adc.bits=10,12", "--seeds", "1", "--workers", "2", "--out", str(out)]
     proc = subprocess.Popen(cmd, env=demonloop_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True, text=True)
@@ -348,8 +348,8 @@ def test_plot_without_a_sweep_exits_2(tmp_path, capsys):
 
 
 def test_monitor_hook_stops_the_golden_run_and_changes_nothing_else():
-    from emulator.compiler import compile_program
-    from emulator.engine import Loop
+    from demonloop.workloads.langevin import compile_program
+    from demonloop.loop import Loop
 
     cfg = loop_config()
     program = compile_program(cfg)
@@ -366,7 +366,7 @@ def test_monitor_hook_stops_the_golden_run_and_changes_nothing_else():
 
 
 def test_dithered_adc_error_is_uniform_and_independent_of_the_input():
-    from emulator.converters import ADC
+    from demonloop.plant.converters import ADC
 
     adc = ADC(bits=6, full_scale_V=1.0, offset_V=np.zeros(1), gain_error=np.zeros(1), dither=True)
     rng = np.random.default_rng(1)
@@ -394,8 +394,8 @@ Z_UNIT = 4.5
 
 
 def test_dither_is_a_config_key_and_reaches_the_plant():
-    from emulator.compiler import compile_program
-    from emulator.engine import Loop
+    from demonloop.workloads.langevin import compile_program
+    from demonloop.loop import Loop
 
     cfg = loop_config(**{"adc.dither": True})
     loop = Loop(compile_program(cfg), cfg.chains, 1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.sweep import run_sweep
+from demonloop.studies.sweep import run_sweep
 from tests.test_sweep import make_sweep, strip
 
 distributed = pytest.importorskip("distributed")
@@ -48,8 +48,8 @@ def test_dask_sweep_resumes_like_a_local_one(cluster, tmp_path):
 
 
 def test_unreachable_scheduler_is_one_clear_error_and_writes_nothing(tmp_path, monkeypatch):
-    import emulator.sweep as sweep_mod
-    from emulator.config import ConfigError
+    import demonloop.studies.sweep as sweep_mod
+    from demonloop.config import ConfigError
 
     monkeypatch.setattr(sweep_mod, "DASK_CONNECT_TIMEOUT", "1s")
     with pytest.raises(ConfigError) as exc:

@@ -7,7 +7,7 @@ comparison rejects the wrong theory (so it cannot pass by accident).
    uniform, so the standard error of the mean square over N conversions is
    ``lsb**2 / sqrt(180 N)``); without dither, on a signal narrower than an LSB, it is not.
 2. Latency: the measured stable/unstable boundary over loop latency and loop gain is where the
-   closed-loop spectral radius (:mod:`emulator.closedloop`, what ``demonloop check`` shows)
+   closed-loop spectral radius (:mod:`demonloop.linearised`, what ``demonloop check`` shows)
    crosses 1, to within one sample period.
 3. Gaussian sampling with latency: the measured stationary variance is the exact variance of the
    discrete-time closed loop from its state-space form (discrete Lyapunov equation), with the
@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 import scipy.linalg as sla
 
-from emulator import closedloop
-from emulator.compiler import compile_program
-from emulator.sweep import Sweep, parse_axes, run_sweep
+from demonloop import linearised as closedloop
+from demonloop.workloads.langevin import compile_program
+from demonloop.studies.sweep import Sweep, parse_axes, run_sweep
 from tests.conftest import small_config
 from tests.test_sweep import loop_config
 

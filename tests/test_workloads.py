@@ -2,7 +2,7 @@
 theory says: the linear-solve error is within a few standard errors of zero and shrinks like
 1/sqrt(effective samples); the sampled covariance equals the exact discrete-time closed loop.
 
-Standard errors are *predicted* from the linearised closed loop (:mod:`emulator.closedloop`):
+Standard errors are *predicted* from the linearised closed loop (:mod:`demonloop.linearised`):
 the variance of a time average of the stationary Gauss-Markov process, summed over its exact
 autocovariances, divided by the number of independent chains.
 """
@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from emulator import closedloop
-from emulator.compiler import compile_program
-from emulator.config import load_config
-from emulator.report import run_golden
+from demonloop import linearised as closedloop
+from demonloop.workloads.langevin import compile_program
+from demonloop.config import load_config
+from demonloop.report import run_golden
 from tests.conftest import REPO, small_config
 
 DEFAULT = REPO / "hw_configs" / "spu8_linear_solve.yaml"

@@ -12,14 +12,14 @@ noise parametrization (Ho et al. 2020; Song et al. 2021): minimise over minibatc
     E_{t, z0 ~ data, eps ~ N(0, I)} | y_theta(z_t, emb(t)) - (eps - sigma(t) z_t) |^2,   z_t = alpha(t) z0 + sigma(t) eps
 
 so ``s_theta(z, t) = -z - y_theta / sigma(t)`` (the ``eps_resid`` parametrization of
-:mod:`emulator.score_models`); ``t`` is ``U(t_min, 1)``, half of it log-uniform instead; Adam (beta1 0.9, beta2 0.999), learning rate
+:mod:`demonloop.workloads.score_models`); ``t`` is ``U(t_min, 1)``, half of it log-uniform instead; Adam (beta1 0.9, beta2 0.999), learning rate
 cosine-decayed from ``lr`` to ``lr/30``, an exponential moving average of the weights (decay
-0.999) is what gets saved. Data in normalised units (:mod:`emulator.datasets`).
+0.999) is what gets saved. Data in normalised units (:mod:`demonloop.workloads.datasets`).
 
 Posterior: ``ring2d`` fits an MLP to the analytic score of the tri-modal ring (mean squared
 error over draws of the target jittered by N(0, 0.3^2) plus 10 % uniform over the box, output
 in units of the score's rms under the target, folded back into the last layer);
-``iris_logistic`` writes the exact hard-tanh-sigmoid network (:mod:`emulator.posteriors`, no
+``iris_logistic`` writes the exact hard-tanh-sigmoid network (:mod:`demonloop.workloads.targets`, no
 training) together with long emcee reference chains of the exact and of the hard-tanh posterior.
 """
 
@@ -35,9 +35,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from emulator.datasets import load_dataset  # noqa: E402
-from emulator.metrics import median_bandwidth  # noqa: E402
-from emulator.score_models import ScoreNet, TimeEmbedding, VPSchedule  # noqa: E402
+from demonloop.workloads.datasets import load_dataset  # noqa: E402
+from demonloop.workloads.metrics import median_bandwidth  # noqa: E402
+from demonloop.workloads.score_models import ScoreNet, TimeEmbedding, VPSchedule  # noqa: E402
 
 OUT = REPO / "hw_configs" / "weights"
 
@@ -212,8 +212,8 @@ def train_diffusion(name: str, seed: int, activation: str) -> dict:
 # --- posterior -------------------------------------------------------------------------------
 
 def train_ring(seed: int, activation: str) -> dict:
-    from emulator.posteriors import TrimodalRing
-    from emulator.references import grid_reference
+    from demonloop.workloads.targets import TrimodalRing
+    from demonloop.workloads.references import grid_reference
 
     tgt = TrimodalRing()
     ref = grid_reference(tgt)
@@ -255,8 +255,8 @@ def train_ring(seed: int, activation: str) -> dict:
 
 
 def build_iris(seed: int) -> dict:
-    from emulator.posteriors import make_target
-    from emulator.references import emcee_reference
+    from demonloop.workloads.targets import make_target
+    from demonloop.workloads.references import emcee_reference
 
     exact, approx = make_target("iris_logistic"), make_target("iris_logistic_hardtanh")
     t0 = time.perf_counter()
@@ -291,8 +291,8 @@ def build_iris(seed: int) -> dict:
 
 def build_wells(seed: int) -> dict:
     """The exact hard-tanh network of the three-well density (no training) and its grid moments."""
-    from emulator.posteriors import make_target
-    from emulator.references import grid_reference
+    from demonloop.workloads.targets import make_target
+    from demonloop.workloads.references import grid_reference
 
     tgt = make_target("wells2d")
     ref = grid_reference(tgt)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emulator.fixedpoint import Overflow, QFormat, Rounding, count_overflow, narrow, overflow, shift_round
+from demonloop.fixedpoint import Overflow, QFormat, Rounding, count_overflow, narrow, overflow, shift_round
 
 #: Largest accumulator for which a float64 BLAS product of integers is exact (|acc| < 2**53).
 _FLOAT_EXACT_WIDTH = 53
@@ -117,7 +117,7 @@ class LinearDemon:
     Two paths compute the same integers: :meth:`force` in int64 (the reference, cross-checked
     against APyTypes and the RTL) and :meth:`force_count` on float64 arrays holding integers
     (the engine's fast path; exact because ``acc_width <= 53`` is checked, see
-    :mod:`emulator.fixedpoint`). ``tests/test_demon_linear.py`` checks they agree.
+    :mod:`demonloop.fixedpoint`). ``tests/test_demon_linear.py`` checks they agree.
     """
 
     def __init__(self, spec: LinearDemonSpec, A_raw: np.ndarray, b_raw: np.ndarray):

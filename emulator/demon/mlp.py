@@ -3,7 +3,7 @@ conditioned on a time embedding, its output scaled by a step schedule, bit and c
 
 The contract is docs/score_demon.md (sections 1 and 2); this module fixes what the contract
 leaves open. All values are signed two's complement, ``Q(m, f)`` = ``m`` integer bits with the
-sign and ``f`` fractional bits (see :mod:`emulator.fixedpoint`).
+sign and ``f`` fractional bits (see :mod:`demonloop.fixedpoint`).
 
 Formats
 
@@ -31,7 +31,7 @@ Datapath of one word (``L = len(hidden) + 1`` layers; step ``k`` is the schedule
                                                                   force_shift = sf + af - (f_bits-1)
     word   = [F_0 .. F_{n-1}, drift_ctrl[k], noise_ctrl[k]]
 
-``narrow`` is :func:`emulator.fixedpoint.narrow` (the RTL's ``demon_narrow``): drop the low bits
+``narrow`` is :func:`demonloop.fixedpoint.narrow` (the RTL's ``demon_narrow``): drop the low bits
 with the named rounding, then fit the width with the named overflow (SAT clips, WRAP wraps;
 either way the value is flagged). One ``rounding`` and one ``overflow`` name every narrowing point.
 
@@ -82,7 +82,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from emulator.fixedpoint import (
+from demonloop.fixedpoint import (
     Overflow, QFormat, Rounding, count_overflow, narrow, overflow, quantize, shift_round,
 )
 

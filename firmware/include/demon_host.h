@@ -2,7 +2,7 @@
  * demon_host.h: the host platform (platform/host.c). The platform context `plat` handed to the
  * driver is a struct demon_host: register accesses go to its function pointers, so the same
  * driver runs against the unit tests' register-file model (tests/regmodel.c) and against the RTL
- * in simulation (emulator/fil_tb.py fills the pointers with ctypes callbacks whose every call
+ * in simulation (emulator/cosim/firmware_tb.py fills the pointers with ctypes callbacks whose every call
  * becomes an AXI4-Lite transaction). C99.
  */
 #ifndef DEMON_HOST_H

@@ -1,4 +1,4 @@
-/* Struct sizes for foreign callers (emulator/fil_tb.py mirrors these structs with ctypes and
+/* Struct sizes for foreign callers (emulator/cosim/firmware_tb.py mirrors these structs with ctypes and
  * checks its layout against them before the first call). */
 #include "demon_host.h"
 #include "demon_programs.h"

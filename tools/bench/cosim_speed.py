@@ -33,9 +33,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from emulator import sim  # noqa: E402
-from emulator.config import load_config  # noqa: E402
-from emulator.cosim import SIM_CLK_PERIOD_NS, run_cosim  # noqa: E402
+from demonloop.cosim import simulators as sim# noqa: E402
+from demonloop.config import load_config  # noqa: E402
+from demonloop.cosim.run import SIM_CLK_PERIOD_NS, run_cosim  # noqa: E402
 
 
 def free_run(simulator: str, cfg, samples: int, work: Path) -> tuple[float, int]:

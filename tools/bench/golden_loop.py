@@ -18,10 +18,10 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from emulator.compiler import compile_program
-from emulator.config import validate_config
-from emulator.engine import Loop
-from emulator.workloads import Estimator
+from demonloop.workloads.langevin import compile_program
+from demonloop.config import validate_config
+from demonloop.loop import Loop
+from demonloop.workloads.estimators import Estimator
 
 
 def config(n: int, chains: int, samples: int):

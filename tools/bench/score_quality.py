@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Measure the float64 references of the score-network workloads (the numbers quoted in
 docs/score_workloads.md): each committed diffusion network sampled by the ideal float64 reverse
-SDE (1,000 steps) and at 100 steps, scored by :func:`emulator.workloads_score.score_diffusion`
+SDE (1,000 steps) and at 100 steps, scored by :func:`demonloop.workloads.diffusion.score_diffusion`
 exactly as a hardware run would be (the 100-step float samples stand in for the hardware's), and
 the posterior networks sampled by float64 Langevin, scored against the exact references.
 
@@ -21,11 +21,11 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from emulator.datasets import load_dataset  # noqa: E402
-from emulator.posteriors import make_target  # noqa: E402
-from emulator.references import grid_reference, langevin_float, reverse_sde_float, stored_reference  # noqa: E402
-from emulator.score_models import load_score_net  # noqa: E402
-from emulator.workloads_score import score_diffusion, score_posterior  # noqa: E402
+from demonloop.workloads.datasets import load_dataset  # noqa: E402
+from demonloop.workloads.targets import make_target  # noqa: E402
+from demonloop.workloads.references import grid_reference, langevin_float, reverse_sde_float, stored_reference  # noqa: E402
+from demonloop.workloads.score_models import load_score_net  # noqa: E402
+from demonloop.workloads.diffusion import score_diffusion, score_posterior  # noqa: E402
 
 W = REPO / "hw_configs" / "weights"
 

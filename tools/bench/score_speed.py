@@ -20,11 +20,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from emulator.compiler import compile_program  # noqa: E402
-from emulator.config import load_config  # noqa: E402
-from emulator.cosim import run_cosim  # noqa: E402
-from emulator.engine import Loop  # noqa: E402
-from emulator.workloads import make_estimator  # noqa: E402
+from demonloop.workloads.langevin import compile_program  # noqa: E402
+from demonloop.config import load_config  # noqa: E402
+from demonloop.cosim.run import run_cosim  # noqa: E402
+from demonloop.loop import Loop  # noqa: E402
+from demonloop.workloads.estimators import make_estimator  # noqa: E402
 
 
 def main() -> None:

@@ -24,8 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from emulator.config import load_config
-from emulator.sweep import Sweep, parse_axes, run_sweep
+from demonloop.config import load_config
+from demonloop.studies.sweep import Sweep, parse_axes, run_sweep
 
 REPO = Path(__file__).resolve().parents[2]
 

