@@ -43,6 +43,11 @@ class Rounding(str, Enum):
         """Encoding used by the RTL parameter ``ROUNDING`` and the FORMAT register."""
         return {"TRN": 0, "RND": 1, "RND_CONV": 2}[self.value]
 
+    @classmethod
+    def from_code(cls, code: int) -> "Rounding":
+        """Inverse of :attr:`code`."""
+        return {r.code: r for r in cls}[code]
+
 
 class Overflow(str, Enum):
     SAT = "SAT"
@@ -52,6 +57,11 @@ class Overflow(str, Enum):
     def code(self) -> int:
         """Encoding used by the RTL parameter ``OVERFLOW`` and the FORMAT register."""
         return {"SAT": 0, "WRAP": 1}[self.value]
+
+    @classmethod
+    def from_code(cls, code: int) -> "Overflow":
+        """Inverse of :attr:`code`."""
+        return {o.code: o for o in cls}[code]
 
 
 @dataclass(frozen=True)

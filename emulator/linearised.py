@@ -1,4 +1,5 @@
-"""The sampled closed loop as a linear state-space system: stability, stationary mean and covariance.
+"""The loop linearised: the sampled closed loop as a linear state-space system (stability,
+stationary mean and covariance), what ``demonloop check`` predicts with.
 
 Linearise the converters and the demon (no quantization, no clipping): the ADC reads
 ``x = (1 + g_adc) v / FS``, the demon outputs ``f = b' - A' x`` and the DAC drives
@@ -32,7 +33,9 @@ from demonloop.plant.analog import LinearSDE
 
 
 @dataclass
-class ClosedLoop:
+class LinearisedLoop:
+    """The linearised loop's transition ``z' = F z + c + w``, ``w ~ N(0, W)``, per update."""
+
     F: np.ndarray            # transition of the augmented state
     c: np.ndarray            # constant input per update
     W: np.ndarray            # noise covariance per update
@@ -77,7 +80,7 @@ class ClosedLoop:
 
 
 def build(sde: LinearSDE, n: int, T_clk: float, period: int, ii: int, latency: int,
-          K: np.ndarray, u0: np.ndarray) -> ClosedLoop:
+          K: np.ndarray, u0: np.ndarray) -> LinearisedLoop:
     """The closed loop for array ``sde`` (state dim ``d_s``, input dim ``n``) with feedback
     ``u = u0 - K s`` (``K`` (n, d_s) [A per state unit], ``u0`` (n,) [A])."""
     q = 1 if ii <= period else -(-ii // period)
@@ -111,10 +114,10 @@ def build(sde: LinearSDE, n: int, T_clk: float, period: int, ii: int, latency: i
         F[ds + (k + 1) * n: ds + (k + 2) * n, ds + k * n: ds + (k + 1) * n] = np.eye(n)
     W = np.zeros((N, N))
     W[:ds, :ds] = Q
-    return ClosedLoop(F=F, c=c, W=W, dim=ds, n=n, update_period=Tu, d=d, r=r)
+    return LinearisedLoop(F=F, c=c, W=W, dim=ds, n=n, update_period=Tu, d=d, r=r)
 
 
-def from_program(program, sde: LinearSDE | None = None, latency: int | None = None) -> ClosedLoop:
+def from_program(program, sde: LinearSDE | None = None, latency: int | None = None) -> LinearisedLoop:
     """The linearised closed loop of a compiled program (nominal components unless ``sde`` given)."""
     cfg = program.config
     n = cfg.n
@@ -126,10 +129,10 @@ def from_program(program, sde: LinearSDE | None = None, latency: int | None = No
     A_real = program.A_raw * spec.coef.lsb
     b_real = program.b_raw * spec.bias.lsb
     g_dac = dac.full_scale_A * (1.0 + dac.gain_error)
-    # x = (1 + g_adc) v / FS + off / FS
+    # x = g_adc v / FS + off / FS (the converter model's linearisation)
     Kx = np.zeros((n, sde.dim))
-    Kx[:, :n] = np.diag((1.0 + adc.gain_error) / adc.full_scale_V)
-    x0 = adc.offset_V / adc.full_scale_V
+    Kx[:, :n] = np.diag(adc.linear_gain / adc.full_scale_V)
+    x0 = adc.linear_offset_V / adc.full_scale_V
     K = g_dac[:, None] * (A_real @ Kx)
     u0 = g_dac * (b_real - A_real @ x0) + dac.offset_A
     L = cfg.loop_latency_cycles if latency is None else latency

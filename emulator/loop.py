@@ -1,58 +1,27 @@
-"""The closed loop: measure -> force -> apply, on the cycle timeline.
+"""The loop: measure -> force -> apply, on the cycle timeline (:mod:`demonloop.plant.timeline`).
 
-Sample ``m`` is taken at cycle ``k_m = m * P`` (``P = adc.sample_period_cycles``), enters the
-demon at ``k_m + L_adc``, leaves it at ``k_m + L_adc + L_demon`` and reaches the array at
-``k_m + L_adc + L_demon + L_dac``. The demon accepts a sample only when it is ready (its
-initiation interval has elapsed since the last accepted one); otherwise the sample is dropped and
-counted, which depends on timing only, so it is deterministic and identical for every chain and
-for the RTL. Several samples may be in flight.
+:class:`Loop` owns the plant (analog array and converters), the timeline and the bookkeeping
+(counters, the hash of the DAC code stream). :meth:`Loop.run_golden` drives it with the golden
+demon, all chains at once. The RTL co-simulation drives the same object one sample at a time
+(:meth:`Loop.observe`, :meth:`Loop.offer`, :meth:`Loop.deliver`), so the golden and the
+co-simulated trajectories are the same computation whenever the demons agree.
 
-:class:`Loop` owns the plant, the timeline and the bookkeeping. :meth:`Loop.run_golden` drives it
-with the golden demon, all chains at once. The RTL co-simulation drives the same object one sample
-at a time (:meth:`Loop.observe`, :meth:`Loop.offer`, :meth:`Loop.deliver`), so the golden and
-the co-simulated trajectories are the same computation whenever the demons agree.
+:func:`run_golden` compiles a config, runs it and reports; :func:`run_golden_streamed` runs the
+chains one after another, as the co-simulation does.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import deque
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from demonloop.workloads.langevin import HardwareProgram
 from demonloop.plant.plant import Plant
-
-
-@dataclass(frozen=True)
-class Timing:
-    """Cycle timing of the loop (all in clock cycles)."""
-
-    sample_period: int
-    adc_latency: int
-    demon_latency: int
-    demon_ii: int
-    dac_latency: int
-
-    @property
-    def loop_latency(self) -> int:
-        return self.adc_latency + self.demon_latency + self.dac_latency
-
-    def sample_cycle(self, m: int) -> int:
-        return m * self.sample_period
-
-    @classmethod
-    def from_config(cls, cfg) -> "Timing":
-        return cls(
-            sample_period=cfg.adc.sample_period_cycles,
-            adc_latency=cfg.adc.latency_cycles,
-            demon_latency=cfg.demon_latency_cycles,
-            demon_ii=cfg.demon_initiation_interval,
-            dac_latency=cfg.dac.latency_cycles,
-        )
+from demonloop.plant.timeline import Timeline, Timing
 
 
 @dataclass
@@ -88,7 +57,7 @@ class Loop:
     one instance, like the chains of a vectorised run.
     """
 
-    program: HardwareProgram
+    program: object
     chains: int
     seed: int
     instance_seed: int | None = None
@@ -112,10 +81,9 @@ class Loop:
                            self.chains, np.random.default_rng(noise_ss), cfg.array.rail_V,
                            controls=getattr(self.program, "controls", None), cache=cache)
         self.timing = Timing.from_config(cfg)
+        self.timeline = Timeline(self.timing)
         self.counters = LoopCounters()
         self.hasher = CodeHasher()
-        self.pending: deque[tuple[int, np.ndarray]] = deque()   # (DAC cycle, codes) in order
-        self.busy_until = 0
         self.m = 0
 
     # ---- the three steps, shared by the golden run and the co-simulation -------------------
@@ -123,10 +91,7 @@ class Loop:
         """Advance the array to sample ``m``'s cycle, applying every DAC update due by then,
         and convert. Returns (cycle, ADC codes (chains, n))."""
         k = self.timing.sample_cycle(self.m)
-        due = []
-        while self.pending and self.pending[0][0] <= k:
-            due.append(self.pending.popleft())
-        self.plant.advance(k, due)
+        self.plant.advance(k, self.timeline.due(k))
         X = self.plant.sample()
         self.counters.samples += 1
         self.m += 1
@@ -135,29 +100,22 @@ class Loop:
     def offer(self, k: int) -> int | None:
         """Offer sample taken at cycle ``k`` to the demon at ``k + L_adc``: the input cycle if the
         demon is ready then, else None (dropped, counted)."""
-        t_in = k + self.timing.adc_latency
-        if t_in < self.busy_until:
+        t_in = self.timeline.accept(k)
+        if t_in is None:
             self.counters.dropped += 1
-            return None
-        self.busy_until = t_in + self.timing.demon_ii
-        self.counters.accepted += 1
+        else:
+            self.counters.accepted += 1
         return t_in
 
     def deliver(self, out_cycle: int, codes: np.ndarray) -> None:
         """The demon output ``codes`` (chains, n) left the demon at ``out_cycle``; the DAC applies
         it ``L_dac`` cycles later."""
-        c = out_cycle + self.timing.dac_latency
-        if self.pending and c < self.pending[-1][0]:
-            raise RuntimeError(f"demon outputs out of order at cycle {out_cycle}")
-        self.pending.append((c, codes))
+        self.timeline.schedule(out_cycle, codes)
         self.hasher.update(codes[0])
 
     def flush(self, to_cycle: int) -> None:
         """Apply every update due by ``to_cycle`` and advance there (end of run)."""
-        due = []
-        while self.pending and self.pending[0][0] <= to_cycle:
-            due.append(self.pending.popleft())
-        self.plant.advance(to_cycle, due)
+        self.plant.advance(to_cycle, self.timeline.due(to_cycle))
 
     @property
     def end_cycle(self) -> int:
@@ -196,3 +154,96 @@ class Loop:
             if monitor is not None and monitor(m, k):
                 return
         self.flush(self.end_cycle)
+
+
+# ----------------------------------------------------------------------------------------------
+# Runs
+# ----------------------------------------------------------------------------------------------
+
+
+class SampleTrace:
+    """Every ADC code of the first ``chains`` chains, as int32 ``(samples, chains, n)``, up to
+    ``max_values`` values in all (later samples are not kept; ``truncated`` says so)."""
+
+    def __init__(self, total: int, chains: int, n: int, max_values: int = 1 << 24):
+        keep = min(total, max(1, max_values // max(1, chains * n))) if chains else 0
+        self.codes = np.zeros((keep, chains, n), dtype=np.int32)
+        self.truncated = keep < total
+
+    def __call__(self, m: int, X: np.ndarray) -> None:
+        if m < len(self.codes):
+            self.codes[m] = X[: self.codes.shape[1]]
+
+
+def run_golden(cfg, progress: Callable[[int], None] | None = None, trace: SampleTrace | None = None):
+    """Compile and run ``cfg`` with the golden demon, all chains at once. Returns (report dict,
+    estimator); ``trace`` (if given) sees every sample too."""
+    from demonloop import workloads
+    from demonloop.report import build_report
+
+    w = workloads.of(cfg)
+    program = w.compile(cfg)
+    est = w.estimator(program, cfg.chains)
+    loop = Loop(program, cfg.chains, cfg.seed)
+    on_sample = est.on_sample
+    if trace is not None:
+        def on_sample(m, X):
+            est.on_sample(m, X)
+            trace(m, X)
+    t0 = time.perf_counter()
+    loop.run_golden(on_sample, progress)
+    wall = time.perf_counter() - t0
+    return build_report(cfg, program, loop, est, demon="golden", wall_s=wall), est
+
+
+def chain_seed(seed: int, c: int) -> int:
+    """Seed of chain ``c`` when chains run one after another (the RTL co-simulation): chain 0 is
+    ``seed`` itself, so a one-chain run is the same whichever way it runs."""
+    if c == 0:
+        return int(seed)
+    return int(np.random.SeedSequence([int(seed), int(c)]).generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
+def replay_estimator(program, codes_per_chain: list[np.ndarray]):
+    """The workload's estimator fed, sample by sample, with chains recorded one after another:
+    ``codes_per_chain[c]`` is chain c's (samples, n) ADC codes."""
+    from demonloop import workloads
+
+    C = len(codes_per_chain)
+    est = workloads.of(program.config).estimator(program, C)
+    stacked = np.stack([np.asarray(x, dtype=np.float64) for x in codes_per_chain], axis=1)   # (T, C, n)
+    for m in range(stacked.shape[0]):
+        est.on_sample(m, stacked[m])
+    return est
+
+
+def run_golden_streamed(cfg, chains: int):
+    """The golden model run the way the RTL co-simulation runs: ``chains`` one-chain loops one
+    after another (seeds :func:`chain_seed`), scored together. Returns (report, estimator); the
+    report's ``codes_sha256`` is chain 0's and ``codes_sha256_all`` covers every chain in order."""
+    from demonloop import workloads
+    from demonloop.report import build_report
+
+    program = workloads.of(cfg).compile(cfg)
+    loops, codes = [], []
+    t0 = time.perf_counter()
+    for c in range(chains):
+        loop = Loop(program, 1, chain_seed(cfg.seed, c), instance_seed=cfg.seed)
+        rec = np.zeros((cfg.total_samples, cfg.n), dtype=np.int64)
+
+        def on_sample(m, X, rec=rec):
+            rec[m] = X[0]
+
+        loop.run_golden(on_sample)
+        loops.append(loop)
+        codes.append(rec)
+    wall = time.perf_counter() - t0
+    est = replay_estimator(program, codes)
+    h = hashlib.sha256()
+    for loop in loops:
+        h.update(loop.hasher.hexdigest().encode())
+    rep = build_report(cfg, program, loops[0], est, demon="golden", wall_s=wall,
+                       extra={"codes_sha256_all": h.hexdigest(), "streamed_chains": chains})
+    rep["chains"] = chains
+    rep["n_updates"] = sum(lp.counters.accepted for lp in loops)
+    return rep, est

@@ -1,89 +1,27 @@
-"""Run a config end to end and report: the JSON report, the human summary, atomic file writes."""
+"""Reports: the JSON report of a run, the human summary, strict JSON and atomic file writes.
+
+:func:`build_report` is the one place a run's report dict is assembled (golden runs,
+co-simulations and firmware in the loop all call it); the workload adds its metrics and its
+summary lines (:class:`demonloop.workloads.base.Workload`).
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import tempfile
-import time
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
-
-from demonloop.workloads.langevin import HardwareProgram, compile_program
-from demonloop.config import Config
-from demonloop.loop import Loop
-from demonloop.workloads.estimators import Estimator, make_estimator
 
 REPORT_VERSION = 1
 
 
-def run_golden(cfg: Config, progress: Callable[[int], None] | None = None) -> tuple[dict, Estimator]:
-    """Compile and run ``cfg`` with the golden demon. Returns (report dict, estimator)."""
-    program = compile_program(cfg)
-    est = make_estimator(program, cfg.chains)
-    loop = Loop(program, cfg.chains, cfg.seed)
-    t0 = time.perf_counter()
-    loop.run_golden(est.on_sample, progress)
-    wall = time.perf_counter() - t0
-    return build_report(cfg, program, loop, est, demon="golden", wall_s=wall), est
+def build_report(cfg, program, loop, est, demon: str, wall_s: float, extra: dict | None = None) -> dict:
+    """The report of a run of ``cfg`` (compiled to ``program``) on ``loop``, scored by ``est``."""
+    from demonloop import workloads
 
-
-def chain_seed(seed: int, c: int) -> int:
-    """Seed of chain ``c`` when chains run one after another (the RTL co-simulation): chain 0 is
-    ``seed`` itself, so a one-chain run is the same whichever way it runs."""
-    if c == 0:
-        return int(seed)
-    return int(np.random.SeedSequence([int(seed), int(c)]).generate_state(1, np.uint64)[0] >> np.uint64(1))
-
-
-def replay_estimator(program, codes_per_chain: list[np.ndarray]):
-    """The workload's estimator fed, sample by sample, with chains recorded one after another:
-    ``codes_per_chain[c]`` is chain c's (samples, n) ADC codes."""
-    from demonloop.workloads.estimators import make_estimator
-
-    C = len(codes_per_chain)
-    est = make_estimator(program, C)
-    stacked = np.stack([np.asarray(x, dtype=np.float64) for x in codes_per_chain], axis=1)   # (T, C, n)
-    for m in range(stacked.shape[0]):
-        est.on_sample(m, stacked[m])
-    return est
-
-
-def run_golden_streamed(cfg: Config, chains: int) -> tuple[dict, object]:
-    """The golden model run the way the RTL co-simulation runs: ``chains`` one-chain loops one
-    after another (seeds :func:`chain_seed`), scored together. Returns (report, estimator); the
-    report's ``codes_sha256`` is chain 0's and ``codes_sha256_all`` covers every chain in order."""
-    import hashlib
-
-    program = compile_program(cfg)
-    loops, codes = [], []
-    t0 = time.perf_counter()
-    for c in range(chains):
-        loop = Loop(program, 1, chain_seed(cfg.seed, c), instance_seed=cfg.seed)
-        rec = np.zeros((cfg.total_samples, cfg.n), dtype=np.int64)
-
-        def on_sample(m, X, rec=rec):
-            rec[m] = X[0]
-
-        loop.run_golden(on_sample)
-        loops.append(loop)
-        codes.append(rec)
-    wall = time.perf_counter() - t0
-    est = replay_estimator(program, codes)
-    h = hashlib.sha256()
-    for loop in loops:
-        h.update(loop.hasher.hexdigest().encode())
-    rep = build_report(cfg, program, loops[0], est, demon="golden", wall_s=wall,
-                       extra={"codes_sha256_all": h.hexdigest(), "streamed_chains": chains})
-    rep["chains"] = chains
-    rep["n_updates"] = sum(lp.counters.accepted for lp in loops)
-    return rep, est
-
-
-def build_report(cfg: Config, program: HardwareProgram, loop: Loop, est: Estimator, demon: str,
-                 wall_s: float, extra: dict | None = None) -> dict:
+    w = workloads.of(cfg)
     c, pc = loop.counters, loop.plant.counters
     t = loop.timing
     unit_updates = cfg.chains * cfg.n * c.samples
@@ -94,11 +32,11 @@ def build_report(cfg: Config, program: HardwareProgram, loop: Loop, est: Estimat
         "demon": demon,
         "chains": cfg.chains,
         "units": cfg.n,
-        "mode": "score" if cfg.is_score else cfg.compiler.mode,
+        "mode": w.mode(cfg),
         "metrics": _jsonable(est.metrics()),
-        "headline": est.headline_name(),
+        "headline": w.headline,
         "samples": c.samples,
-        "burn_in_samples": 0 if cfg.workload.kind == "diffusion" else cfg.run.burn_in_samples,
+        "burn_in_samples": w.burn_in_samples(cfg),
         "n_updates": c.accepted,
         "dropped_samples": c.dropped,
         "cycles": loop.end_cycle,
@@ -177,60 +115,11 @@ def _si(x: float) -> str:
 
 def summary(rep: dict, files: list[str]) -> str:
     """The short human summary of a run report."""
-    m = rep["metrics"]
+    from demonloop import workloads
+
     lat = rep["latency"]
-    kind = rep["workload"]
-    lines = [f"demonloop run: {rep['config']} ({kind}, {rep['mode']} mode, {rep['demon']} demon, seed {rep['seed']})"]
-    if kind == "diffusion" and not m.get("scored"):
-        lines.append(f"  sample quality   not scored: {m.get('note', 'no samples')}")
-    elif kind == "posterior" and "cov_rel_error" not in m:
-        lines.append(f"  posterior        not scored: {m.get('samples_per_chain', 0)} sample(s) after burn-in")
-    elif kind == "diffusion":
-        lines.append(
-            f"  sample quality   MMD² {m['mmd2']:.2g} ± {m['mmd2_null_sd']:.1g} (null sd) vs held-out data; "
-            f"float64 sampler {m['mmd2_float64']:.2g}  [Gaussian kernel, bandwidth {m['bandwidth']:.3g}]"
-        )
-        lines.append(
-            f"                   sliced W2 {m['sw2']:.3g} (float64 {m['sw2_float64']:.3g}, excess {m['sw2_excess']:+.2g}); "
-            f"fine-scale MMD² {m['mmd2_fine']:.2g} (float64 {m['mmd2_fine_float64']:.2g})"
-        )
-    elif kind == "posterior":
-        lines.append(
-            f"  posterior        covariance error {m['cov_rel_error']:.3g}; max |z| of the means {m['max_abs_mean_z']:.2f} "
-            f"(Bonferroni p {m['mean_p_bonferroni']:.2g}); MMD two-sample p {m['mmd_p']:.2g}"
-        )
-        if "implemented_max_abs_mean_z" in m:
-            lines.append(
-                f"                   vs the density the network implements: max |z| {m['implemented_max_abs_mean_z']:.2f}, "
-                f"covariance error {m['implemented_cov_rel_error']:.3g}, MMD p {m['implemented_mmd_p']:.2g}"
-            )
-    elif kind == "linear_solve":
-        lines.append(
-            f"  solution error   {m['rel_error']:.3g} relative to numpy.linalg.solve "
-            f"(standard error {m['rel_standard_error']:.2g}; quantization alone "
-            f"{rep['compiler']['quantization']['solution_rel_error']:.2g})"
-        )
-    elif kind == "gaussian":
-        lines.append(
-            f"  covariance error {m['cov_rel_error']:.3g} relative (standard error {m['cov_rel_standard_error']:.2g}); "
-            f"mean error {m['mean_error']:.3g}; KL {m['kl']:.3g} nats"
-        )
-    elif kind == "inverse":
-        lines.append(f"  inverse error    {m['rel_error']:.3g} relative to numpy.linalg.inv (standard error {m['rel_standard_error']:.2g})")
-    else:
-        lines.append(f"  log-determinant  {m['logdet']:.5g} vs exact {m['exact']:.5g} "
-                     f"(error {m['abs_error']:.3g}, standard error {m['standard_error']:.2g})")
-    tau = m.get("tau_int_samples")
-    if kind == "diffusion":
-        lines.append(f"  samples          {m.get('samples', 0):,} (one per chain, {m.get('scored', 0):,} scored) after "
-                     f"{rep['samples'] - 2:,} schedule steps")
-    else:
-        ess = m.get("ess_mean")
-        lines.append(
-            f"  samples          {m['samples_per_chain']:,} per chain after {rep['burn_in_samples']:,} burn-in"
-            f" x {rep['chains']:,} chains" + (f" (ESS {ess:.3g}" if ess else " (")
-            + (f", tau_int {tau:.3g} samples)" if tau else ")")
-        )
+    lines = [f"demonloop run: {rep['config']} ({rep['workload']}, {rep['mode']} mode, {rep['demon']} demon, seed {rep['seed']})"]
+    lines += workloads.WORKLOADS.get(rep["workload"]).summary(rep)
     f = rep["f_clk_Hz"]
     lines.append(
         f"  cycles           {rep['cycles']:,} ({rep['cycles'] / f * 1e3:.3g} ms at {_si(f)}Hz); "

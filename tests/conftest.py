@@ -30,11 +30,11 @@ SMALL = {
 
 def small_config(overrides: dict | None = None, base: dict | None = None):
     """A validated config: SMALL (or ``base``) with dotted-key ``overrides``."""
-    from demonloop.config import _set_dotted, validate_config
+    from demonloop.config import set_dotted, validate_config
 
     data = copy.deepcopy(base or SMALL)
     for k, v in (overrides or {}).items():
-        _set_dotted(data, k, v)
+        set_dotted(data, k, v)
     return validate_config(data)
 
 

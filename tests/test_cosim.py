@@ -6,14 +6,16 @@ import json
 
 import pytest
 
+from demonloop.cosim.simulators import SIMULATORS
+
 from demonloop.config import load_config
 from demonloop.cosim.run import run_cosim
-from demonloop.report import run_golden
+from demonloop.loop import run_golden
 from tests.conftest import REPO
 
 DEFAULT = REPO / "hw_configs" / "spu8_linear_solve.yaml"
 DIGITAL = REPO / "hw_configs" / "gauss16_digital.yaml"
-SIMS = ["icarus", "verilator"]
+SIMS = list(SIMULATORS.names())
 
 
 @pytest.mark.sim

@@ -7,9 +7,11 @@ import math
 
 import pytest
 
+from demonloop.cosim.simulators import SIMULATORS
+
 from demonloop.config import load_config
 from demonloop.cosim.run import run_cosim
-from demonloop.report import run_golden, run_golden_streamed
+from demonloop.loop import run_golden, run_golden_streamed
 from tests.conftest import REPO
 
 SPIRAL = REPO / "hw_configs" / "diffusion_spiral.yaml"
@@ -17,7 +19,7 @@ WELLS = REPO / "hw_configs" / "posterior_wells.yaml"
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
+@pytest.mark.parametrize("simulator", SIMULATORS.names())
 def test_one_diffusion_chain_bit_exact(simulator):
     cfg = load_config(SPIRAL).with_overrides({"chains": 1})
     rtl = run_cosim(cfg, simulator, quiet=True)
@@ -30,7 +32,7 @@ def test_one_diffusion_chain_bit_exact(simulator):
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
+@pytest.mark.parametrize("simulator", SIMULATORS.names())
 def test_posterior_chain_bit_exact(simulator):
     cfg = load_config(WELLS).with_overrides({"chains": 1, "run.burn_in_samples": 100, "run.samples": 1500})
     rtl = run_cosim(cfg, simulator, quiet=True)

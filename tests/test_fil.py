@@ -20,16 +20,18 @@ import csv
 import numpy as np
 import pytest
 
+from demonloop.cosim.simulators import SIMULATORS
+
 from demonloop.demon import regs
-from demonloop.workloads.langevin import compile_program
+from demonloop.workloads import compile_program
 from demonloop.config import load_config
 from demonloop.cosim.firmware import run_firmware
-from demonloop.report import run_golden
+from demonloop.loop import run_golden
 from tests.conftest import REPO
 from tests.test_workloads import predicted_se_target_units
 
 DEFAULT = REPO / "hw_configs" / "spu8_linear_solve.yaml"
-SIMS = ["icarus", "verilator"]
+SIMS = list(SIMULATORS.names())
 BURN_IN, SAMPLES = 100, 1000
 
 

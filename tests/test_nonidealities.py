@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from demonloop.plant.analog import Network
-from demonloop.workloads.langevin import compile_program
-from demonloop.config import Tolerance
+from demonloop.workloads import compile_program
+from demonloop.config.schema import Tolerance
 from demonloop.plant.converters import ADC, DAC
 from demonloop.loop import Loop
 from demonloop.plant.plant import Plant

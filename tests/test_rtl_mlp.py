@@ -54,7 +54,7 @@ def _seed(name: str) -> int:
 
 @pytest.mark.sim
 @pytest.mark.parametrize("name", list(PARAM_SETS))
-@pytest.mark.parametrize("simulator", sim.SIMULATORS)
+@pytest.mark.parametrize("simulator", sim.SIMULATORS.names())
 def test_rtl_mlp(simulator: str, name: str, request: pytest.FixtureRequest) -> None:
     spec = PARAM_SETS[name]
     params = sim.hdl_parameters(spec, clk_period_ns=10)

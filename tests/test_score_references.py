@@ -25,7 +25,7 @@ from demonloop.workloads.metrics import mmd_test, sliced_wasserstein
 from demonloop.workloads.targets import make_target
 from demonloop.workloads.references import (grid_reference, langevin_float, reverse_sde_float, stored_reference)
 from demonloop.workloads.score_models import ScoreNet, VPSchedule, load_score_net
-from demonloop.workloads.diffusion import posterior_moment_scores, posterior_two_sample
+from demonloop.workloads.posterior import posterior_moment_scores, posterior_two_sample
 from tests.conftest import REPO
 
 WEIGHTS = REPO / "hw_configs" / "weights"

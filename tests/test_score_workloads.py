@@ -12,7 +12,7 @@ import pytest
 from scipy import stats
 
 from demonloop.config import load_config
-from demonloop.report import run_golden
+from demonloop.loop import run_golden
 from tests.conftest import REPO
 
 P_MIN = 1e-3
@@ -35,7 +35,7 @@ def test_three_well_posterior_matches_grid_quadrature():
     # 10% wider, which moves the wells outward) is rejected by the same criteria
     from demonloop.workloads.targets import HardtanhWells
     from demonloop.workloads.references import grid_reference
-    from demonloop.workloads.diffusion import posterior_moment_scores
+    from demonloop.workloads.posterior import posterior_moment_scores
 
     stream = est.stream[: est.seen // est.thin].astype(np.float64)
     bad = posterior_moment_scores(stream, grid_reference(HardtanhWells(s=0.66)))

@@ -32,7 +32,7 @@ from tests.conftest import small_config
 
 # A 2-unit Gaussian sampler whose couplings the demon computes (digital mode), so latency can
 # destabilise it. With time_constant_samples = 2 the linear loop is stable up to 63 cycles of
-# loop latency (closedloop.max_stable_latency), so demon.latency_cycles = 300 diverges.
+# loop latency (linearised.max_stable_latency), so demon.latency_cycles = 300 diverges.
 LOOP = {
     "compiler.mode": "digital",
     "compiler.time_constant_samples": 2,
@@ -348,7 +348,7 @@ def test_plot_without_a_sweep_exits_2(tmp_path, capsys):
 
 
 def test_monitor_hook_stops_the_golden_run_and_changes_nothing_else():
-    from demonloop.workloads.langevin import compile_program
+    from demonloop.workloads import compile_program
     from demonloop.loop import Loop
 
     cfg = loop_config()
@@ -394,7 +394,7 @@ Z_UNIT = 4.5
 
 
 def test_dither_is_a_config_key_and_reaches_the_plant():
-    from demonloop.workloads.langevin import compile_program
+    from demonloop.workloads import compile_program
     from demonloop.loop import Loop
 
     cfg = loop_config(**{"adc.dither": True})

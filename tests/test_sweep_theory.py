@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 import scipy.linalg as sla
 
-from demonloop import linearised as closedloop
-from demonloop.workloads.langevin import compile_program
+from demonloop import linearised
+from demonloop.workloads import compile_program
 from demonloop.studies.sweep import Sweep, parse_axes, run_sweep
 from tests.conftest import small_config
 from tests.test_sweep import loop_config
@@ -71,9 +71,9 @@ def test_measured_stability_boundary_is_the_spectral_radius_crossing(tmp_path):
                       key=lambda r: r["loop_latency_cycles"])
         # the prediction, recomputed here from the state-space loop (not read from the rows)
         program = compile_program(cfg.with_overrides({"compiler.time_constant_samples": tau}))
-        L_star = closedloop.max_stable_latency(program)
-        assert closedloop.from_program(program, latency=L_star).spectral_radius < 1.0
-        assert closedloop.from_program(program, latency=L_star + 1).spectral_radius > 1.0
+        L_star = linearised.max_stable_latency(program)
+        assert linearised.from_program(program, latency=L_star).spectral_radius < 1.0
+        assert linearised.from_program(program, latency=L_star + 1).spectral_radius > 1.0
         assert all(r["predicted_max_stable_latency_cycles"] == L_star for r in rows)
         lat = np.array([r["loop_latency_cycles"] for r in rows])
         stable = np.array([r["stable"] for r in rows])
@@ -118,16 +118,16 @@ def test_stationary_variance_with_latency_is_the_exact_discrete_time_closed_loop
     for lat in latencies:
         point = cfg.with_overrides({"demon.latency_cycles": lat})
         program = compile_program(point)
-        cl = closedloop.from_program(program)
-        assert cl.update_period == point.adc.sample_period_cycles   # one update per sample
-        Pz = sla.solve_discrete_lyapunov(cl.F, cl.W)
+        lin = linearised.from_program(program)
+        assert lin.update_period == point.adc.sample_period_cycles   # one update per sample
+        Pz = sla.solve_discrete_lyapunov(lin.F, lin.W)
         var_pred = np.diag(Pz)[:n] / FS**2 + (program.adc.lsb / FS) ** 2 / 12.0
         # Var of the sample variance of a stationary Gaussian sequence over S samples:
         # (2 / S) sum_{|k| < S} (1 - |k|/S) gamma_k^2, gamma_k = (F^k P)_ii; C chains, `seeds` runs
         acc = np.diag(Pz)[:n] ** 2
-        Fk = np.eye(cl.F.shape[0])
+        Fk = np.eye(lin.F.shape[0])
         for k in range(1, S):
-            Fk = Fk @ cl.F
+            Fk = Fk @ lin.F
             acc = acc + 2.0 * (1.0 - k / S) * np.diag(Fk @ Pz)[:n] ** 2
             if np.abs(Fk).max() < 1e-15:
                 break

@@ -4,7 +4,7 @@ L_adc + L_demon + L_dac cycles after the sample that caused it; drops are determ
 import numpy as np
 import pytest
 
-from demonloop.workloads.langevin import compile_program
+from demonloop.workloads import compile_program
 from demonloop.loop import Loop
 from tests.conftest import small_config
 

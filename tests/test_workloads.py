@@ -11,19 +11,19 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from demonloop import linearised as closedloop
-from demonloop.workloads.langevin import compile_program
+from demonloop import linearised
+from demonloop.workloads import compile_program
 from demonloop.config import load_config
-from demonloop.report import run_golden
+from demonloop.loop import run_golden
 from tests.conftest import REPO, small_config
 
 DEFAULT = REPO / "hw_configs" / "spu8_linear_solve.yaml"
 
 
 def predicted_se_target_units(cfg, program):
-    cl = closedloop.from_program(program)
-    assert cl.update_period == cfg.adc.sample_period_cycles
-    cov_mean = cl.time_average_covariance(cfg.run.samples)[: cfg.n, : cfg.n] / cfg.chains
+    lin = linearised.from_program(program)
+    assert lin.update_period == cfg.adc.sample_period_cycles
+    cov_mean = lin.time_average_covariance(cfg.run.samples)[: cfg.n, : cfg.n] / cfg.chains
     return np.sqrt(np.diag(cov_mean)) / cfg.adc.full_scale_V / program.scale
 
 
@@ -72,8 +72,8 @@ def test_gaussian_covariance_matches_the_exact_sampled_closed_loop():
     cfg = load_config(REPO / "hw_configs" / "gauss16_digital.yaml").with_overrides(
         {"chains": 1024, "run.samples": 2000})
     program = compile_program(cfg)
-    cl = closedloop.from_program(program)
-    _, P = cl.stationary()
+    lin = linearised.from_program(program)
+    _, P = lin.stationary()
     n, FS = cfg.n, cfg.adc.full_scale_V
     lsb = 2.0 ** (1 - cfg.adc.bits)
     pred = np.diag(P)[:n] / FS**2 + lsb**2 / 12             # plus the ADC's quantization noise

@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from demonloop.config import ConfigError
+from demonloop.cosim.simulators import SIMULATORS
 
 
 @click.group("firmware")
@@ -27,7 +28,7 @@ def firmware_command():
 @firmware_command.command("run")
 @click.argument("program", metavar="PROGRAM")
 @click.argument("config", type=click.Path(dir_okay=False))
-@click.option("--demon", type=click.Choice(["icarus", "verilator"]), default="icarus", show_default=True,
+@click.option("--demon", type=click.Choice(SIMULATORS.names()), default="icarus", show_default=True,
               help="The simulator the RTL demon runs in.")
 @click.option("--trace", type=click.Path(dir_okay=False), default=None,
               help="Write every register access (cycle, R/W, offset, value, response) to this CSV file.")
@@ -39,10 +40,9 @@ def run_command(program, config, demon, trace, as_json, seed, sets):
     """Run firmware PROGRAM (linear_solve, anneal or diffusion) against the RTL demon with CONFIG's
     analog array in the loop, one chain, and score its answer."""
     from demonloop.cli.main import _load
-    from demonloop.cosim.firmware import PROGRAMS, check_firmware_config, run_firmware
+    from demonloop.cosim.firmware import check_firmware_config, get_program, run_firmware
 
-    if program not in PROGRAMS:
-        raise ConfigError("PROGRAM", f"unknown program {program!r}: choose one of {', '.join(PROGRAMS)}")
+    get_program(program)
     path, cfg = _load(config, seed, 1, sets)
     check_firmware_config(program, cfg)
     trace_path = None

@@ -1,4 +1,5 @@
-"""The ``demonloop`` command line.
+"""The ``demonloop`` command line: ``run``, ``check``, ``configs`` (here), ``sweep`` and ``plot``
+(:mod:`demonloop.cli.studies`), ``firmware run`` (:mod:`demonloop.cli.firmware`).
 
 Bad input (a config that does not validate or compile, an option out of range) prints one line,
 ``error: <where>: <field>: <reason>``, on stderr and exits with code 2, before any file is written.
@@ -12,7 +13,9 @@ from pathlib import Path
 
 import click
 
-from demonloop.config import ConfigError, load_config
+from demonloop import __version__
+from demonloop.config import ConfigError
+from demonloop.cosim.simulators import SIMULATORS
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG_DIR = REPO / "hw_configs"
@@ -27,23 +30,9 @@ def _positive(name):
     return cb
 
 
-def parse_sets(items: tuple[str, ...]) -> dict:
-    """``("adc.bits=10", "run.samples=500")`` to ``{"adc.bits": 10, ...}``; values are YAML."""
-    import yaml
-
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError("--set", f"expected KEY=VALUE, got {item!r}")
-        try:
-            out[key.strip()] = yaml.safe_load(value)
-        except yaml.YAMLError:
-            raise ConfigError(f"--set {key.strip()}", f"value {value!r} is not valid YAML") from None
-    return out
-
-
 def _load(config: str | None, seed: int | None = None, chains: int | None = None, sets: tuple[str, ...] = ()):
+    from demonloop.config import load_config, parse_sets
+
     path = Path(config) if config else DEFAULT_CONFIG
     cfg = load_config(path)
     over = parse_sets(sets)
@@ -61,14 +50,14 @@ def _load(config: str | None, seed: int | None = None, chains: int | None = None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="demonloop")
+@click.version_option(__version__, prog_name="demonloop")
 def cli():
     """demonloop: emulate thermodynamic-computing hardware (s-unit array + Maxwell's demon), cycle by cycle."""
 
 
 @cli.command()
 @click.argument("config", required=False, type=click.Path(dir_okay=False))
-@click.option("--demon", type=click.Choice(["golden", "icarus", "verilator"]), default="golden",
+@click.option("--demon", type=click.Choice(["golden", *SIMULATORS.names()]), default="golden",
               show_default=True, help="Who computes the force: the golden Python model or the RTL under a simulator.")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Override the config's seed.")
 @click.option("--chains", type=int, default=None, callback=_positive("--chains"),
@@ -82,17 +71,20 @@ def cli():
               help="Override a config value by dotted key, e.g. --set adc.bits=10 (repeatable).")
 def run(config, demon, seed, chains, out, as_json, waves, no_plot, sets):
     """Run CONFIG (default: the bundled SPU-style 8-cell linear solve) in closed loop and score it."""
-    from demonloop.workloads.langevin import compile_program
-    from demonloop.report import mismatch_text, run_golden, summary, write_json
+    from demonloop import workloads
+    from demonloop.report import mismatch_text, summary, write_json
 
     path, cfg = _load(config, seed, chains, sets)
     if demon != "golden" and cfg.chains != 1 and chains is None:
         cfg = cfg.with_overrides({"chains": 1})
-    compile_program(cfg)  # compile errors surface here, before anything is written
+    w = workloads.of(cfg)
+    w.compile(cfg)  # compile errors surface here, before anything is written
     out_dir = Path(out) if out else Path("out") / cfg.name
+    plot_path = out_dir / "plot.png"
 
-    est = None
     if demon == "golden":
+        from demonloop.loop import run_golden
+
         bar = _progress(cfg.total_samples, f"{cfg.name} ({cfg.chains:,} chains)", quiet=as_json)
         try:
             rep, est = run_golden(cfg, progress=(lambda k: bar.update(k - bar.n)) if bar else None)
@@ -103,19 +95,13 @@ def run(config, demon, seed, chains, out, as_json, waves, no_plot, sets):
         from demonloop.cosim.run import run_cosim
         rep = run_cosim(cfg, simulator=demon, waves=waves, out_dir=out_dir, quiet=as_json, plot=not no_plot)
     rep["config_path"] = str(path)
-    files = []
     write_json(out_dir / "report.json", rep)
-    files.append(str(out_dir / "report.json"))
+    files = [str(out_dir / "report.json")]
     if not no_plot:
-        if cfg.is_score:
-            if est is not None:
-                est.plot(out_dir / "plot.png", title=f"{cfg.name} — {rep['demon']} demon, {cfg.chains:,} chains")
-            if (out_dir / "plot.png").exists():
-                files.append(str(out_dir / "plot.png"))
-        else:
-            from demonloop.workloads.plots import run_figure
-            run_figure(rep, out_dir / "plot.png")
-            files.append(str(out_dir / "plot.png"))
+        if demon == "golden":
+            w.plot(rep, est, plot_path, f"{cfg.name} — {rep['demon']} demon, {cfg.chains:,} chains")
+        if plot_path.exists():      # a co-simulation draws its plot in the simulator's process
+            files.append(str(plot_path))
     if as_json:
         click.echo(json.dumps(rep, allow_nan=False))
     elif rep.get("bit_exact") is False:
@@ -132,20 +118,19 @@ def run(config, demon, seed, chains, out, as_json, waves, no_plot, sets):
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a config value by dotted key.")
 def check(config, as_json, sets):
     """Validate CONFIG and explain it: time constants, spread vs ADC range, quantization, loop stability."""
-    from demonloop.workloads.check import explain, explain_score, text, text_score
+    from demonloop import workloads
 
     _, cfg = _load(config, sets=sets)
-    if cfg.is_score:
-        rep = explain_score(cfg)
-        click.echo(json.dumps(rep, allow_nan=False) if as_json else text_score(rep))
-    else:
-        rep = explain(cfg)
-        click.echo(json.dumps(rep, allow_nan=False) if as_json else text(rep))
+    w = workloads.of(cfg)
+    rep = w.check(cfg)
+    click.echo(json.dumps(rep, allow_nan=False) if as_json else w.check_text(rep))
 
 
 @cli.command()
 def configs():
     """List the bundled configs, one line each."""
+    from demonloop.config import load_config
+
     for p in sorted(CONFIG_DIR.glob("*.yaml")):
         try:
             cfg = load_config(p)
@@ -154,9 +139,15 @@ def configs():
             click.echo(f"{str(p.relative_to(REPO)):42s} INVALID: {e.field}: {e.reason}")
 
 
-from demonloop.studies.sweep import sweep_command; cli.add_command(sweep_command)  # noqa: E402, E702
-from demonloop.studies.plots import plot_command; cli.add_command(plot_command)  # noqa: E402, E702
-from demonloop.cli.firmware import firmware_command; cli.add_command(firmware_command)  # noqa: E402, E702
+def _add_commands() -> None:
+    from demonloop.cli.firmware import firmware_command
+    from demonloop.cli.studies import plot_command, sweep_command
+
+    for command in (sweep_command, plot_command, firmware_command):
+        cli.add_command(command)
+
+
+_add_commands()
 
 
 def _progress(total: int, desc: str, quiet: bool):

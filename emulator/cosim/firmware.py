@@ -42,11 +42,11 @@ from pathlib import Path
 
 import numpy as np
 
-from demonloop.cosim import simulators as sim
 from demonloop.config import Config, ConfigError
+from demonloop.cosim import simulators as sim
+from demonloop.registry import Registry
 
 FIRMWARE_DIR = Path(__file__).resolve().parents[2] / "firmware"
-PROGRAMS = ("linear_solve", "anneal", "diffusion")
 #: Simulated cycles the firmware may run on after the loop's last sample before its accesses fail.
 DRAIN_CYCLES = 50_000
 #: Annealing schedule of the ``anneal`` program: inverse temperatures (relative to the config's
@@ -101,27 +101,108 @@ def build_library(log=None) -> Path:
     return lib
 
 
+class FirmwareProgram:
+    """A protocol program of ``firmware/programs`` as the host sees it: what it needs of a config
+    (the demon kind it drives, the workload kinds it answers), its arguments, and its result
+    decoded into the problem's units. Its ctypes side is :mod:`demonloop.cosim.firmware_tb`."""
+
+    name: str
+    demon: str
+    #: workload kinds whose answer the program computes (None: any workload of its demon)
+    workloads: tuple[str, ...] | None = None
+
+    def check(self, cfg: Config) -> None:
+        if self.workloads is not None and cfg.workload.kind not in self.workloads:
+            raise ConfigError("workload.kind", f"the {self.name} program needs a {' or '.join(self.workloads)} "
+                                               f"workload, got {cfg.workload.kind}")
+        if cfg.demon.kind != self.demon:
+            raise ConfigError("demon.kind", f"the {self.name} program drives the {self.demon} force unit; "
+                                            f"this config uses {cfg.demon.kind}")
+
+    def args(self, cfg: Config, program, idle_cycles: int) -> dict:
+        raise NotImplementedError
+
+    def decode(self, cfg: Config, program, r: dict) -> dict:
+        return {}
+
+
+class LinearSolveProgram(FirmwareProgram):
+    """Load A and b, skip ``run.burn_in_samples``, average ``run.samples`` captured samples in
+    fixed point, return x."""
+
+    name, demon, workloads = "linear_solve", "linear", ("linear_solve",)
+
+    def check(self, cfg):
+        super().check(cfg)
+        if cfg.run.samples > 1 << 30:
+            raise ConfigError("run.samples", "the firmware averages at most 2^30 samples")
+
+    def args(self, cfg, program, idle_cycles):
+        return {"burn_in": cfg.run.burn_in_samples, "samples": cfg.run.samples,
+                "inv_scale_q16": inv_scale_q16(program.scale), "idle_cycles": int(idle_cycles)}
+
+    def decode(self, cfg, program, r):
+        x = np.array(r["x_q16"], dtype=np.float64) / 2**16
+        x_star = np.linalg.solve(program.M, program.b_t)
+        bound, se = solution_error_bound(cfg, program)
+        rel = float(np.linalg.norm(x - x_star) / np.linalg.norm(x_star))
+        return dict(solution=x.tolist(), exact=x_star.tolist(), rel_error=rel, rel_error_bound=bound,
+                    within_bound=rel < bound, solution_se_predicted=se.tolist(),
+                    mean=(np.array(r["mean_q30"], dtype=np.float64) / 2**30).tolist())
+
+
+class AnnealProgram(LinearSolveProgram):
+    """Stages of rising beta, coefficients beta*(A, b) reloaded at each stage while the unit is
+    idle, per-stage mean and variance (``firmware/programs/anneal.c``)."""
+
+    name, demon, workloads = "anneal", "linear", None
+
+    def args(self, cfg, program, idle_cycles):
+        return {**super().args(cfg, program, idle_cycles), **anneal_schedule(cfg)}
+
+    def decode(self, cfg, program, r):
+        return dict(mean=(np.array(r["mean_q30"], dtype=np.float64) / 2**30).tolist(),
+                    variance=(np.array(r["var_q30"], dtype=np.float64) / 2**30).tolist(),
+                    betas=list(ANNEAL_BETAS))
+
+
+class DiffusionProgram(FirmwareProgram):
+    """Load the network and the schedule table, reset the step, start, return the run's last
+    sample (the generated point)."""
+
+    name, demon, workloads = "diffusion", "mlp", ("diffusion",)
+
+    def args(self, cfg, program, idle_cycles):
+        return {"samples": cfg.total_samples, "idle_cycles": int(idle_cycles)}
+
+    def decode(self, cfg, program, r):
+        codes = np.array(r["final_codes"], dtype=np.float64)
+        return dict(generated=(codes * 2.0 ** (1 - cfg.adc.bits) * program.in_scale).tolist())
+
+
+#: The protocol programs ``demonloop firmware run`` knows, by name.
+PROGRAMS: Registry[FirmwareProgram] = Registry("firmware program")
+for _p in (LinearSolveProgram(), AnnealProgram(), DiffusionProgram()):
+    PROGRAMS.register(_p.name, _p)
+
+
+def get_program(name: str) -> FirmwareProgram:
+    if name not in PROGRAMS:
+        raise ConfigError("PROGRAM", f"unknown program {name!r}: choose one of {', '.join(PROGRAMS.names())}")
+    return PROGRAMS.get(name)
+
+
 def check_firmware_config(program: str, cfg: Config) -> None:
     """What the firmware-in-the-loop run needs of the config, as config errors (exit 2)."""
     from demonloop.cosim.run import check_cosim_config
 
-    if program not in PROGRAMS:
-        raise ConfigError("PROGRAM", f"unknown program {program!r}: choose one of {', '.join(PROGRAMS)}")
-    if program == "diffusion":
-        if cfg.workload.kind != "diffusion":
-            raise ConfigError("workload.kind", f"the diffusion program needs a diffusion workload, got {cfg.workload.kind}")
-    elif cfg.is_score:
-        raise ConfigError("demon.kind", f"the {program} program drives the linear force unit; this config uses the score network")
+    get_program(program).check(cfg)
     check_cosim_config(cfg)
     spec = cfg.demon_spec()
     if cfg.adc.sample_period_cycles < spec.initiation_interval:
         raise ConfigError("adc.sample_period_cycles", f"{cfg.adc.sample_period_cycles} is shorter than the demon's "
                           f"initiation interval {spec.initiation_interval}: samples would be dropped, and the "
                           f"firmware counts captured samples")
-    if program == "linear_solve" and cfg.workload.kind != "linear_solve":
-        raise ConfigError("workload.kind", f"the linear_solve program needs a linear_solve workload, got {cfg.workload.kind}")
-    if not cfg.is_score and cfg.run.samples > 1 << 30:
-        raise ConfigError("run.samples", "the firmware averages at most 2^30 samples")
 
 
 def inv_scale_q16(scale: float) -> int:
@@ -142,38 +223,15 @@ def anneal_schedule(cfg: Config) -> dict:
 
 def solution_error_bound(cfg: Config, program) -> tuple[float, np.ndarray]:
     """(bound on the relative error of a one-chain solve, predicted standard errors of x):
-    5 predicted standard errors plus the quantization error (tests/test_workloads.py's bound)."""
-    from demonloop import linearised as closedloop
-    cl = closedloop.from_program(program)
-    cov_mean = cl.time_average_covariance(cfg.run.samples)[: cfg.n, : cfg.n]
+    5 predicted standard errors plus the quantization error (the golden run's bound)."""
+    from demonloop import linearised
+
+    lin = linearised.from_program(program)
+    cov_mean = lin.time_average_covariance(cfg.run.samples)[: cfg.n, : cfg.n]
     se = np.sqrt(np.diag(cov_mean)) / cfg.adc.full_scale_V / program.scale
     x_star = np.linalg.solve(program.M, program.b_t)
     bound = 5 * float(np.linalg.norm(se)) / float(np.linalg.norm(x_star)) + program.quantization["solution_rel_error"]
     return bound, se
-
-
-def _decode(program_name: str, cfg: Config, program, fw: dict) -> dict:
-    """The program's fixed-point result in the problem's units, scored."""
-    out = dict(fw)
-    r = fw.get("result")
-    if r is None:
-        return out
-    if program_name == "linear_solve":
-        x = np.array(r["x_q16"], dtype=np.float64) / 2**16
-        x_star = np.linalg.solve(program.M, program.b_t)
-        bound, se = solution_error_bound(cfg, program)
-        rel = float(np.linalg.norm(x - x_star) / np.linalg.norm(x_star))
-        out.update(solution=x.tolist(), exact=x_star.tolist(), rel_error=rel, rel_error_bound=bound,
-                   within_bound=rel < bound, solution_se_predicted=se.tolist(),
-                   mean=(np.array(r["mean_q30"], dtype=np.float64) / 2**30).tolist())
-    elif program_name == "diffusion":
-        codes = np.array(r["final_codes"], dtype=np.float64)
-        out.update(generated=(codes * 2.0 ** (1 - cfg.adc.bits) * program.in_scale).tolist())
-    else:
-        out.update(mean=(np.array(r["mean_q30"], dtype=np.float64) / 2**30).tolist(),
-                   variance=(np.array(r["var_q30"], dtype=np.float64) / 2**30).tolist(),
-                   betas=list(ANNEAL_BETAS))
-    return out
 
 
 def run_firmware(program_name: str, cfg: Config, simulator: str, trace: Path | None = None,
@@ -184,7 +242,7 @@ def run_firmware(program_name: str, cfg: Config, simulator: str, trace: Path | N
     ``program_overrides`` replaces the program's arguments (``burn_in``, ``samples``, ...; for the
     linear solve also ``a_raw`` / ``b_raw``, the coefficients the firmware loads): tests use it to
     run a firmware that disagrees with the config on purpose, to show the run catches it."""
-    from demonloop.workloads.langevin import compile_program
+    from demonloop import workloads
     from demonloop.cosim.run import cached_build
 
     cfg = cfg.with_overrides({"chains": 1}) if cfg.chains != 1 else cfg
@@ -194,9 +252,9 @@ def run_firmware(program_name: str, cfg: Config, simulator: str, trace: Path | N
         if not quiet:
             print(f"demonloop: {msg}", file=sys.stderr)
 
-    program = compile_program(cfg)
+    program = workloads.of(cfg).compile(cfg)
     params = sim.hdl_parameters(program.spec, 10)
-    total = cfg.total_samples
+    fw_program = get_program(program_name)
     lib = build_library(log)
     try:
         runner, build_dir, build_s = cached_build(simulator, params, False, log)
@@ -205,13 +263,7 @@ def run_firmware(program_name: str, cfg: Config, simulator: str, trace: Path | N
     depth = 32                      # demon_top's CAP_DEPTH default (the build does not override it)
     if idle_cycles is None:
         idle_cycles = cfg.adc.sample_period_cycles * max(1, depth // 4)
-    if program_name == "diffusion":
-        args = {"samples": total, "idle_cycles": int(idle_cycles)}
-    else:
-        args = {"burn_in": cfg.run.burn_in_samples, "samples": cfg.run.samples,
-                "inv_scale_q16": inv_scale_q16(program.scale), "idle_cycles": int(idle_cycles)}
-    if program_name == "anneal":
-        args.update(anneal_schedule(cfg))
+    args = fw_program.args(cfg, program, idle_cycles)
     args.update(program_overrides or {})
     with tempfile.TemporaryDirectory(prefix=f"demonloop-fil-{simulator}-") as tmp:
         result = Path(tmp) / "result.json"
@@ -231,7 +283,9 @@ def run_firmware(program_name: str, cfg: Config, simulator: str, trace: Path | N
             raise RuntimeError(f"the {simulator} firmware-in-the-loop run wrote no result; its log ends with:\n"
                                + "\n".join(text.splitlines()[-40:]))
         rep = json.loads(result.read_text())
-    rep["firmware"] = _decode(program_name, cfg, program, rep["firmware"])
+    fw = rep["firmware"]
+    if fw.get("result") is not None:
+        fw.update(fw_program.decode(cfg, program, fw["result"]))
     rep["build_s"] = round(build_s, 3)
     rep["sim_process_s"] = round(total_s, 3)
     if trace:

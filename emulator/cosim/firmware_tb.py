@@ -5,13 +5,13 @@ The C driver and a protocol program (``firmware/``, built as a shared library) r
 into Python (ctypes), where :func:`cocotb.task.resume` turns it into one AXI4-Lite transaction of
 the testbench's bus master (:class:`demonloop.cosim.testbench.DemonTop`), the simulation
 advancing while the C code waits for it. Meanwhile the closed loop of the co-simulation
-(:class:`demonloop.cosim.loop_tb.ClosedLoop`: the emulated analog array, the converters, the RTL demon
+(:class:`demonloop.cosim.loop_tb.RTLDriver`: the emulated analog array, the converters, the RTL demon
 computing the force, each output checked against the golden model) runs as usual, except that the
 firmware, not the testbench, configures and starts the demon:
 
 1. reset; the firmware thread starts: ``demon_init``, then the program (load A and b, start);
 2. the firmware's write of CTRL with ENABLE set starts the loop's timeline, START_MARGIN cycles
-   later (:meth:`ClosedLoop.run_chain`);
+   later (:meth:`RTLDriver.run_chain`);
 3. the loop runs every sample of the config; the firmware polls the capture FIFO concurrently;
 4. after the loop's last sample the firmware has ``drain_cycles`` simulated cycles to finish;
    after that every access it makes answers a bus error (so a program waiting for samples that
@@ -34,12 +34,13 @@ from cocotb.task import bridge, resume
 from cocotb.triggers import First, Timer
 from cocotbext.axi import AxiResp
 
-from demonloop.demon import regs
-from demonloop.workloads.langevin import compile_program
+from demonloop import workloads
 from demonloop.config import validate_config
-from demonloop.cosim.loop_tb import START_MARGIN, ClosedLoop
+from demonloop.cosim.loop_tb import START_MARGIN, RTLDriver
 from demonloop.cosim.testbench import DemonTop
-from demonloop.report import build_report, replay_estimator, write_json
+from demonloop.demon import regs
+from demonloop.loop import replay_estimator
+from demonloop.report import build_report, write_json
 
 MAX_N = 64
 ANNEAL_MAX_STAGES = 16
@@ -322,7 +323,7 @@ PROGRAMS = {"linear_solve": LinearSolve, "anneal": Anneal, "diffusion": Diffusio
 async def firmware_in_the_loop(dut):
     job = json.loads(os.environ["DEMONLOOP_FIL_JOB"])
     cfg = validate_config(job["config"], base_dir=job.get("base_dir"))
-    program = compile_program(cfg)
+    program = workloads.of(cfg).compile(cfg)
     top = DemonTop(dut, program.spec)
     top.out_ready.value = 1          # the DAC is always ready
     await top.reset()
@@ -344,7 +345,7 @@ async def firmware_in_the_loop(dut):
     await First(bus.started.wait(), fw)
     loop_result = None
     if bus.enable_cycle is not None:
-        runner = ClosedLoop(top, program, job["simulator"])
+        runner = RTLDriver(top, program, job["simulator"])
         loop_result = await runner.run_chain(0, reset_step=False)
         bus.deadline = top.cycle_now() + int(job["drain_cycles"])
     where, status = await fw

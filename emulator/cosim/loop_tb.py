@@ -35,12 +35,12 @@ import cocotb
 import numpy as np
 from cocotb.triggers import Timer
 
-from demonloop.demon import regs
-from demonloop.workloads.langevin import compile_program
+from demonloop import demon, workloads
 from demonloop.config import validate_config
-from demonloop.loop import Loop
-from demonloop.cosim.testbench import DemonTop, pack, unpack
-from demonloop.report import build_report, chain_seed, replay_estimator, write_json
+from demonloop.cosim.testbench import DemonTop, pack
+from demonloop.demon import regs
+from demonloop.loop import Loop, chain_seed, replay_estimator
+from demonloop.report import build_report, write_json
 
 #: Cycles between the end of the bus configuration (or of the previous chain) and cycle 0.
 START_MARGIN = 4
@@ -56,8 +56,10 @@ class ChainResult:
     python_s: float = 0.0
 
 
-class ClosedLoop:
-    """The RTL demon in the loop with the plant: configuration, then chains one after another."""
+class RTLDriver:
+    """Drives the :class:`~demonloop.loop.Loop` with the RTL demon computing the force:
+    configuration over the bus, then chains one after another, every output checked against the
+    golden model."""
 
     def __init__(self, top: DemonTop, program, simulator: str):
         self.top = top
@@ -65,8 +67,8 @@ class ClosedLoop:
         self.cfg = program.config
         self.simulator = simulator
         self.spec = program.spec
+        self.kind = demon.for_spec(program.spec)
         self.n = self.cfg.n
-        self.score = self.cfg.is_score
         self._timers: dict[int, Timer] = {}      # the run loop's own (DemonTop.until)
         self.profile = None
         if os.environ.get("DEMONLOOP_COSIM_PROFILE"):
@@ -75,38 +77,26 @@ class ClosedLoop:
 
     async def configure(self) -> int:
         """Load the demon over AXI4-Lite, as firmware would; returns the TIMING register's latency."""
-        top, p = self.top, self.program
-        if self.score:
-            await top.load_network(p.W_raw, p.b_raw)
-            await top.load_schedule(p.schedule_raw)
-        else:
-            await top.load_coefficients(p.A_raw, p.b_raw)
+        top = self.top
+        await self.kind.load(top, self.program)
         timing_word = await top.read_ok(regs.TIMING_OFFSET)
         await top.clear_counters(enable=True)
         return regs.TIMING.field("LATENCY").get(timing_word)
 
     def _pack_out(self, codes: np.ndarray) -> int:
-        """The output word the RTL delivers for golden ``codes`` (n_out,) (inverse of :meth:`_unpack`)."""
-        n, f = self.n, self.spec.f_bits
-        word = pack(codes[:n], f)
-        if self.score:
-            word |= pack(codes[n:], self.spec.ctrl_bits) << (n * f)
-        return word
+        """The output word the RTL delivers for golden ``codes`` (n_out,)."""
+        return self.kind.pack_out(self.spec, codes)
 
     def _unpack(self, word: int) -> np.ndarray:
-        codes = unpack(word, self.n, self.spec.f_bits)
-        if self.score:
-            ctrl = unpack(word >> (self.n * self.spec.f_bits), 2, self.spec.ctrl_bits)
-            codes = np.concatenate([codes, ctrl])
-        return codes
+        return self.kind.unpack_out(self.spec, word)
 
     async def run_chain(self, c: int, reset_step: bool = True) -> ChainResult:
         """Run chain c against the golden model. With ``reset_step`` (the co-simulation's own
-        driver) a score demon's schedule step is reset over AXI first; firmware in the loop passes
-        False, since its start already reset the step and the bus is the firmware's."""
+        driver) the demon kind's per-chain bus writes come first (a score demon's schedule step
+        reset); firmware in the loop passes False, since the bus is the firmware's."""
         top, program, cfg = self.top, self.program, self.cfg
-        if self.score and reset_step:
-            await top.step_reset(enable=True)
+        if reset_step:
+            await self.kind.start_chain(top)
         loop = Loop(program, 1, chain_seed(cfg.seed, c), instance_seed=cfg.seed)
         golden = program.demon()
         golden.reset()
@@ -200,12 +190,12 @@ class ClosedLoop:
 async def closed_loop(dut):
     job = json.loads(os.environ["DEMONLOOP_COSIM_JOB"])
     cfg = validate_config(job["config"], base_dir=job.get("base_dir"))
-    program = compile_program(cfg)
+    program = workloads.of(cfg).compile(cfg)
     chains = int(job.get("chains", 1))
     top = DemonTop(dut, program.spec)
     top.out_ready.value = 1          # the DAC is always ready
     await top.reset()
-    runner = ClosedLoop(top, program, job["simulator"])
+    runner = RTLDriver(top, program, job["simulator"])
     rtl_latency = await runner.configure()
 
     t0 = time.perf_counter()
@@ -230,10 +220,10 @@ async def closed_loop(dut):
     t = c0.timing
     cycles = sum(r.loop.end_cycle + START_MARGIN for r in results)
     outputs = sum(r.outputs for r in results)
-    est = replay_estimator(program, [r.codes for r in results]) if mismatch is None else None
-    if est is None:
-        from demonloop.workloads.estimators import make_estimator
-        est = make_estimator(program, 1)
+    if mismatch is None:
+        est = replay_estimator(program, [r.codes for r in results])
+    else:
+        est = workloads.of(cfg).estimator(program, 1)
     extra = {
         "bit_exact": mismatch is None and rtl == golden_counters,
         "mismatch": mismatch,
@@ -259,8 +249,10 @@ async def closed_loop(dut):
     for key in ("adc_clipped", "dac_saturated", "rail_clipped"):
         rep[key] = sum(getattr(r.loop.plant.counters, key) for r in results)
     write_json(job["result"], rep)
-    if job.get("plot") and hasattr(est, "plot") and mismatch is None:
-        est.plot(job["plot"], title=f"{cfg.name} — {job['simulator']} demon, {len(results)} chain(s)")
+    if job.get("codes"):
+        np.save(job["codes"], np.stack([r.codes for r in results], axis=1))
+    if job.get("plot") and mismatch is None:
+        workloads.of(cfg).plot(rep, est, job["plot"], f"{cfg.name} — {job['simulator']} demon, {len(results)} chain(s)")
     if runner.profile:
         import pstats
         pstats.Stats(runner.profile).sort_stats("tottime").print_stats(20)

@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from demonloop.cosim import simulators as sim
 from demonloop.config import Config, ConfigError
 
@@ -39,8 +41,7 @@ def cache_root() -> Path:
 def _build_key(simulator: str, params: dict, waves: bool) -> str:
     h = hashlib.sha256()
     h.update(json.dumps({"sim": simulator, "params": params, "waves": waves, "python": sys.version,
-                         "visibility": VISIBILITY,
-                         "opt": sim.VERILATOR_OPT if simulator == "verilator" else None},
+                         "visibility": VISIBILITY, **sim.SIMULATORS.get(simulator).key()},
                         sort_keys=True).encode())
     for src in sim.sources():
         h.update(src.name.encode())
@@ -88,8 +89,10 @@ def check_cosim_config(cfg: Config) -> None:
 
 
 def run_cosim(cfg: Config, simulator: str, waves: bool = False, out_dir: Path | None = None,
-              quiet: bool = False, hdl_overrides: dict | None = None, plot: bool = False) -> dict:
-    """Run ``cfg`` with the RTL demon on ``simulator``; returns the report (with ``bit_exact``).
+              quiet: bool = False, hdl_overrides: dict | None = None, plot: bool = False,
+              return_codes: bool = False):
+    """Run ``cfg`` with the RTL demon on ``simulator``; returns the report (with ``bit_exact``),
+    and with ``return_codes`` also every chain's ADC codes, int64 ``(samples, chains, n)``.
 
     ``hdl_overrides`` replaces HDL parameters of the build (tests use it to build an RTL that
     differs from the golden model on purpose, to show the checker catches it).
@@ -111,9 +114,10 @@ def run_cosim(cfg: Config, simulator: str, waves: bool = False, out_dir: Path | 
         test_dir = Path(out_dir) / f"sim_{simulator}" if (waves and out_dir) else Path(tmp)
         test_dir.mkdir(parents=True, exist_ok=True)
         result = Path(tmp) / "result.json"
+        codes_file = Path(tmp) / "codes.npy"
         job = {"config": cfg.raw(), "simulator": simulator, "result": str(result), "chains": cfg.chains,
-               "base_dir": str(cfg.base_dir),
-               "plot": str(Path(out_dir) / "plot.png") if (out_dir and plot and cfg.is_score) else None}
+               "base_dir": str(cfg.base_dir), "codes": str(codes_file) if return_codes else None,
+               "plot": str(Path(out_dir) / "plot.png") if (out_dir and plot) else None}
         log(f"running {cfg.chains} chain(s) x {cfg.total_samples:,} samples with the {simulator} RTL demon in the loop")
         t0 = time.perf_counter()
         log_path = Path(tmp) / "sim.log"
@@ -127,10 +131,11 @@ def run_cosim(cfg: Config, simulator: str, waves: bool = False, out_dir: Path | 
             raise RuntimeError(f"the {simulator} co-simulation wrote no result; its log ends with:\n"
                                + "\n".join(log.splitlines()[-40:]))
         rep = json.loads(result.read_text())
+        codes = np.load(codes_file) if return_codes else None
     rep["build_s"] = round(build_s, 3)
     rep["sim_process_s"] = round(total_s, 3)
     if waves:
         fst = sorted(test_dir.glob("*.fst")) + sorted(build_dir.glob("*.fst"))
         rep["waves"] = str(fst[0]) if fst else None
         log(f"waveform: {rep['waves']}")
-    return rep
+    return (rep, codes) if return_codes else rep

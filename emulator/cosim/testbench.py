@@ -25,28 +25,7 @@ from cocotb.triggers import ReadOnly, Timer
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiResp
 
 from demonloop.demon import regs
-from demonloop.demon.linear import LinearDemonSpec
-from demonloop.demon.mlp import MLPSpec
-
-
-def pack(codes: np.ndarray, bits: int) -> int:
-    """Channel ``j`` of signed ``codes`` at bits ``[j*bits +: bits]`` of one packed word."""
-    mask = (1 << bits) - 1
-    word = 0
-    for j, c in enumerate(np.asarray(codes, dtype=np.int64).tolist()):
-        word |= (c & mask) << (j * bits)
-    return word
-
-
-def unpack(word: int, n: int, bits: int) -> np.ndarray:
-    """Inverse of :func:`pack`: ``n`` signed codes of ``bits`` bits, int64."""
-    mask = (1 << bits) - 1
-    half = 1 << (bits - 1)
-    out = np.empty(n, dtype=np.int64)
-    for j in range(n):
-        v = (word >> (j * bits)) & mask
-        out[j] = v - (mask + 1) if v >= half else v
-    return out
+from demonloop.demon.base import pack, unpack  # noqa: F401  (re-exported for testbenches)
 
 
 def to_u32(raw: int) -> int:
@@ -96,7 +75,7 @@ class DemonTop:
     ``tb_demon_top`` instance built for ``spec`` (a linear unit for a :class:`LinearDemonSpec`, the
     score network for an :class:`MLPSpec`, whose output word is n force codes then drift and noise)."""
 
-    def __init__(self, dut, spec: LinearDemonSpec | MLPSpec):
+    def __init__(self, dut, spec):
         self.dut = dut
         self.spec = spec
         self.clk = dut.clk

@@ -1,7 +1,50 @@
-"""Golden (bit-exact) models of the demon's force units; each has a Verilog twin in rtl/."""
+"""The demon: golden (bit-exact) models of the Verilog force units, one module per demon kind,
+and the register map.
 
+- :mod:`demonloop.demon.base`: the :class:`~demonloop.demon.base.DemonKind` protocol and the
+  output-word packing;
+- :mod:`demonloop.demon.linear`: the linear unit ``f = b - A x`` (``demon.kind: linear``);
+- :mod:`demonloop.demon.mlp`: the time-conditioned score network (``demon.kind: mlp``);
+- :mod:`demonloop.demon.regs`: the register map (generated from ``rtl/regmap.yaml`` by
+  ``tools/gen_regmap.py``; never edit it by hand).
+
+:data:`DEMONS` is the registry: a new kind is a module here plus one line below. Modules here
+import only :mod:`demonloop.fixedpoint`, :mod:`demonloop.config.base` and numpy (and, inside
+functions, what the co-simulation hands them).
+"""
+
+from demonloop.demon import linear, mlp
+from demonloop.demon.base import DemonKind
 from demonloop.demon.linear import LinearDemon, LinearDemonSpec
 from demonloop.demon.mlp import MLPDemon, MLPFloat, MLPSpec, quantize_mlp, quantize_schedule
+from demonloop.registry import Registry
 
-__all__ = ["LinearDemon", "LinearDemonSpec", "MLPDemon", "MLPFloat", "MLPSpec", "quantize_mlp",
-           "quantize_schedule"]
+#: Demon kinds by ``demon.kind``.
+DEMONS: Registry[DemonKind] = Registry("demon kind")
+DEMONS.register(linear.KIND.kind, linear.KIND)
+DEMONS.register(mlp.KIND.kind, mlp.KIND)
+
+
+def of(cfg) -> DemonKind:
+    """The demon kind of config ``cfg``."""
+    return DEMONS.get(cfg.demon.kind)
+
+
+def for_spec(spec) -> DemonKind:
+    """The demon kind whose golden spec ``spec`` is."""
+    for k in DEMONS:
+        if isinstance(spec, k.spec_type):
+            return k
+    raise TypeError(f"no demon kind has the spec type {type(spec).__name__}")
+
+
+def for_force_unit(code: int) -> DemonKind:
+    """The demon kind built by ``demon_top``'s ``FORCE_UNIT = code``."""
+    for k in DEMONS:
+        if k.force_unit == code:
+            return k
+    raise ValueError(f"no demon kind has FORCE_UNIT {code}")
+
+
+__all__ = ["DEMONS", "DemonKind", "LinearDemon", "LinearDemonSpec", "MLPDemon", "MLPFloat", "MLPSpec",
+           "for_force_unit", "for_spec", "of", "quantize_mlp", "quantize_schedule"]

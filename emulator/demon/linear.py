@@ -29,9 +29,13 @@ Timing (the RTL implements exactly this, and co-simulation measures it):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, Optional
 
 import numpy as np
+from pydantic import NonNegativeInt, PositiveInt
 
+from demonloop.config.base import QFormatConfig, Section
+from demonloop.demon.base import DemonKind
 from demonloop.fixedpoint import Overflow, QFormat, Rounding, count_overflow, narrow, overflow, shift_round
 
 #: Largest accumulator for which a float64 BLAS product of integers is exact (|acc| < 2**53).
@@ -186,3 +190,57 @@ class LinearDemon:
         if n_ovf:
             y, _ = overflow(y, s.f_bits, s.overflow)
         return y, n_ovf
+
+
+# ----------------------------------------------------------------------------------------------
+# The demon kind: config section, spec from a config, HDL parameters, loading over the bus
+# ----------------------------------------------------------------------------------------------
+
+
+class LinearSection(Section):
+    """``demon: {kind: linear}``: the linear force unit ``f = b - A x`` (rtl/demon_linear.v).
+
+    ``latency_cycles`` (golden runs only) overrides the unit's latency to study an idealised
+    demon; the RTL has its own."""
+
+    kind: Literal["linear"] = "linear"
+    multipliers: Optional[PositiveInt] = None
+    coef: QFormatConfig = QFormatConfig(int_bits=4, frac_bits=12)
+    bias: QFormatConfig = QFormatConfig(int_bits=2, frac_bits=14)
+    rounding: Rounding = Rounding.RND_CONV
+    overflow: Overflow = Overflow.SAT
+    latency_cycles: Optional[NonNegativeInt] = None
+
+
+class LinearKind(DemonKind):
+    kind = "linear"
+    section = LinearSection
+    spec_type = LinearDemonSpec
+    force_unit = 0
+
+    def spec(self, cfg) -> LinearDemonSpec:
+        d = cfg.demon
+        return LinearDemonSpec(n=cfg.n, multipliers=d.multipliers or cfg.n, x_bits=cfg.adc.bits,
+                               f_bits=cfg.dac.bits, coef=d.coef.fmt, bias=d.bias.fmt, rounding=d.rounding,
+                               overflow=d.overflow)
+
+    def hdl_parameters(self, spec: LinearDemonSpec) -> dict[str, int]:
+        # FORCE_UNIT is left at its default (0), so the dict is the one linear builds always had
+        return {
+            "N": spec.n, "MULTIPLIERS": spec.multipliers, "X_BITS": spec.x_bits, "F_BITS": spec.f_bits,
+            "COEF_INT": spec.coef.int_bits, "COEF_FRAC": spec.coef.frac_bits,
+            "BIAS_INT": spec.bias.int_bits, "BIAS_FRAC": spec.bias.frac_bits,
+            "ROUNDING": spec.rounding.code, "OVERFLOW": spec.overflow.code,
+        }
+
+    def spec_from_parameters(self, p) -> LinearDemonSpec:
+        return LinearDemonSpec(
+            n=p["N"], multipliers=p["MULTIPLIERS"], x_bits=p["X_BITS"], f_bits=p["F_BITS"],
+            coef=QFormat(p["COEF_INT"], p["COEF_FRAC"]), bias=QFormat(p["BIAS_INT"], p["BIAS_FRAC"]),
+            rounding=Rounding.from_code(p["ROUNDING"]), overflow=Overflow.from_code(p["OVERFLOW"]))
+
+    async def load(self, top, program) -> None:
+        await top.load_coefficients(program.A_raw, program.b_raw)
+
+
+KIND = LinearKind()

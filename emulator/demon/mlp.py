@@ -79,9 +79,13 @@ import numbers
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
+from pydantic import Field, PositiveInt
 
+from demonloop.config.base import QFormatConfig, Section
+from demonloop.demon.base import DemonKind, pack, unpack
 from demonloop.fixedpoint import (
     Overflow, QFormat, Rounding, count_overflow, narrow, overflow, quantize, shift_round,
 )
@@ -660,3 +664,107 @@ def quantize_schedule(force_scale: np.ndarray, drift_ctrl: np.ndarray, noise_ctr
     out[:, 3:] = raw
     report["emb"] = t.__dict__
     return out, report
+
+
+# ----------------------------------------------------------------------------------------------
+# The demon kind: config section, spec from a config, HDL parameters, loading over the bus
+# ----------------------------------------------------------------------------------------------
+
+
+class MLPSection(Section):
+    """``demon: {kind: mlp}``: the score-network force unit (rtl/demon_mlp.v + rtl/demon_sched.v,
+    docs/score_demon.md). The network's shape comes from the workload (``workload.network``);
+    these are its arithmetic and speed."""
+
+    kind: Literal["mlp"]
+    multipliers: PositiveInt = 8
+    weight: QFormatConfig = QFormatConfig(int_bits=3, frac_bits=10)
+    bias: QFormatConfig = QFormatConfig(int_bits=4, frac_bits=10)
+    act: QFormatConfig = QFormatConfig(int_bits=3, frac_bits=10)
+    scale: QFormatConfig = QFormatConfig(int_bits=4, frac_bits=12)
+    ctrl_bits: int = Field(12, ge=4, le=16)
+    rounding: Rounding = Rounding.RND_CONV
+    overflow: Overflow = Overflow.SAT
+    latency_cycles: None = None
+
+
+class MLPKind(DemonKind):
+    """The score network. Its workloads (``demons = ("mlp",)``) provide the network's
+    architecture (``network_architecture(cfg)``) and the schedule's rows (``schedule_rows(cfg)``)."""
+
+    kind = "mlp"
+    section = MLPSection
+    spec_type = MLPSpec
+    force_unit = 1
+    fields = {**DemonKind.fields, "hidden": "workload.network", "emb": "workload.network",
+              "activation": "workload.network"}
+
+    def spec(self, cfg) -> MLPSpec:
+        from demonloop import workloads
+
+        w = workloads.of(cfg)
+        arch = w.network_architecture(cfg)
+        d = cfg.demon
+        return MLPSpec(
+            n=cfg.n, emb=int(arch["emb"]), hidden=tuple(int(h) for h in arch["hidden"]),
+            x_bits=cfg.adc.bits, f_bits=cfg.dac.bits, ctrl_bits=d.ctrl_bits,
+            weight=d.weight.fmt, bias=d.bias.fmt, act=d.act.fmt, scale=d.scale.fmt,
+            activation=arch["activation"], multipliers=d.multipliers, sched_len=w.schedule_rows(cfg),
+            rounding=d.rounding, overflow=d.overflow)
+
+    def validate(self, cfg) -> None:
+        from demonloop.config.errors import ConfigError
+
+        super().validate(cfg)
+        spec = cfg.demon_spec()
+        if spec.initiation_interval > cfg.adc.sample_period_cycles:
+            raise ConfigError("adc.sample_period_cycles",
+                              f"is {cfg.adc.sample_period_cycles}, below the network's initiation interval "
+                              f"({spec.initiation_interval} cycles): samples would be dropped and the schedule would slip")
+
+    def hdl_parameters(self, spec: MLPSpec) -> dict[str, int]:
+        hidden = tuple(spec.hidden) + (1,) * (3 - len(spec.hidden))
+        return {
+            "FORCE_UNIT": self.force_unit, "N": spec.n, "EMB": spec.emb, "LAYERS": len(spec.hidden),
+            "HIDDEN1": hidden[0], "HIDDEN2": hidden[1], "HIDDEN3": hidden[2],
+            "MULTIPLIERS": spec.multipliers, "X_BITS": spec.x_bits, "F_BITS": spec.f_bits,
+            "CTRL_BITS": spec.ctrl_bits, "WEIGHT_INT": spec.weight.int_bits, "WEIGHT_FRAC": spec.weight.frac_bits,
+            "BIAS_INT": spec.bias.int_bits, "BIAS_FRAC": spec.bias.frac_bits,
+            "ACT_INT": spec.act.int_bits, "ACT_FRAC": spec.act.frac_bits,
+            "SCALE_INT": spec.scale.int_bits, "SCALE_FRAC": spec.scale.frac_bits,
+            "ACTIVATION": ACTIVATIONS[spec.activation], "SCHED_LEN": spec.sched_len,
+            "ROUNDING": spec.rounding.code, "OVERFLOW": spec.overflow.code,
+        }
+
+    def spec_from_parameters(self, p) -> MLPSpec:
+        hidden = tuple(p[f"HIDDEN{i + 1}"] for i in range(p["LAYERS"]))
+        return MLPSpec(
+            n=p["N"], emb=p["EMB"], hidden=hidden, x_bits=p["X_BITS"], f_bits=p["F_BITS"],
+            ctrl_bits=p["CTRL_BITS"], weight=QFormat(p["WEIGHT_INT"], p["WEIGHT_FRAC"]),
+            bias=QFormat(p["BIAS_INT"], p["BIAS_FRAC"]), act=QFormat(p["ACT_INT"], p["ACT_FRAC"]),
+            scale=QFormat(p["SCALE_INT"], p["SCALE_FRAC"]),
+            activation={v: k for k, v in ACTIVATIONS.items()}[p["ACTIVATION"]],
+            multipliers=p["MULTIPLIERS"], sched_len=p["SCHED_LEN"],
+            rounding=Rounding.from_code(p["ROUNDING"]), overflow=Overflow.from_code(p["OVERFLOW"]))
+
+    def out_word_bits(self, spec: MLPSpec) -> int:
+        return spec.n * spec.f_bits + 2 * spec.ctrl_bits
+
+    def pack_out(self, spec: MLPSpec, codes) -> int:
+        """n force codes, then drift_ctrl and noise_ctrl above them."""
+        n = spec.n
+        return pack(codes[:n], spec.f_bits) | (pack(codes[n:], spec.ctrl_bits) << (n * spec.f_bits))
+
+    def unpack_out(self, spec: MLPSpec, word: int) -> np.ndarray:
+        n = spec.n
+        return np.concatenate([unpack(word, n, spec.f_bits), unpack(word >> (n * spec.f_bits), 2, spec.ctrl_bits)])
+
+    async def load(self, top, program) -> None:
+        await top.load_network(program.W_raw, program.b_raw)
+        await top.load_schedule(program.schedule_raw)
+
+    async def start_chain(self, top) -> None:
+        await top.step_reset(enable=True)
+
+
+KIND = MLPKind()

@@ -39,16 +39,32 @@ DAC (one per unit, zero-order hold): code F of ``bits`` bits, read as Q(1, bits-
 held until the next update; an optional first-order settling (time constant ``settling_tau_s``)
 is modelled by the plant as an extra linear state, so it stays exact. Updates whose code sits at
 either end of the range are counted as saturated.
+
+Converter models (the extension point for converter non-idealities): the ``adc:`` and ``dac:``
+sections select a model by ``model`` (default ``standard``, the two classes here). A model is a
+config section (a subclass of :class:`ADCSection` / :class:`DACSection` with a ``model`` literal
+and its own keys), a converter class with the same interface as :class:`ADC` / :class:`DAC`
+(``convert`` and the linearisation ``linear_gain`` / ``linear_offset_V``; ``gain_A_per_code``
+and ``offset_A`` for a DAC, whose effect must stay affine so the plant stays exact), and one line
+registering the pair in :data:`ADC_MODELS` or :data:`DAC_MODELS`. :func:`build_adc` and
+:func:`build_dac` are the only places converters are built from a config.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import functools
 import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, NamedTuple, Optional
 
 import numpy as np
+from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
+
+from demonloop.config.base import PerUnit, Section, per_unit
+from demonloop.registry import Registry
+
+if TYPE_CHECKING:
+    from demonloop.config import Config
 
 
 # Reductions without numpy's Python wrappers: these checks run once per sample on small arrays.
@@ -132,6 +148,21 @@ class ADC:
         """Reconstruction ``X * lsb`` [V] (what the code means to the demon, times FS)."""
         return np.asarray(codes, dtype=np.float64) * self.lsb
 
+    @property
+    def linear_gain(self) -> np.ndarray:
+        """(n,) gain of the linearised converter, ``v_in = linear_gain v + linear_offset_V``."""
+        return 1.0 + self.gain_error
+
+    @property
+    def linear_offset_V(self) -> np.ndarray:
+        """(n,) offset of the linearised converter [V] (noise and quantization are zero-mean)."""
+        return self.offset_V
+
+    @classmethod
+    def from_config(cls, section: "ADCSection", n: int) -> "ADC":
+        return cls(bits=section.bits, full_scale_V=section.full_scale_V, offset_V=per_unit(section.offset_V, n),
+                   gain_error=per_unit(section.gain_error, n), noise_V=section.noise_V, dither=section.dither)
+
 
 @dataclass(frozen=True)
 class DAC:
@@ -167,3 +198,63 @@ class DAC:
     def saturated(self, codes: np.ndarray) -> int:
         """Number of codes at either end of the range."""
         return int(np.count_nonzero((codes <= self.code_min) | (codes >= self.code_max)))
+
+    @classmethod
+    def from_config(cls, section: "DACSection", n: int) -> "DAC":
+        return cls(bits=section.bits, full_scale_A=section.full_scale_A, offset_A=per_unit(section.offset_A, n),
+                   gain_error=per_unit(section.gain_error, n), settling_tau_s=section.settling_tau_s)
+
+
+# ----------------------------------------------------------------------------------------------
+# Config sections and the model registries
+# ----------------------------------------------------------------------------------------------
+
+
+class ADCSection(Section):
+    """``adc:``. The timing keys belong to every model; the rest to the standard model."""
+
+    model: Literal["standard"] = "standard"
+    bits: int = Field(12, ge=2, le=24)
+    full_scale_V: PositiveFloat = 1.0
+    sample_period_cycles: PositiveInt = 100
+    latency_cycles: NonNegativeInt = 4
+    offset_V: PerUnit = 0.0
+    gain_error: PerUnit = 0.0
+    noise_V: NonNegativeFloat = 0.0
+    dither: bool = False        # subtractive RPDF dither, one LSB wide (see the module docstring)
+
+
+class DACSection(Section):
+    """``dac:``. ``latency_cycles`` belongs to every model; the rest to the standard model."""
+
+    model: Literal["standard"] = "standard"
+    bits: int = Field(12, ge=2, le=24)
+    full_scale_A: PositiveFloat = 1e-4
+    latency_cycles: NonNegativeInt = 2
+    offset_A: PerUnit = 0.0
+    gain_error: PerUnit = 0.0
+    settling_tau_s: Optional[PositiveFloat] = None
+
+
+class ConverterModel(NamedTuple):
+    """One converter model: its config section and the class built from it (``from_config``)."""
+
+    section: type
+    converter: type
+
+
+#: ADC models by ``adc.model``; DAC models by ``dac.model``.
+ADC_MODELS: Registry[ConverterModel] = Registry("ADC model")
+DAC_MODELS: Registry[ConverterModel] = Registry("DAC model")
+ADC_MODELS.register("standard", ConverterModel(ADCSection, ADC))
+DAC_MODELS.register("standard", ConverterModel(DACSection, DAC))
+
+
+def build_adc(cfg: "Config") -> ADC:
+    """The ADC bank of ``cfg`` (its model's class, one channel per unit)."""
+    return ADC_MODELS.get(cfg.adc.model).converter.from_config(cfg.adc, cfg.n)
+
+
+def build_dac(cfg: "Config") -> DAC:
+    """The DAC bank of ``cfg`` (its model's class, one channel per unit)."""
+    return DAC_MODELS.get(cfg.dac.model).converter.from_config(cfg.dac, cfg.n)

@@ -21,7 +21,6 @@ import json
 import math
 from pathlib import Path
 
-import click
 import numpy as np
 
 from demonloop.config import ConfigError
@@ -432,16 +431,3 @@ def plot_sweep(sweep_dir: Path, out_dir: Path | None = None, metric: str | None 
     out = Path(out_dir) if out_dir else Path(sweep_dir)
     files = [heatmap(P, out / "heatmap.png"), curves(P, out / "curves.png"), stability(P, out / "stability.png")]
     return [f for f in files if f is not None]
-
-
-@click.command("plot")
-@click.argument("sweep_dir", metavar="DIR", type=click.Path(file_okay=False))
-@click.option("--metric", default=None, help="Metric to plot [default: the workload's headline metric].")
-@click.option("--out", type=click.Path(file_okay=False), default=None, help="Folder for the PNGs [default: DIR].")
-def plot_command(sweep_dir, metric, out):
-    """Draw a sweep's figures (heatmap, metric curves, stability boundary) as PNG."""
-    files = plot_sweep(Path(sweep_dir), Path(out) if out else None, metric)
-    if not files:
-        click.echo("demonloop plot: nothing to draw (no swept key has more than one value)")
-        return
-    click.echo("demonloop plot: wrote " + ", ".join(str(f) for f in files))

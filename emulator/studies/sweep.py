@@ -57,10 +57,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-import click
 import numpy as np
 
-from demonloop.config import Config, ConfigError, _set_dotted, validate_config
+from demonloop.config import Config, ConfigError
+from demonloop.config.loading import set_dotted, validate_config
 
 # demonloop.report (and the compiler, engine and workloads behind it) are imported where used, so
 # that registering this command keeps `demonloop --help` and the spawned workers' start light.
@@ -329,16 +329,6 @@ class ADCErrorMeter:
         return out
 
 
-def predictions(program) -> dict:
-    """``demonloop check``'s linear predictions for one point (nominal components)."""
-    from demonloop import linearised as closedloop
-    cl = closedloop.from_program(program)
-    rho = cl.spectral_radius
-    ms = closedloop.max_stable_latency(program) if np.any(program.A_raw) else None
-    return {"predicted_spectral_radius": rho, "predicted_margin": 1.0 - rho,
-            "predicted_stable": bool(rho < 1.0), "predicted_max_stable_latency_cycles": ms}
-
-
 def run_task(task: dict) -> dict:
     """Run one (point, seed): the worker function, in any process. Returns the row (JSON-able).
 
@@ -351,22 +341,22 @@ def run_task(task: dict) -> dict:
 
 
 def _run_task(task: dict) -> dict:
-    from demonloop.workloads.langevin import compile_program
+    from demonloop import workloads
     from demonloop.loop import Loop
     from demonloop.report import jsonable
-    from demonloop.workloads.estimators import Estimator, make_estimator
 
     t0 = time.perf_counter()
     data = copy.deepcopy(task["raw"])
     for key, value in task["values"].items():
-        _set_dotted(data, key, value)
+        set_dotted(data, key, value)
     data["seed"] = task["seed"]
     cfg = validate_config(data)
-    program = compile_program(cfg)
-    est = make_estimator(program, cfg.chains)
+    w = workloads.of(cfg)
+    program = w.compile(cfg)
+    est = w.estimator(program, cfg.chains)
     loop = Loop(program, cfg.chains, cfg.seed)
     meter = ADCErrorMeter(loop.plant, cfg.run.burn_in_samples)
-    monitor = DivergenceMonitor(loop, cfg.chains, cfg.n) if np.any(program.A_raw) else None
+    monitor = DivergenceMonitor(loop, cfg.chains, cfg.n) if w.feeds_back(program) else None
 
     def on_sample(m, X):
         est.on_sample(m, X)
@@ -389,8 +379,8 @@ def _run_task(task: dict) -> dict:
         "sample_period_cycles": t.sample_period,
         "f_clk_Hz": f_clk,
     })
-    row.update(predictions(program))
-    row["headline"] = est.headline_name()
+    row.update(w.predictions(program))
+    row["headline"] = w.headline
     if not diverged:
         # degenerate estimates (e.g. a coarse ADC on a narrow signal: zero spread) give NaN or
         # inf, which the row stores as null; numpy's warnings about them are not news here
@@ -464,19 +454,19 @@ class Sweep:
         """Validate and compile every point before anything runs or is written."""
         from threadpoolctl import threadpool_limits
 
-        from demonloop.workloads.langevin import compile_program
+        from demonloop import workloads
 
         with threadpool_limits(1):
-            self._validate(compile_program)
+            for values in self.points:
+                self._validate(values, workloads)
 
-    def _validate(self, compile_program) -> None:
-        for values in self.points:
-            try:
-                cfg = self.cfg.with_overrides(values) if values else self.cfg
-                compile_program(cfg)
-            except ConfigError as e:
-                where = ", ".join(f"{k}={v}" for k, v in values.items())
-                raise ConfigError(e.field, f"{e.reason} (at sweep point {where})", self.config_path) from None
+    def _validate(self, values: dict, workloads) -> None:
+        try:
+            cfg = self.cfg.with_overrides(values) if values else self.cfg
+            workloads.of(cfg).compile(cfg)
+        except ConfigError as e:
+            where = ", ".join(f"{k}={v}" for k, v in values.items())
+            raise ConfigError(e.field, f"{e.reason} (at sweep point {where})", self.config_path) from None
 
     # ---- files ------------------------------------------------------------------------------
     @property
@@ -588,7 +578,7 @@ def _run_pool(tasks, workers: int, on_done) -> None:
 
 
 #: Modules a worker needs, imported once by the fork server rather than by every worker.
-_PRELOAD = ["demonloop.studies.sweep", "demonloop.workloads.langevin", "demonloop.loop", "demonloop.workloads.estimators",
+_PRELOAD = ["demonloop.studies.sweep", "demonloop.workloads", "demonloop.config.schema", "demonloop.loop",
             "demonloop.report", "demonloop.linearised"]
 
 
@@ -772,54 +762,3 @@ def summary_text(sweep: Sweep, result: dict) -> str:
         f"  wrote            {', '.join(result['files'])}",
     ]
     return "\n".join(lines)
-
-
-# ---- command line ------------------------------------------------------------------------------
-
-
-@click.command("sweep")
-@click.argument("config", type=click.Path(dir_okay=False))
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUES",
-              help="A swept key: a list 6,8,10 or a range START:STOP:STEP (STOP included); repeatable.")
-@click.option("--seeds", type=int, default=3, show_default=True, help="Runs (seeds) per point.")
-@click.option("--seed", type=click.IntRange(min=0), default=None,
-              help="Base seed of the per-point SeedSequences [default: the config's seed].")
-@click.option("--chains", type=int, default=None, help="Override the number of chains per run.")
-@click.option("--workers", type=int, default=None,
-              help="Local worker processes [default: one per core]; 1 runs in this process.")
-@click.option("--dask", "dask_address", default=None, metavar="ADDRESS",
-              help="Run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786.")
-@click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Output folder [default: out/<config name>-sweep].")
-@click.option("--progress/--no-progress", default=None,
-              help="Progress bar on stderr [default: when stderr is a terminal].")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
-def sweep_command(config, sets, seeds, seed, chains, workers, dask_address, out, progress, as_json):
-    """Run CONFIG's golden closed loop over a grid of dotted keys, several seeds per point.
-
-    Writes one row per run to OUT/sweep.csv and OUT/sweep.json; resumable (run the same command
-    again after an interruption)."""
-    from demonloop.config import load_config
-
-    path = Path(config)
-    cfg = load_config(path)
-    axes = parse_axes(sets)
-    if chains is not None:
-        if chains < 1:
-            raise ConfigError("--chains", f"must be >= 1, got {chains}")
-        cfg = cfg.with_overrides({"chains": chains})
-    if workers is not None and workers < 1:
-        raise ConfigError("--workers", f"must be >= 1, got {workers}")
-    out_dir = Path(out) if out else Path("out") / f"{cfg.name}-sweep"
-    sw = Sweep(cfg=cfg, axes=axes, seeds=seeds, base_seed=cfg.seed if seed is None else seed,
-               out_dir=out_dir, config_path=str(path))
-    try:
-        result = run_sweep(sw, workers=workers or default_workers(), dask_address=dask_address,
-                           progress=False if as_json else progress)
-    except SweepInterrupted as exc:
-        click.echo(f"demonloop sweep: {exc}", err=True)
-        sys.exit(130 if isinstance(exc.__cause__, KeyboardInterrupt) else 1)
-    if as_json:
-        click.echo(json.dumps({k: v for k, v in result.items() if k != "rows"}, allow_nan=False))
-    else:
-        click.echo(summary_text(sw, result))

@@ -1,4 +1,9 @@
-"""Scores and plots of the score-network workloads (diffusion and posterior sampling).
+"""``workload.kind: diffusion``: generating samples by reverse diffusion on the score-network
+demon (fluctuation-frontier paper, section 8; eqs. 18-21).
+
+The schedule (:mod:`demonloop.workloads.score`) runs ``burn_in_steps`` rows of the forward
+process at ``t = 1``, then ``steps`` reverse-time steps, then one hold row; each chain's last
+sample is one generated point, read in data units ``dataset.unnormalise(in_scale * x)``.
 
 :func:`score_diffusion` takes the hardware's final samples ``(chains, n)`` in data units and
 returns their distance to the held-out data next to the same network sampled in float64 by
@@ -14,28 +19,204 @@ as a difference between two numbers with the same noise floor:
 - ``data``: the same metrics for fresh data (2-D) or training images (digits) of the same
   size against the held-out set: the floor a perfect sampler reaches;
 - ``hw_vs_float``: the MMD test of the hardware samples against the float64 samples directly.
-
-:func:`score_posterior` takes the posterior sample stream ``(T, chains, d)`` in parameter units
-and compares it with the exact reference: mean and covariance with batch-means standard errors
-(z-scores combine the stream's and the reference's standard errors), and a two-sample MMD test
-on thinned draws (every ``2 tau_int``) against independent reference draws, plus per-marginal
-Kolmogorov-Smirnov distances.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal, Optional
 
 import numpy as np
-from scipy import stats
+from pydantic import Field, PositiveFloat
 
+from demonloop.config.errors import ConfigError
 from demonloop.workloads.datasets import Dataset, fresh2d
-from demonloop.workloads.metrics import batch_moments, median_bandwidth, mmd_test, sliced_wasserstein, thin_stream
-from demonloop.workloads.references import IDEAL_STEPS, PosteriorReference, reverse_sde_float
-from demonloop.workloads.score_models import ScoreNet
+from demonloop.workloads.metrics import median_bandwidth, mmd_test, sliced_wasserstein
+from demonloop.workloads.references import IDEAL_STEPS, reverse_sde_float
+from demonloop.workloads.score import Rows, ScoreSection, ScoreWorkload
+from demonloop.workloads.score_models import ScoreNet, reverse_schedule
 
 SW_PROJECTIONS = 256
 FINE = 4.0              # the fine MMD bandwidth is h / FINE
+
+
+class DiffusionSection(ScoreSection):
+    """``dataset`` the network was trained on; ``steps`` reverse steps (one demon update each);
+    ``burn_in_steps`` of the forward process first (``burn_in_time`` of diffusion time in all).
+    The run's length follows from these (no ``run`` section)."""
+
+    kind: Literal["diffusion"]
+    dataset: Optional[Literal["mixture2d", "spiral2d", "digits"]] = None
+    steps: Optional[int] = Field(None, ge=1, le=480)
+    burn_in_steps: int = Field(20, ge=1, le=30)
+    burn_in_time: PositiveFloat = 1.0
+
+
+class Diffusion(ScoreWorkload):
+    kind = "diffusion"
+    section = DiffusionSection
+    headline = "mmd2"
+    outputs = ("eps", "eps_resid")
+
+    def schedule_rows(self, cfg) -> int:
+        """Burn-in rows, reverse steps, and one hold row that freezes the result (the last sample
+        reads it one period later)."""
+        w = cfg.workload
+        return w.burn_in_steps + (w.steps or 0) + 1
+
+    def total_samples(self, cfg) -> int:
+        return self.schedule_rows(cfg) + 1
+
+    def burn_in_samples(self, cfg) -> int:
+        return 0
+
+    def validate_kind(self, cfg, arch) -> None:
+        w = cfg.workload
+        if w.dataset is None:
+            raise ConfigError("workload.dataset", "is required for a diffusion: the data the network was trained on")
+        if w.steps is None:
+            raise ConfigError("workload.steps", "is required for a diffusion: the reverse steps (one demon update each)")
+        if arch["output"] not in self.outputs:
+            raise ConfigError("workload.network", f"a diffusion needs a noise-prediction network, this one outputs {arch['output']!r}")
+        if "run" in (cfg.model_fields_set or set()):
+            raise ConfigError("run", "a diffusion's length is workload.burn_in_steps + workload.steps; remove the run section")
+
+    # ---- compile -----------------------------------------------------------------------------
+    def in_scale(self, cfg, net):
+        """``compiler.range_sigmas`` data standard deviations per ADC full scale."""
+        return float(cfg.compiler.range_sigmas)
+
+    def rows(self, cfg, net, T_s) -> Rows:
+        w = cfg.workload
+        sched = net.schedule
+        B, K = w.burn_in_steps, w.steps
+        rs = reverse_schedule(net, K)
+        dt_b = w.burn_in_time / B
+        beta1 = float(sched.beta(1.0))
+        r_b, r = dt_b / T_s, rs["dt"] / T_s
+        rate = np.concatenate([np.full(B, -0.5 * beta1 * r_b), rs["drift_rate"] * r, [0.0]])
+        q = np.concatenate([np.full(B, beta1 * r_b), rs["beta_bar"] * r, [0.0]])      # beta r
+        force = np.concatenate([np.zeros(B), rs["beta_bar"] * r * rs["eps_to_score"], [0.0]])
+        emb = np.concatenate([np.repeat(net.embedding(1.0)[None, :], B, axis=0), rs["emb"],
+                              rs["emb"][-1:]]) if net.emb_dim else None
+        t_rows = np.concatenate([np.ones(B), rs["t"], [rs["t"][-1]]])
+        return Rows(rate=rate, q=q, force=force, emb=emb, t=t_rows)
+
+    def probe_inputs(self, cfg, net, arrays, in_scale):
+        """Noised held-out data, halfway through the process."""
+        from demonloop.workloads.datasets import load_dataset
+
+        rng = np.random.default_rng(0)
+        ds = load_dataset(cfg.workload.dataset, 0)
+        z = ds.normalise(ds.held_out[:400])
+        noisy = 0.7 * z + 0.7 * rng.standard_normal(z.shape)
+        return np.clip(noisy / in_scale, -0.99, 0.99)
+
+    def estimator(self, program, chains):
+        return DiffusionEstimator(program, chains)
+
+    # ---- people ------------------------------------------------------------------------------
+    def check_spread(self, cfg, program):
+        from math import erfc, sqrt
+
+        from demonloop.workloads.datasets import load_dataset
+
+        ds = load_dataset(cfg.workload.dataset, 0)
+        z = ds.normalise(ds.held_out)
+        frac = float(np.mean(np.abs(z).max(axis=1) >= program.in_scale))
+        prior = 1.0 - (1.0 - erfc(program.in_scale / sqrt(2.0))) ** cfg.n
+        spread = {"data_beyond_full_scale": frac, "prior_beyond_full_scale": prior,
+                  "max_abs_data_fraction_of_full_scale": float(np.abs(z).max() / program.in_scale)}
+        warnings = []
+        if frac > 1e-3:
+            warnings.append(f"{frac:.2%} of the held-out data lies beyond the ADC range: raise compiler.range_sigmas")
+        return spread, warnings
+
+    def summary(self, rep):
+        m = rep["metrics"]
+        if not m.get("scored"):
+            lines = [f"  sample quality   not scored: {m.get('note', 'no samples')}"]
+        else:
+            lines = [
+                f"  sample quality   MMD² {m['mmd2']:.2g} ± {m['mmd2_null_sd']:.1g} (null sd) vs held-out data; "
+                f"float64 sampler {m['mmd2_float64']:.2g}  [Gaussian kernel, bandwidth {m['bandwidth']:.3g}]",
+                f"                   sliced W2 {m['sw2']:.3g} (float64 {m['sw2_float64']:.3g}, excess {m['sw2_excess']:+.2g}); "
+                f"fine-scale MMD² {m['mmd2_fine']:.2g} (float64 {m['mmd2_fine_float64']:.2g})",
+            ]
+        lines.append(f"  samples          {m.get('samples', 0):,} (one per chain, {m.get('scored', 0):,} scored) after "
+                     f"{rep['samples'] - 2:,} schedule steps")
+        return lines
+
+
+class DiffusionEstimator:
+    """The ADC codes of the last sample (the finished reverse process), every chain, in data
+    units; scored against the held-out data next to the float64 sampler."""
+
+    N_PERM = 100
+    MIN_SCORED = 20
+
+    def __init__(self, program, chains: int):
+        cfg = program.config
+        self.program = program
+        self.chains = chains
+        self.total = cfg.total_samples
+        self.to_z = 2.0 ** (1 - cfg.adc.bits) * program.in_scale
+        self.final = None
+        self.curve: list = []
+        self.seen = 0
+        self._metrics = None
+
+    def on_sample(self, m: int, X: np.ndarray) -> None:
+        if m == self.total - 1:
+            self.final = np.array(X, dtype=np.float64)
+            self.seen = 1
+
+    def estimate(self) -> dict:
+        """``samples``: the generated points (chains, n) in data units."""
+        if self.final is None:
+            return {}
+        from demonloop.workloads.datasets import load_dataset
+
+        ds = load_dataset(self.program.config.workload.dataset, 0)
+        return {"samples": ds.unnormalise(self.final * self.to_z)}
+
+    def metrics(self) -> dict:
+        if self._metrics is not None:
+            return self._metrics
+        if self.final is None:
+            return {"samples_per_chain": 0}
+        from demonloop.workloads.datasets import load_dataset
+
+        p = self.program
+        ds = load_dataset(p.config.workload.dataset, 0)
+        data = ds.unnormalise(self.final * self.to_z)
+        if len(data) < self.MIN_SCORED:
+            self._metrics = {"samples": int(len(data)), "scored": 0,
+                             "note": f"{len(data)} sample(s): too few to score (run at least {self.MIN_SCORED} chains)"}
+            return self._metrics
+        # scored on as many samples as the held-out set has (the first chains: a fixed choice)
+        self.data = data[: min(len(data), len(ds.held_out))]
+        self._dataset = ds
+        m = score_diffusion(self.data, p.net, ds, hw_steps=p.config.workload.steps, seed=p.config.seed,
+                            n_perm=self.N_PERM)
+        out = {"samples": int(len(data)), "scored": int(len(self.data)), "mmd2": m["mmd2"], "mmd2_null_sd": m["hardware"]["mmd2_null_sd"],
+               "mmd2_float64": m["mmd2_float64"], "mmd2_fine": m["mmd2_fine"],
+               "mmd2_fine_float64": m["mmd2_fine_float64"], "sw2": m["sw2"], "sw2_float64": m["sw2_float64"],
+               "sw2_excess": m["sw2_excess"], "mmd2_fine_excess": m["mmd2_fine_excess"],
+               "bandwidth": m["bandwidth"], "kernel": m["kernel"], "detail": m}
+        self._metrics = out
+        return out
+
+    def plot(self, path, title: str = "") -> Path | None:
+        """Samples against the data: scatter plots (2-D) or image grids."""
+        m = self.metrics()
+        if self.final is None or not m.get("scored"):
+            return None
+        ref = self._dataset.unnormalise(reverse_sde_float(
+            self.program.net, len(self.data), np.random.default_rng(np.random.SeedSequence([self.program.config.seed, 7]).spawn(1)[0]),
+            IDEAL_STEPS))
+        plot_diffusion(self.data, ref, self._dataset, m["detail"], Path(path), title)
+        return Path(path)
 
 
 def _sample_metrics(x: np.ndarray, held: np.ndarray, h: float, seed: int, n_perm: int) -> dict:
@@ -133,99 +314,4 @@ def plot_diffusion(x, reference, dataset: Dataset, metrics: dict, path: Path, ti
     plt.close(fig)
 
 
-def posterior_moment_scores(stream: np.ndarray, ref: PosteriorReference, n_batches: int = 16) -> dict:
-    """Mean and covariance of the stream against ``ref``: ``mean_z = (mean - ref.mean) /
-    sqrt(se^2 + ref_se^2)``, ``max_abs_mean_z`` with its Bonferroni two-sided p-value
-    ``min(1, 2 d Phi(-max|z|))``; the same for the ``d(d+1)/2`` covariance entries; relative
-    Frobenius error of the covariance; ESS per coordinate."""
-    bm = batch_moments(stream, n_batches)
-    d = len(bm["mean"])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mz = (bm["mean"] - ref.mean) / np.sqrt(bm["mean_se"] ** 2 + ref.mean_se**2)
-        cz = (bm["cov"] - ref.cov) / np.sqrt(bm["cov_se"] ** 2 + ref.cov_se**2)
-    iu = np.triu_indices(d)
-    cz = cz[iu]
-    mmax, cmax = float(np.max(np.abs(mz))), float(np.max(np.abs(cz)))
-    return {
-        "mean": bm["mean"].tolist(), "mean_se": bm["mean_se"].tolist(), "exact_mean": ref.mean.tolist(),
-        "mean_z": mz.tolist(), "max_abs_mean_z": mmax,
-        "mean_p_bonferroni": float(min(1.0, 2 * d * stats.norm.sf(mmax))),
-        "cov": bm["cov"].tolist(), "exact_cov": ref.cov.tolist(),
-        "cov_rel_error": float(np.linalg.norm(bm["cov"] - ref.cov) / np.linalg.norm(ref.cov)),
-        "max_abs_cov_z": cmax, "cov_p_bonferroni": float(min(1.0, 2 * len(cz) * stats.norm.sf(cmax))),
-        "ess": bm["ess"].tolist(), "batches": bm["batches"],
-    }
-
-
-def posterior_two_sample(stream: np.ndarray, ref: PosteriorReference, seed: int = 0, max_draws: int = 2000,
-                         n_perm: int = 200) -> dict:
-    """MMD permutation test of thinned stream draws against as many independent reference
-    draws (bandwidth: median heuristic of the reference draws), and per-marginal KS."""
-    draws, thin = thin_stream(stream, max_draws)
-    rng = np.random.default_rng(seed)
-    rd = ref.sample(len(draws), rng)
-    h = median_bandwidth(rd)
-    r = mmd_test(draws, rd, h, n_perm, rng)
-    ks = [stats.ks_2samp(draws[:, j], rd[:, j]) for j in range(draws.shape[1])]
-    return {"mmd2": r["mmd2"], "mmd2_null_sd": r["null_sd"], "mmd_p": r["p_value"], "bandwidth": h,
-            "draws": int(len(draws)), "thin": int(thin),
-            "ks": [float(k.statistic) for k in ks], "ks_p": [float(k.pvalue) for k in ks]}
-
-
-def score_posterior(stream: np.ndarray, ref: PosteriorReference, *, implemented: PosteriorReference | None = None,
-                    names: list[str] | None = None, seed: int = 0, png: Path | str | None = None,
-                    title: str = "") -> dict:
-    """Posterior metrics of a stream ``(T, chains, d)`` (parameter units) against the exact
-    reference, and against the density the network implements when that is known exactly
-    (``implemented``, e.g. the hard-tanh logistic posterior). Writes ``png`` if given."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1):
-        out = {"reference": ref.summary(), **posterior_moment_scores(stream, ref),
-               "two_sample": posterior_two_sample(stream, ref, seed)}
-        if implemented is not None:
-            out["vs_implemented"] = {**posterior_moment_scores(stream, implemented),
-                                     "two_sample": posterior_two_sample(stream, implemented, seed)}
-    if png is not None:
-        plot_posterior(stream, ref, out, Path(png), names, title)
-    return out
-
-
-def plot_posterior(stream, ref: PosteriorReference, metrics: dict, path: Path, names=None, title: str = "") -> None:
-    """Marginal histograms of the stream against the reference (its density on the grid, or
-    its draws), and for 2-D targets the joint samples over the reference's contours."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    s = np.asarray(stream).reshape(-1, np.asarray(stream).shape[-1])
-    d = s.shape[1]
-    names = names or [f"θ{j}" for j in range(d)]
-    ncol = d + (1 if d == 2 else 0)
-    fig, axes = plt.subplots(1, ncol, figsize=(3.4 * ncol, 3.4))
-    axes = np.atleast_1d(axes)
-    rd = ref.sample(200000, np.random.default_rng(0))
-    for j in range(d):
-        ax = axes[j]
-        lo, hi = np.percentile(rd[:, j], [0.05, 99.95])
-        bins = np.linspace(lo, hi, 60)
-        ax.hist(rd[:, j], bins=bins, density=True, histtype="step", color="k", label="exact")
-        ax.hist(s[:, j], bins=bins, density=True, alpha=0.5, color="C3", label="hardware")
-        ax.set_title(f"{names[j]}: z(mean) {metrics['mean_z'][j]:+.1f}", fontsize=9)
-        if j == 0:
-            ax.legend(fontsize=8)
-    if d == 2:
-        ax = axes[2]
-        H, xe, ye = np.histogram2d(rd[:, 0], rd[:, 1], bins=80)
-        ax.contour(0.5 * (xe[1:] + xe[:-1]), 0.5 * (ye[1:] + ye[:-1]), H.T, levels=6, colors="k", linewidths=0.7)
-        pick = np.random.default_rng(1).choice(len(s), min(3000, len(s)), replace=False)
-        ax.scatter(s[pick, 0], s[pick, 1], s=2, c="C3", lw=0)
-        ax.set_aspect("equal")
-        ts = metrics["two_sample"]
-        ax.set_title(f"MMD² {ts['mmd2']:.1e} ± {ts['mmd2_null_sd']:.0e} (p {ts['mmd_p']:.2f})", fontsize=9)
-    fig.suptitle(title or "posterior")
-    fig.tight_layout(rect=(0, 0, 1, 0.93))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+WORKLOAD = Diffusion()

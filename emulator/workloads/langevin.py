@@ -1,9 +1,10 @@
-"""The compiler: maps a problem onto the hardware and says what quantization cost.
+"""The Gaussian Langevin workloads' common part: compiler, moment estimator, check, plot.
 
-Every workload is one Langevin sampler. Its problem is an SPD matrix ``M`` and a vector
-``b_t`` (linear solve: ``M = A``, ``b_t = b``; Gaussian ``N(mu, S)``: ``M = S^-1``,
-``b_t = M mu``; inverse and log-determinant: ``M = A``, ``b_t = 0``). In the ideal continuous
-limit the hardware samples, in normalised ADC units ``x = v / full_scale_V``,
+Four workload kinds (``linear_solve``, ``gaussian``, ``inverse``, ``logdet``; one module each)
+are one Langevin sampler. Its problem is an SPD matrix ``M`` and a vector ``b_t`` (linear solve:
+``M = A``, ``b_t = b``; Gaussian ``N(mu, S)``: ``M = S^-1``, ``b_t = M mu``; inverse and
+log-determinant: ``M = A``, ``b_t = 0``). In the ideal continuous limit the hardware samples, in
+normalised ADC units ``x = v / full_scale_V``,
 
     x ~ N(a M^-1 b_t, a^2 M^-1)          (a: the compiler's scale, chosen to fit the ADC range)
 
@@ -30,77 +31,126 @@ most ``compiler.mean_fraction`` of it (through the bound ``|M^-1 b|_inf <= |b|_2
 not the answer itself), the spread the rest at ``compiler.range_sigmas`` standard deviations.
 Coefficients are quantised to the demon's formats; :attr:`HardwareProgram.implemented` is the
 problem the quantised hardware actually solves, and ``quantization`` reports its cost.
+
+Reading the answer back (:class:`MomentEstimator`): every sample after burn-in, in normalised
+units ``x = X / 2**(bits-1)``, goes into per-batch sums of ``x`` and of ``x x^T``. Batches are
+groups of chains (independent) or, with fewer than 16 chains, blocks of time; the standard errors
+come from the spread of the batch estimates (batch means), and the effective sample size is
+``var(x) / SE^2``.
 """
 
 from __future__ import annotations
 
+import io
+import math
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, ClassVar, Optional, Union
 
 import numpy as np
+from pydantic import BeforeValidator, Field, NonNegativeInt, ValidationError
 
-from demonloop.plant.analog import K_B, Network, coupled_matrix, stationary_covariance
-from demonloop.config import Config, ConfigError
-from demonloop.plant.converters import ADC, DAC
+from demonloop.config.base import Scalar, Section
+from demonloop.config.errors import ConfigError, FieldError
 from demonloop.demon.linear import LinearDemon, LinearDemonSpec
 from demonloop.fixedpoint import Rounding, quantize
+from demonloop.plant.analog import K_B, coupled_matrix, stationary_covariance
+from demonloop.plant.converters import ADC, DAC, build_adc, build_dac
+from demonloop.plant.elements import Elements
+from demonloop.workloads.base import Workload, WorkloadSection
+from demonloop.workloads.metrics import integrated_autocorr_time
+
+N_BATCH = 16
+
+# ----------------------------------------------------------------------------------------------
+# Config: matrices given as rows or drawn at random
+# ----------------------------------------------------------------------------------------------
+
+Matrix = list[list[Scalar]]
 
 
-@dataclass(frozen=True)
-class Elements:
-    """Nominal component values of the array, before tolerances (SI units).
+class RandomSPD(Section):
+    """A reproducible random SPD matrix: eigenvalues log-spaced over ``condition``, random basis;
+    ``diagonally_dominant`` instead draws a sparse-ish symmetric matrix and shifts its diagonal."""
 
-    Self elements are (n,) arrays to ground; couplings are (n, n) signed by polarity
-    (see :mod:`demonloop.plant.analog`); ``q_amp`` the amplifier noise densities [A^2 s].
-    """
+    n: int = Field(ge=1, le=64)
+    condition: float = Field(10.0, ge=1.0)
+    seed: NonNegativeInt = 0
+    diagonally_dominant: bool = False
 
-    C_self: np.ndarray
-    C_couple: np.ndarray | None
-    g_self: np.ndarray
-    g_couple: np.ndarray | None
-    L: np.ndarray | None
-    q_amp: np.ndarray
-    T: float
 
-    def network(self, rng: np.random.Generator | None = None, tol=None) -> Network:
-        """The array instance: nominal values, or each element scaled by ``1 + tol * N(0, 1)``."""
-        def jitter(x, rel):
-            if x is None or rng is None or not rel:
-                return x
-            return x * (1.0 + rel * rng.standard_normal(np.shape(x)))
+def _matrix_spec(v):
+    if v is None:
+        return v
+    if isinstance(v, dict):
+        if set(v) != {"random_spd"}:
+            extra = sorted(set(v) - {"random_spd"})
+            raise ValueError(f"a matrix is a list of rows or {{random_spd: {{...}}}}, got key {extra[0]!r}")
+        try:
+            return RandomSPD.model_validate(v["random_spd"])
+        except ValidationError as exc:
+            from demonloop.config.errors import first_error
 
-        def sym(x, rel):
-            if x is None or rng is None or not rel:
-                return x
-            j = np.triu(1.0 + rel * rng.standard_normal(x.shape), 1)
-            return x * (j + j.T)
+            e = first_error(exc)
+            raise FieldError(f"random_spd.{e.field}", e.reason) from None
+    if not isinstance(v, list) or not all(isinstance(r, list) for r in v):
+        raise ValueError("must be a list of rows (a matrix) or {random_spd: {...}}")
+    for i, row in enumerate(v):
+        for j, x in enumerate(row):
+            if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+                raise FieldError(f"{i}.{j}", f"must be a finite number, got {x!r}")
+    if len({len(r) for r in v}) > 1:
+        raise ValueError("rows have different lengths")
+    return [[float(x) for x in r] for r in v]
 
-        t = tol
-        C_self = jitter(self.C_self, t and t.C)
-        C_couple = sym(self.C_couple, t and t.C)
-        g_self = self.g_self / np.clip(jitter(np.ones_like(self.g_self), t and t.R), 1e-3, None)
-        g_couple = None
-        if self.g_couple is not None:
-            g_couple = self.g_couple.copy()
-            if rng is not None and t and t.R:
-                r = sym(np.ones_like(g_couple), t.R)
-                nz = g_couple != 0
-                g_couple[nz] = g_couple[nz] / r[nz]
-        L = jitter(self.L, t and t.L)
-        q = self.q_amp * np.square(jitter(np.ones_like(self.q_amp), t and t.noise_gain))
-        return Network(
-            C=coupled_matrix(C_self, C_couple),
-            G=coupled_matrix(g_self, g_couple),
-            T=self.T,
-            q_amp=q,
-            L=L,
-        )
+
+#: A matrix key: a list of rows, or ``{random_spd: {n, condition, seed, ...}}``.
+MatrixSpec = Annotated[Union[Matrix, RandomSPD, None], BeforeValidator(_matrix_spec)]
+
+
+def random_spd(spec: RandomSPD) -> np.ndarray:
+    rng = np.random.default_rng(spec.seed)
+    n = spec.n
+    if spec.diagonally_dominant:
+        off = rng.uniform(-1.0, 1.0, (n, n)) * (rng.random((n, n)) < 0.6)
+        off = np.triu(off, 1)
+        off = off + off.T
+        row = np.abs(off).sum(axis=1)
+        # Diagonal = row sum + a margin spread so the condition number lands near `condition`.
+        margin = np.geomspace(1.0, 1.0 / spec.condition, n) * max(row.max(), 1.0)
+        return off + np.diag(row + margin)
+    Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    w = np.geomspace(1.0, 1.0 / spec.condition, n)
+    return (Q * w) @ Q.T
+
+
+def matrix(spec) -> np.ndarray:
+    """The matrix of a :data:`MatrixSpec` value."""
+    if isinstance(spec, RandomSPD):
+        return random_spd(spec)
+    return np.asarray(spec, dtype=np.float64)
+
+
+def is_spd(M: np.ndarray) -> bool:
+    if M.ndim != 2 or M.shape[0] != M.shape[1] or not np.allclose(M, M.T, rtol=1e-12, atol=1e-12):
+        return False
+    try:
+        np.linalg.cholesky(M)
+        return True
+    except np.linalg.LinAlgError:
+        return False
+
+
+# ----------------------------------------------------------------------------------------------
+# The compiled program
+# ----------------------------------------------------------------------------------------------
 
 
 @dataclass
 class HardwareProgram:
-    """Everything the plant and the demon need, plus how to read the answer back."""
+    """Everything the plant and the linear demon need, plus how to read the answer back."""
 
-    config: Config
+    config: object
     M: np.ndarray                 # problem matrix (SPD)
     b_t: np.ndarray               # problem vector (zeros for covariance workloads)
     gamma: float                  # S: effective conductance is gamma * M
@@ -116,7 +166,7 @@ class HardwareProgram:
     implemented: dict             # {"M": ..., "b_t": ...}: the problem the quantised hardware solves
     quantization: dict            # costs of quantization
     notes: list[str] = field(default_factory=list)
-    controls: object = None       # demonloop.plant.plant.Controls for a demon with analog control channels
+    controls: object = None       # demonloop.plant.Controls for a demon with analog control channels
 
     def demon(self) -> LinearDemon:
         return LinearDemon(self.spec, self.A_raw, self.b_raw)
@@ -127,39 +177,231 @@ class HardwareProgram:
         return self.dac.full_scale_A / self.adc.full_scale_V
 
 
-def _per_unit(v, n) -> np.ndarray:
-    return np.asarray(v if isinstance(v, list) else [v] * n, dtype=np.float64)
-
-
-def problem(cfg: Config) -> tuple[np.ndarray, np.ndarray]:
-    """``(M, b_t)`` of the workload (see module docstring)."""
-    w = cfg.workload
-    M = cfg.problem_matrix()
-    n = cfg.n
-    if w.kind == "linear_solve":
-        return M, np.asarray(w.b, dtype=np.float64)
-    if w.kind == "gaussian":
-        mu = np.zeros(n) if w.mean is None else np.asarray(w.mean, dtype=np.float64)
-        return M, M @ mu
-    return M, np.zeros(n)
-
-
 def _lambda_min_sym(C_diag: np.ndarray, M: np.ndarray) -> float:
     """Smallest eigenvalue of ``C^-1 M`` for diagonal ``C`` (similar to a symmetric matrix)."""
     s = 1.0 / np.sqrt(C_diag)
     return float(np.linalg.eigvalsh(s[:, None] * M * s[None, :]).min())
 
 
-def compile_program(cfg: Config) -> HardwareProgram:
-    """Compile ``cfg`` to a :class:`HardwareProgram` (a score-network config to an
-    :class:`demonloop.workloads.score.ScoreProgram`); raises :class:`ConfigError` if it cannot."""
-    if cfg.is_score:
-        from demonloop.workloads.score import compile_score_program
+def _rounding_bias(spec: LinearDemonSpec) -> float:
+    """Mean error, in output LSBs, of narrowing an accumulator whose dropped bits are uniform:
+    TRN ``-(1 - 2**-s) / 2``, RND ``+2**-(s+1)``, RND_CONV 0 (an approximation: it assumes the
+    dropped fraction is uniformly distributed, which the noise makes true to high accuracy)."""
+    s = spec.out_shift
+    if s == 0:
+        return 0.0
+    if spec.rounding is Rounding.TRN:
+        return -(1.0 - 2.0**-s) / 2.0
+    if spec.rounding is Rounding.RND:
+        return 2.0 ** -(s + 1)
+    return 0.0
 
-        return compile_score_program(cfg)
+
+def _rel(x, y) -> float:
+    d = np.linalg.norm(y)
+    return float(np.linalg.norm(x - y) / d) if d > 0 else 0.0
+
+
+# ----------------------------------------------------------------------------------------------
+# The workload base
+# ----------------------------------------------------------------------------------------------
+
+
+class LangevinWorkload(Workload):
+    """Base of the Gaussian Langevin kinds. A kind fills :meth:`problem_key`, :meth:`problem`,
+    :meth:`scale`, :meth:`score` and :meth:`result_metrics`, and the human pieces
+    :meth:`result_line` and :meth:`draw_estimate`."""
+
+    demons = ("linear",)
+    #: Whether the estimator accumulates the covariance (everything but the linear solve).
+    needs_covariance: ClassVar[bool] = True
+    #: Problem keys the section may hold (the matrix or matrices, then vectors).
+    panels: ClassVar[int] = 2
+
+    # ---- the problem -------------------------------------------------------------------------
+    def problem_key(self, cfg) -> str:
+        """The workload key that holds the SPD matrix the hardware realises."""
+        return "A"
+
+    def problem_matrix(self, cfg) -> np.ndarray:
+        """The SPD matrix ``M`` the hardware realises."""
+        return matrix(getattr(cfg.workload, self.problem_key(cfg)))
+
+    def problem(self, cfg) -> tuple[np.ndarray, np.ndarray]:
+        """``(M, b_t)`` (see the module docstring)."""
+        return self.problem_matrix(cfg), np.zeros(cfg.n)
+
+    def scale(self, cfg, M: np.ndarray, b_t: np.ndarray, lam_min: float) -> float:
+        """The scale ``a``: ``range_sigmas`` standard deviations of the widest mode fill the ADC."""
+        return 1.0 / (cfg.compiler.range_sigmas * np.sqrt(1.0 / lam_min))
+
+    def noise_level(self, cfg, a: float, M: np.ndarray, S1: np.ndarray) -> float | None:
+        """The amplifier density ``q`` per unit (uniform) that makes the sampled covariance
+        ``a^2 M^-1``; None: one effective temperature (``array.noise.effective_temperature_K``).
+        ``S1``: the x-covariance per unit ``q``."""
+        noise = cfg.array.noise
+        if noise.rms_V is not None or noise.effective_temperature_K is not None:
+            raise ConfigError("array.noise", f"is set by the target distribution for workload.kind {self.kind}; remove it")
+        return a**2 * float(np.trace(np.linalg.inv(M))) / float(np.trace(S1))
+
+    def quantization_answer(self, M, b_t, M_impl, bt_impl) -> dict:
+        """What quantization costs the answer (on top of the matrix error)."""
+        return {"inverse_rel_error": _rel(np.linalg.inv(M_impl), np.linalg.inv(M))}
+
+    # ---- config ------------------------------------------------------------------------------
+    def validate(self, cfg) -> None:
+        n = cfg.n
+        w = cfg.workload
+        mkey = self.problem_key(cfg)
+        spec = getattr(w, mkey)
+        if isinstance(spec, RandomSPD) and spec.n != n:
+            raise ConfigError(f"workload.{mkey}.n", f"is {spec.n}, array.n is {n}")
+        raw = matrix(spec)
+        if raw.ndim != 2 or raw.shape != (n, n):
+            raise ConfigError(f"workload.{mkey}", f"must be a {n}x{n} matrix (array.n), got shape {raw.shape}")
+        if not is_spd(raw):
+            raise ConfigError(f"workload.{mkey}", "must be symmetric positive definite")
+        M = self.problem_matrix(cfg)
+        for key in ("b", "mean"):
+            v = getattr(w, key, None)
+            if v is not None and len(v) != n:
+                raise ConfigError(f"workload.{key}", f"has {len(v)} entries, array.n is {n}")
+        self.validate_vectors(cfg)
+
+        # what the compiler can realise
+        mode, cell = cfg.compiler.mode, cfg.array.cell
+        if cell == "RLC":
+            if mode != "analog":
+                raise ConfigError("compiler.mode", "RLC cells are compiled in analog mode only (the covariance lives in the capacitive coupling)")
+            if np.any(self.problem(cfg)[1]):
+                raise ConfigError("workload.kind", "an RLC cell's inductor to ground holds the node-voltage mean at 0: use RC cells for a nonzero mean")
+            if cfg.array.R_ohm is None:
+                raise ConfigError("array.R_ohm", "RLC cells need a self resistance (the damping)")
+        if mode == "analog":
+            offd = np.abs(M - np.diag(np.diag(M))).sum(axis=1)
+            if np.any(np.diag(M) < offd * (1 - 1e-12)):
+                raise ConfigError(
+                    f"workload.{mkey}",
+                    f"{self.matrix_words} is not diagonally dominant, so analog mode cannot realise it with passive "
+                    "self elements (use compiler.mode: digital)",
+                )
+        elif cfg.array.R_ohm is None:
+            raise ConfigError("array.R_ohm", "digital mode needs each cell's self resistance (the leak the demon compensates)")
+
+    #: How messages name the problem matrix.
+    matrix_words: ClassVar[str] = "A"
+
+    def validate_vectors(self, cfg) -> None:
+        """Checks of the problem's vectors beyond their length."""
+
+    # ---- compile -----------------------------------------------------------------------------
+    def compile(self, cfg) -> HardwareProgram:
+        return compile_langevin(cfg, self)
+
+    def estimator(self, program, chains: int) -> "MomentEstimator":
+        return MomentEstimator(program, chains, self)
+
+    def feeds_back(self, program) -> bool:
+        return bool(np.any(program.A_raw))
+
+    def predictions(self, program) -> dict:
+        from demonloop import linearised
+
+        lin = linearised.from_program(program)
+        rho = lin.spectral_radius
+        ms = linearised.max_stable_latency(program) if np.any(program.A_raw) else None
+        return {"predicted_spectral_radius": rho, "predicted_margin": 1.0 - rho,
+                "predicted_stable": bool(rho < 1.0), "predicted_max_stable_latency_cycles": ms}
+
+    # ---- scoring (the estimator calls these) -------------------------------------------------
+    def score(self, program, mu_x: np.ndarray, cov_x: np.ndarray | None) -> dict:
+        """The answer read from the sample moments (x units) and its headline error (``headline``)."""
+        raise NotImplementedError
+
+    def result_metrics(self, program, sc: dict, st: dict) -> dict:
+        """The kind's figures of merit from :meth:`score`'s ``sc`` and the batch statistics ``st``
+        (``se_x`` standard errors of the x means, ``cov_se`` of the covariance in target units,
+        ``bcov`` per-batch covariances in x units, ``nb`` batches)."""
+        raise NotImplementedError
+
+    # ---- people ------------------------------------------------------------------------------
+    def check(self, cfg) -> dict:
+        return explain(cfg, self)
+
+    def check_text(self, rep: dict) -> str:
+        return explain_text(rep)
+
+    def summary(self, rep: dict) -> list[str]:
+        m = rep["metrics"]
+        tau, ess = m.get("tau_int_samples"), m.get("ess_mean")
+        return [self.result_line(rep),
+                f"  samples          {m['samples_per_chain']:,} per chain after {rep['burn_in_samples']:,} burn-in"
+                f" x {rep['chains']:,} chains" + (f" (ESS {ess:.3g}" if ess else " (")
+                + (f", tau_int {tau:.3g} samples)" if tau else ")")]
+
+    def result_line(self, rep: dict) -> str:
+        raise NotImplementedError
+
+    def draw_estimate(self, axes, m: dict) -> None:
+        """Draw the estimate against the exact answer on ``axes`` (all panels but the last)."""
+        raise NotImplementedError
+
+    def plot(self, rep: dict, est, path: Path, title: str) -> Path:
+        """The estimate against the exact answer (with 2-sigma error bars where known), and the
+        headline error against samples per chain on log axes with the 1/sqrt(samples) slope."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        from demonloop.report import atomic_write
+
+        m = rep["metrics"]
+        fig, axes = plt.subplots(1, self.panels, figsize=(15, 4.4) if self.panels == 3 else (11, 4.4))
+        fig.suptitle(f"{rep['config']} — {rep['workload']}, {rep['mode']} mode, {rep['demon']} demon, "
+                     f"{rep['chains']:,} chains")
+        self.draw_estimate(axes[:-1], m)
+        ax2 = axes[-1]
+        curve = np.array(rep.get("curve") or [])
+        if len(curve):
+            k, e = curve[:, 0], np.abs(curve[:, 1])
+            ax2.loglog(k, e, "o-", ms=3, label=f"{rep['headline']} (hardware)")
+            ref = e[-1] * np.sqrt(k[-1] / k)
+            ax2.loglog(k, ref, "k--", lw=0.8, label="∝ 1/√samples")
+            ax2.set_xlabel("samples per chain")
+            ax2.set_ylabel(rep["headline"])
+            ax2.set_title("error against samples")
+            ax2.legend(fontsize=8)
+            ax2.grid(True, which="both", alpha=0.3)
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=110)
+        plt.close(fig)
+        atomic_write(path, buf.getvalue())
+        return Path(path)
+
+
+def draw_matrix_entries(ax, est: np.ndarray, exact: np.ndarray, what: str) -> None:
+    """Scatter of sampled against exact matrix entries with the line y = x."""
+    ax.plot(exact.ravel(), est.ravel(), "o", ms=3, alpha=0.7, label="entries")
+    lo, hi = min(exact.min(), est.min()), max(exact.max(), est.max())
+    ax.plot([lo, hi], [lo, hi], "k-", lw=0.8, label="y = x")
+    ax.set_xlabel(f"exact {what} entry")
+    ax.set_ylabel("sampled")
+    ax.set_title("covariance entries, sampled vs exact")
+    ax.legend(loc="best", fontsize=8)
+
+
+# ----------------------------------------------------------------------------------------------
+# The compiler
+# ----------------------------------------------------------------------------------------------
+
+
+def compile_langevin(cfg, w: LangevinWorkload) -> HardwareProgram:
+    """Compile ``cfg`` (workload ``w``) to a :class:`HardwareProgram`; raises
+    :class:`ConfigError` if it cannot."""
     n = cfg.n
-    w = cfg.workload
-    M, b_t = problem(cfg)
+    M, b_t = w.problem(cfg)
     ar, cc = cfg.array, cfg.compiler
     FS = cfg.adc.full_scale_V
     I_fs = cfg.dac.full_scale_A
@@ -169,26 +411,11 @@ def compile_program(cfg: Config) -> HardwareProgram:
     spec = cfg.demon_spec()
     notes: list[str] = []
     lam_min_M = float(np.linalg.eigvalsh(M).min())
-
-    adc = ADC(bits=cfg.adc.bits, full_scale_V=FS, offset_V=_per_unit(cfg.adc.offset_V, n),
-              gain_error=_per_unit(cfg.adc.gain_error, n), noise_V=cfg.adc.noise_V, dither=cfg.adc.dither)
-    dac = DAC(bits=cfg.dac.bits, full_scale_A=I_fs, offset_A=_per_unit(cfg.dac.offset_A, n),
-              gain_error=_per_unit(cfg.dac.gain_error, n), settling_tau_s=cfg.dac.settling_tau_s)
-
-    # ---- the scale a ------------------------------------------------------------------
-    k_sig = cc.range_sigmas
-    if w.kind == "linear_solve":
-        bound = float(np.linalg.norm(b_t)) / lam_min_M
-        a = cc.mean_fraction / bound
-    elif w.kind == "gaussian":
-        S = np.linalg.inv(M)
-        mu = np.linalg.solve(M, b_t)
-        a = 1.0 / float(np.max(np.abs(mu) + k_sig * np.sqrt(np.diag(S))))
-    else:
-        a = 1.0 / (k_sig * np.sqrt(1.0 / lam_min_M))
+    adc, dac = build_adc(cfg), build_dac(cfg)
+    a = w.scale(cfg, M, b_t, lam_min_M)
 
     if ar.cell == "RLC":
-        return _compile_rlc(cfg, M, b_t, a, adc, dac, spec, notes)
+        return _compile_rlc(cfg, w, M, b_t, a, adc, dac, spec, notes)
 
     # ---- RC: realise G_eff = gamma M ------------------------------------------------------
     C_self = ar.per_unit("C_F")
@@ -233,25 +460,9 @@ def compile_program(cfg: Config) -> HardwareProgram:
         )
 
     # ---- noise: q uniform so that cov is exactly a^2-proportional to M^-1 in the ideal limit --
-    Cm = np.diag(C_self)
     Cinv = np.diag(1.0 / C_self)
     S1 = stationary_covariance(Cinv @ (gamma * M), Cinv @ Cinv) / FS**2  # x-covariance per unit q
-    if w.kind == "linear_solve":
-        if ar.noise.off:
-            q = 0.0
-        elif ar.noise.rms_V is not None:
-            q = (ar.noise.rms_V / FS) ** 2 / float(np.diag(S1).max())
-        elif ar.noise.effective_temperature_K is not None:
-            q = None
-        else:
-            sig = (1.0 - cc.mean_fraction) / k_sig
-            q = sig**2 / float(np.diag(S1).max())
-    else:
-        if ar.noise.rms_V is not None or ar.noise.effective_temperature_K is not None:
-            raise ConfigError(
-                "array.noise", f"is set by the target distribution for workload.kind {w.kind}; remove it"
-            )
-        q = a**2 * float(np.trace(np.linalg.inv(M))) / float(np.trace(S1))
+    q = w.noise_level(cfg, a, M, S1)
     G_nominal = coupled_matrix(g_self, g_couple)
     if q is None:
         Te = ar.noise.effective_temperature_K
@@ -261,7 +472,6 @@ def compile_program(cfg: Config) -> HardwareProgram:
 
     elements = Elements(C_self=C_self, C_couple=None, g_self=g_self, g_couple=g_couple, L=None,
                         q_amp=q_amp, T=T)
-    del Cm
 
     # ---- what the quantised hardware implements ----------------------------------------
     A_q = A_raw * spec.coef.lsb
@@ -275,9 +485,12 @@ def compile_program(cfg: Config) -> HardwareProgram:
         G_impl = np.diag(g_self) + K * A_q
     M_impl = G_impl / gamma
     bt_impl = b_q * K / (a * gamma)
-    quant = _quant_report(w.kind, M, b_t, M_impl, bt_impl, A_design, A_q, b_design, b_q)
-    if w.kind != "linear_solve":
-        bt_impl = np.zeros(n) if not np.any(b_t) else bt_impl
+    quant = {"coef_rel_error": _rel(A_q, A_design) if np.any(A_design) else 0.0,
+             "bias_rel_error": _rel(b_q, b_design) if np.any(b_design) else 0.0,
+             "matrix_rel_error": _rel(M_impl, M),
+             **w.quantization_answer(M, b_t, M_impl, bt_impl)}
+    if not np.any(b_t):
+        bt_impl = np.zeros(n)
 
     return HardwareProgram(
         config=cfg, M=M, b_t=b_t, gamma=gamma, scale=a, elements=elements, adc=adc, dac=dac,
@@ -286,39 +499,7 @@ def compile_program(cfg: Config) -> HardwareProgram:
     )
 
 
-def _rounding_bias(spec: LinearDemonSpec) -> float:
-    """Mean error, in output LSBs, of narrowing an accumulator whose dropped bits are uniform:
-    TRN ``-(1 - 2**-s) / 2``, RND ``+2**-(s+1)``, RND_CONV 0 (an approximation: it assumes the
-    dropped fraction is uniformly distributed, which the noise makes true to high accuracy)."""
-    s = spec.out_shift
-    if s == 0:
-        return 0.0
-    if spec.rounding is Rounding.TRN:
-        return -(1.0 - 2.0**-s) / 2.0
-    if spec.rounding is Rounding.RND:
-        return 2.0 ** -(s + 1)
-    return 0.0
-
-
-def _quant_report(kind, M, b_t, M_impl, bt_impl, A_design, A_q, b_design, b_q) -> dict:
-    def rel(x, y):
-        d = np.linalg.norm(y)
-        return float(np.linalg.norm(x - y) / d) if d > 0 else 0.0
-
-    out = {
-        "coef_rel_error": rel(A_q, A_design) if np.any(A_design) else 0.0,
-        "bias_rel_error": rel(b_q, b_design) if np.any(b_design) else 0.0,
-        "matrix_rel_error": rel(M_impl, M),
-    }
-    if kind == "linear_solve":
-        x = np.linalg.solve(M, b_t)
-        out["solution_rel_error"] = rel(np.linalg.solve(M_impl, bt_impl), x)
-    else:
-        out["inverse_rel_error"] = rel(np.linalg.inv(M_impl), np.linalg.inv(M))
-    return out
-
-
-def _compile_rlc(cfg, M, b_t, a, adc, dac, spec, notes) -> HardwareProgram:
+def _compile_rlc(cfg, w, M, b_t, a, adc, dac, spec, notes) -> HardwareProgram:
     n = cfg.n
     ar = cfg.array
     FS = cfg.adc.full_scale_V
@@ -338,10 +519,309 @@ def _compile_rlc(cfg, M, b_t, a, adc, dac, spec, notes) -> HardwareProgram:
                         L=ar.per_unit("L_H"), q_amp=q_amp, T=T)
     A_raw = np.zeros((n, n), dtype=np.int64)
     b_raw = np.zeros(n, dtype=np.int64)
-    quant = _quant_report(cfg.workload.kind, M, b_t, M, b_t, np.zeros((n, n)), np.zeros((n, n)),
-                          np.zeros(n), np.zeros(n))
+    quant = {"coef_rel_error": 0.0, "bias_rel_error": 0.0, "matrix_rel_error": 0.0,
+             **w.quantization_answer(M, b_t, M, b_t)}
     return HardwareProgram(
         config=cfg, M=M, b_t=b_t, gamma=float("nan"), scale=a, elements=elements, adc=adc, dac=dac,
         spec=spec, A_raw=A_raw, b_raw=b_raw, A_design=np.zeros((n, n)), b_design=np.zeros(n),
         implemented={"M": M, "b_t": b_t}, quantization=quant, notes=notes,
     )
+
+
+# ----------------------------------------------------------------------------------------------
+# The estimator
+# ----------------------------------------------------------------------------------------------
+
+
+class MomentEstimator:
+    """Accumulates batch sums of the codes ``X`` and of ``X X^T`` (exact integers in float64,
+    scaled to ``x`` only when read), and the running error at log-spaced checkpoints."""
+
+    def __init__(self, program: HardwareProgram, chains: int, workload: LangevinWorkload):
+        cfg = program.config
+        self.program = program
+        self.workload = workload
+        self.n = n = cfg.n
+        self.chains = chains
+        self.burn = cfg.run.burn_in_samples
+        self.samples = cfg.run.samples
+        self.inv_fs = 2.0 ** (1 - cfg.adc.bits)
+        self.need_cov = workload.needs_covariance
+        g = min(N_BATCH, chains)
+        self.time_blocks = 1 if chains >= N_BATCH else int(np.ceil(N_BATCH / chains))
+        self.starts = np.linspace(0, chains, g + 1).astype(int)[:-1]
+        self.group_sizes = np.diff(np.append(self.starts, chains))
+        self._equal_groups = bool(np.all(self.group_sizes == self.group_sizes[0]))
+        # per (time block, unit, chain) sums of X; units-major to match the plant's layout
+        self.S1 = np.zeros((self.time_blocks, n, chains))
+        self.Ssq = np.zeros((n, chains))
+        self._sq = np.empty((n, chains))
+        self.S2 = np.zeros((self.time_blocks * g, n, n)) if self.need_cov else None
+        self.seen = 0
+        self.checkpoints = set(np.unique(np.geomspace(1, self.samples, 24).astype(int)).tolist())
+        self.curve: list[tuple[int, float]] = []
+        nt = min(cfg.run.trace_chains, chains)
+        self.trace = np.zeros((min(self.samples, 4096), nt, n), dtype=np.float32) if nt else None
+
+    def on_sample(self, m: int, X: np.ndarray) -> None:
+        if m < self.burn:
+            return
+        i = m - self.burn
+        XT = X.T
+        tb = i * self.time_blocks // self.samples
+        self.S1[tb] += XT
+        np.multiply(XT, XT, out=self._sq)
+        self.Ssq += self._sq
+        if self.need_cov:
+            g = len(self.starts)
+            if self._equal_groups:
+                # one batched product over the chain groups: (g, n, c) @ (g, c, n)
+                G3 = XT.reshape(self.n, g, -1).transpose(1, 0, 2)
+                self.S2[tb * g:(tb + 1) * g] += G3 @ G3.transpose(0, 2, 1)
+            else:
+                for gi, (a, sz) in enumerate(zip(self.starts, self.group_sizes)):
+                    xs = XT[:, a:a + sz]
+                    self.S2[tb * g + gi] += xs @ xs.T
+        if self.trace is not None and i < self.trace.shape[0]:
+            self.trace[i] = X[: self.trace.shape[1]] * self.inv_fs
+        self.seen = i + 1
+        if self.seen in self.checkpoints:
+            self.curve.append((self.seen, self._error_now()))
+
+    def _batches(self):
+        """(per-batch sums of x (nb, n), per-batch counts (nb,), per-batch sums of x x^T or None)."""
+        s = self.inv_fs
+        parts = np.add.reduceat(self.S1, self.starts, axis=2)          # (tb, n, g)
+        S1b = parts.transpose(0, 2, 1).reshape(-1, self.n) * s
+        per_tb = np.array([self.seen * 0] * self.time_blocks, dtype=float)
+        for tb in range(self.time_blocks):
+            lo = -(-tb * self.samples // self.time_blocks)
+            hi = -(-(tb + 1) * self.samples // self.time_blocks)
+            per_tb[tb] = max(0, min(hi, self.seen) - lo)
+        counts = (per_tb[:, None] * self.group_sizes[None, :]).reshape(-1)
+        S2b = self.S2 * s * s if self.need_cov else None
+        return S1b, counts, S2b
+
+    def _totals(self):
+        """(mean, covariance or None) of x over every scored sample of every chain."""
+        s = self.inv_fs
+        cnt = self.seen * self.chains
+        mu = self.S1.sum(axis=(0, 2)) * s / cnt
+        if not self.need_cov:
+            return mu, None
+        return mu, self.S2.sum(axis=0) * s * s / cnt - np.outer(mu, mu)
+
+    def _error_now(self) -> float:
+        mu, cov = self._totals()
+        return self.workload.score(self.program, mu, cov)["headline"]
+
+    def estimate(self) -> dict:
+        """The answer read from every scored sample (numpy arrays; see the workload's ``score``),
+        with the sample moments of x (ADC full scales)."""
+        if self.seen == 0:
+            return {}
+        mu, cov = self._totals()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sc = self.workload.score(self.program, mu, cov)
+        out = {k: np.asarray(v) for k, v in sc.items() if k != "headline"}
+        out["mean_x"] = mu
+        if cov is not None:
+            out["cov_x"] = cov
+        return out
+
+    def metrics(self) -> dict:
+        """The workload's figures of merit, with standard errors from the batches (a figure that
+        cannot be formed, e.g. a z-score over a zero spread, comes out non-finite and is reported
+        as null)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self._metrics()
+
+    def _metrics(self) -> dict:
+        p = self.program
+        a = p.scale
+        cnt = self.seen * self.chains
+        mu_x, cov_x = self._totals()
+        sc = self.workload.score(p, mu_x, cov_x)
+        if self.seen < 2:
+            return {"samples_per_chain": self.seen}
+        S1b, counts, S2b = self._batches()
+        keep = counts > 0
+        S1b, counts = S1b[keep], counts[keep]
+        S2b = S2b[keep] if S2b is not None else None
+        nb = len(counts)
+        bm = S1b / counts[:, None]
+        se_x = bm.std(axis=0, ddof=1) / np.sqrt(nb)
+        var_x = self.Ssq.sum(axis=1) * self.inv_fs**2 / cnt - mu_x**2
+        ess = var_x / np.maximum(se_x**2, 1e-300)
+        out: dict = {"samples_per_chain": self.seen, "ess_mean": float(np.mean(ess))}
+        if self.trace is not None and self.trace.shape[0] >= 8:
+            taus = [integrated_autocorr_time(self.trace[:, :, j].astype(np.float64)) for j in range(self.n)]
+            out["tau_int_samples"] = float(np.nanmean(taus))
+        st = {"se_x": se_x, "nb": nb}
+        if self.need_cov:
+            # covariance standard errors from the batches
+            bcov = S2b / counts[:, None, None] - np.einsum("bi,bj->bij", bm, bm)
+            st["bcov"] = bcov
+            st["cov_se"] = bcov.std(axis=0, ddof=1) / np.sqrt(nb) / a**2
+        out.update(self.workload.result_metrics(p, sc, st))
+        return out
+
+
+# ----------------------------------------------------------------------------------------------
+# demonloop check
+# ----------------------------------------------------------------------------------------------
+
+
+def _gauss_tail(z: np.ndarray) -> np.ndarray:
+    return 0.5 * np.array([math.erfc(v / math.sqrt(2.0)) for v in np.atleast_1d(z)])
+
+
+def explain(cfg, w: LangevinWorkload) -> dict:
+    """The check report (JSON-able): the compiled program, the drift's eigenvalues (time
+    constants), the stationary mean and spread of every unit in the sampled closed loop (exact
+    for the linearised loop, :mod:`demonloop.linearised`) against the ADC range, the coefficient
+    quantization cost, and the loop's spectral radius with its configured latency."""
+    from demonloop import linearised
+    from demonloop.report import jsonable
+
+    program = w.compile(cfg)
+    n = cfg.n
+    T_s = cfg.adc.sample_period_cycles / cfg.clock.f_clk_Hz
+    net = program.elements.network()
+    sde = net.sde()
+    if program.dac.settling_tau_s:
+        sde = sde.augment_first_order_input(program.dac.settling_tau_s)
+
+    # time constants: open-loop array, and the closed loop in the continuous limit
+    def modes(A):
+        lam = np.linalg.eigvals(A)
+        lam = lam[np.argsort(lam.real)]
+        return lam
+
+    lam_open = modes(sde.A)
+    K_lin = np.zeros((sde.dim, sde.dim))
+    K_lin[:, :n] = sde.B @ (program.dac.full_scale_A * (program.A_raw * program.spec.coef.lsb)) / program.adc.full_scale_V
+    lam_closed = modes(sde.A + K_lin)
+
+    def describe(lam):
+        re = lam.real
+        return {
+            "slowest_tau_s": float(1.0 / re.min()) if re.min() > 0 else None,
+            "fastest_tau_s": float(1.0 / re.max()),
+            "slowest_tau_samples": float(1.0 / (re.min() * T_s)) if re.min() > 0 else None,
+            "fastest_tau_samples": float(1.0 / (re.max() * T_s)),
+            "oscillatory": bool(np.any(np.abs(lam.imag) > 1e-9 * np.abs(lam))),
+            "eigenvalues_per_s": [[float(v.real), float(v.imag)] for v in lam],
+        }
+
+    lin = linearised.from_program(program)
+    rho = lin.spectral_radius
+    out = {
+        "config": cfg.name,
+        "valid": True,
+        "workload": cfg.workload.kind,
+        "units": n,
+        "cell": cfg.array.cell,
+        "mode": cfg.compiler.mode,
+        "compiler": {
+            "gamma_S": program.gamma,
+            "scale": program.scale,
+            "amplifier_effective_temperature_K": [float(v) for v in net.effective_temperature()],
+            "notes": program.notes,
+        },
+        "time_constants": {"open_loop": describe(lam_open), "closed_loop": describe(lam_closed)},
+        "quantization": program.quantization,
+        "timing": {
+            "sample_period_cycles": cfg.adc.sample_period_cycles,
+            "loop_latency_cycles": cfg.loop_latency_cycles,
+            "demon_latency_cycles": cfg.demon_latency_cycles,
+            "demon_initiation_interval": cfg.demon_initiation_interval,
+            "update_period_cycles": lin.update_period,
+            "dropped_fraction": 1.0 - cfg.adc.sample_period_cycles / lin.update_period,
+        },
+        "stability": {
+            "spectral_radius": rho,
+            "stable": rho < 1.0,
+            "margin": 1.0 - rho,
+            "max_stable_latency_cycles": linearised.max_stable_latency(program),
+        },
+        "warnings": [],
+    }
+    warn = out["warnings"]
+    if rho < 1.0:
+        mean, cov = lin.stationary()
+        FS = cfg.adc.full_scale_V
+        mu = mean[:n] / FS
+        sd = np.sqrt(np.clip(np.diag(cov)[:n], 0.0, None)) / FS
+        lsb = 2.0 ** (1 - cfg.adc.bits)
+        hi = (1.0 - 0.5 * lsb - mu) / np.maximum(sd, 1e-300)
+        lo = (1.0 + 0.5 * lsb + mu) / np.maximum(sd, 1e-300)
+        p_clip = _gauss_tail(hi) + _gauss_tail(lo)
+        out["spread"] = {
+            "mean_fraction_of_full_scale": mu.tolist(),
+            "std_fraction_of_full_scale": sd.tolist(),
+            "clip_probability": p_clip.tolist(),
+            "std_in_lsb": (sd / lsb).tolist(),
+        }
+        if p_clip.max() > 1e-3:
+            warn.append(f"unit {int(p_clip.argmax())} clips {p_clip.max():.2g} of its samples at the ADC")
+        if (sd / lsb).min() < 2.0:
+            warn.append("the noise is under 2 ADC LSBs on some unit: quantization will bias the estimate")
+    else:
+        out["spread"] = None
+        warn.append(f"the loop is unstable with {cfg.loop_latency_cycles} cycles of latency "
+                    f"(spectral radius {rho:.3f})")
+    slow = out["time_constants"]["closed_loop"]["slowest_tau_samples"]
+    if slow and cfg.run.burn_in_samples < 5 * slow:
+        warn.append(f"run.burn_in_samples = {cfg.run.burn_in_samples} is under 5 slowest time constants "
+                    f"({5 * slow:.0f} samples)")
+    if out["timing"]["dropped_fraction"] > 0:
+        warn.append(f"the demon's initiation interval ({cfg.demon_initiation_interval} cycles) exceeds the "
+                    f"sample period: {out['timing']['dropped_fraction']:.0%} of samples will be dropped")
+    return jsonable(out)
+
+
+def explain_text(rep: dict) -> str:
+    """Human explanation of a check report."""
+    L = []
+    mode_words = {"analog": "A in the coupling network, b from the demon",
+                  "digital": "A and b in the demon (independent cells)"}
+    if rep["cell"] == "RLC":
+        mode_words["analog"] = "the matrix in the coupling capacitors (RLC cells), demon idle"
+    L.append(f"{rep['config']}: valid — {rep['workload']}, {rep['units']} {rep['cell']} units, "
+             f"{rep['mode']} mode ({mode_words[rep['mode']]})")
+    c = rep["compiler"]
+    te = c["amplifier_effective_temperature_K"]
+    gam = f"gamma = {c['gamma_S']:.3g} S, " if c["gamma_S"] is not None else ""
+    L.append(f"  compiler        {gam}scale a = {c['scale']:.3g} (x = a * answer in ADC full scales), "
+             f"amplifiers at {min(te):.3g} .. {max(te):.3g} K")
+    for note in c["notes"]:
+        L.append(f"  note            {note}")
+    for key, name in (("open_loop", "array alone"), ("closed_loop", "closed loop")):
+        t = rep["time_constants"][key]
+        osc = ", oscillatory" if t["oscillatory"] else ""
+        slow = f"{t['slowest_tau_samples']:.3g}" if t["slowest_tau_samples"] else "inf"
+        L.append(f"  time constants  {name}: {t['fastest_tau_samples']:.3g} .. {slow} sample periods "
+                 f"({t['fastest_tau_s']:.3g} .. {t['slowest_tau_s'] or float('inf'):.3g} s){osc}")
+    s = rep["spread"]
+    if s:
+        L.append("  spread vs ADC   unit: mean, std (fractions of full scale), P(clip)")
+        for j, (mu, sd, p) in enumerate(zip(s["mean_fraction_of_full_scale"], s["std_fraction_of_full_scale"],
+                                            s["clip_probability"])):
+            L.append(f"                  {j:3d}: {mu:+.3f}  {sd:.3f}  {p:.2g}")
+    q = rep["quantization"]
+    qs = ", ".join(f"{k.replace('_', ' ')} {v:.2g}" for k, v in q.items())
+    L.append(f"  quantization    {qs}")
+    t = rep["timing"]
+    L.append(f"  timing          sample every {t['sample_period_cycles']} cycles; loop latency "
+             f"{t['loop_latency_cycles']} cycles (demon {t['demon_latency_cycles']}, II "
+             f"{t['demon_initiation_interval']}); demon updates every {t['update_period_cycles']} cycles")
+    st = rep["stability"]
+    ms = st["max_stable_latency_cycles"]
+    ms_txt = "any latency (no feedback matrix)" if ms is None else (
+        "no latency at all" if ms < 0 else f"latency up to {ms} cycles")
+    L.append(f"  stability       spectral radius {st['spectral_radius']:.4f} -> "
+             f"{'stable' if st['stable'] else 'UNSTABLE'} (margin {st['margin']:.3g}); stable for {ms_txt}")
+    for w in rep["warnings"]:
+        L.append(f"  warning         {w}")
+    return "\n".join(L)

@@ -1,5 +1,5 @@
-"""Sample-quality metrics of the score-network workloads: MMD with its permutation null,
-sliced Wasserstein distance, and moments with standard errors from batch means.
+"""Sample-quality metrics: Gaussian KL divergence, integrated autocorrelation time, MMD with its
+permutation null, sliced Wasserstein distance, and moments with standard errors from batch means.
 
 MMD (Gretton et al., JMLR 2012): Gaussian kernel ``k(x, y) = exp(-|x - y|^2 / (2 h^2))`` with
 bandwidth ``h`` fixed once per workload by the median heuristic on the held-out data
@@ -21,11 +21,42 @@ from __future__ import annotations
 
 import numpy as np
 
-from demonloop.workloads.estimators import integrated_autocorr_time
 
 __all__ = ["median_bandwidth", "mmd2_unbiased", "mmd_test", "wasserstein_1d",
            "sliced_wasserstein", "projections", "batch_moments", "thin_stream",
-           "integrated_autocorr_time"]
+           "integrated_autocorr_time", "kl_gaussian"]
+
+
+def kl_gaussian(mu0, S0, mu1, S1) -> float:
+    """``KL(N(mu0, S0) || N(mu1, S1))`` in nats."""
+    n = len(mu0)
+    L1 = np.linalg.cholesky(S1)
+    Si = np.linalg.solve(L1, S0)
+    Si = np.linalg.solve(L1.T, Si)
+    d = np.linalg.solve(L1, mu1 - mu0)
+    _, ld0 = np.linalg.slogdet(S0)
+    ld1 = 2.0 * np.log(np.diag(L1)).sum()
+    return float(0.5 * (np.trace(Si) + d @ d - n + ld1 - ld0))
+
+
+def integrated_autocorr_time(trace: np.ndarray, c: float = 5.0) -> float:
+    """Integrated autocorrelation time (in samples) of ``trace`` (time, chains), averaged over
+    chains with Sokal's automatic window ``M >= c tau``."""
+    x = trace - trace.mean(axis=0)
+    T = x.shape[0]
+    if T < 8:
+        return float("nan")
+    nfft = 1 << (2 * T - 1).bit_length()
+    f = np.fft.rfft(x, n=nfft, axis=0)
+    acf = np.fft.irfft(f * np.conj(f), n=nfft, axis=0)[:T].mean(axis=1)
+    if acf[0] <= 0:
+        return float("nan")
+    rho = acf / acf[0]
+    tau = 2.0 * np.cumsum(rho) - 1.0
+    for M in range(1, T):
+        if M >= c * tau[M]:
+            return float(tau[M])
+    return float(tau[-1])
 
 
 def _sqdist(a: np.ndarray, b: np.ndarray) -> np.ndarray:

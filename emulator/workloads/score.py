@@ -1,4 +1,5 @@
-"""Compiling the score-network workloads onto the array: network, schedule table, analog controls.
+"""The score-network workloads' common part (``diffusion``, ``posterior``): compiling a trained
+network, its schedule table and the analog controls onto the array; ``demonloop check``.
 
 The array is ``n`` independent RC cells (self resistor ``R``, capacitor ``C``), each with a
 controlled conductance ``h g_ctrl`` and a noise amplifier of density ``g^2 q_max``
@@ -9,7 +10,7 @@ or the posterior's parameter ``theta``); the array holds ``v = FS x`` with ``x =
 one schedule row lasts one sample period ``T_s = P / f_clk``, so a step of ``dt`` units of the
 process's own time runs at ``r = dt / T_s`` of them per second.
 
-**Diffusion** (VP-SDE, ``demonloop.workloads.score_models``): rows are ``burn_in_steps`` of the forward
+**Diffusion** (:mod:`demonloop.workloads.diffusion`; VP-SDE, :mod:`demonloop.workloads.score_models`): rows are ``burn_in_steps`` of the forward
 process at ``t = 1`` (stationary ``N(0, I)``: ``dz = -beta(1)/2 z dt + sqrt(beta(1)) dW``, in
 ``burn_in_time`` of process time), then the ``steps`` reverse steps of
 :func:`demonloop.workloads.score_models.reverse_schedule` (``dz = [rate_k z + beta_k r_theta] dtau +
@@ -21,7 +22,7 @@ row (no drift, no noise, no force) so the last sample reads the finished state. 
     noise density       g^2 q_max = C^2 FS^2 beta r / in_scale^2
     force               f = I_fs^-1 C FS beta r (-1 / sigma(t_k)) out_scale / in_scale * y_hw
 
-**Posterior** (overdamped Langevin at temperature 1, intro note §2.3, ``dtheta = s(theta) dt +
+**Posterior** (:mod:`demonloop.workloads.posterior`; overdamped Langevin at temperature 1, intro note §2.3, ``dtheta = s(theta) dt +
 sqrt(2) dW``): one row, ``h`` cancelling the self leak, noise ``2 C^2 FS^2 r / in_scale^2``,
 force ``C FS r out_scale / (in_scale I_fs) y_hw``, ``r = step / T_s``.
 
@@ -34,16 +35,20 @@ network's recorded input range for a posterior.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar, Optional
 
 import numpy as np
 
-from demonloop.workloads.langevin import Elements
-from demonloop.config import Config, ConfigError
-from demonloop.plant.converters import ADC, DAC
+from demonloop.config.errors import ConfigError
 from demonloop.demon.mlp import MLPDemon, MLPSpec, quantize_mlp, quantize_schedule
+from demonloop.plant.converters import ADC, DAC, build_adc, build_dac
+from demonloop.plant.elements import Elements
 from demonloop.plant.plant import Controls
-from demonloop.workloads.score_models import ScoreNet, hardware_layers, load_score_net, reverse_schedule
+from demonloop.workloads.base import Workload, WorkloadSection
+from demonloop.workloads.score_models import ScoreNet, hardware_layers, load_score_net
 
 CONTROL_HEADROOM = 0.9
 
@@ -52,7 +57,7 @@ CONTROL_HEADROOM = 0.9
 class ScoreProgram:
     """Everything the plant and the score-network demon need, and how to read samples back."""
 
-    config: Config
+    config: object
     spec: MLPSpec
     net: ScoreNet
     arrays: dict
@@ -79,62 +84,129 @@ class ScoreProgram:
         return MLPDemon(self.spec, self.W_raw, self.b_raw, self.schedule_raw)
 
 
-def _per_unit(v, n) -> np.ndarray:
-    return np.asarray(v if isinstance(v, list) else [v] * n, dtype=np.float64)
+class ScoreSection(WorkloadSection):
+    """``network``: the trained network (the ``.npz``/``.json`` stem, relative to the config file)."""
+
+    network: Optional[str] = None
 
 
-def compile_score_program(cfg: Config) -> ScoreProgram:
-    """Compile a diffusion or posterior config; raises :class:`ConfigError` if it cannot."""
+@dataclass(frozen=True)
+class Rows:
+    """A schedule's rows in process units: the cells' own drift rate, the noise power ``beta r``,
+    the force factor, the embedding inputs (or None) and the process time of each row."""
+
+    rate: np.ndarray
+    q: np.ndarray
+    force: np.ndarray
+    emb: np.ndarray | None
+    t: np.ndarray
+
+
+class ScoreWorkload(Workload):
+    """Base of the score-network kinds. A kind fills :meth:`rows`, :meth:`in_scale`,
+    :meth:`probe_inputs`, the estimator and the human pieces."""
+
+    demons = ("mlp",)
+    #: The network outputs this kind accepts (``score_models`` output parametrizations).
+    outputs: ClassVar[tuple[str, ...]]
+    #: Largest control as a fraction of its full scale.
+    control_headroom: ClassVar[float] = CONTROL_HEADROOM
+
+    def mode(self, cfg) -> str:
+        return "score"
+
+    # ---- the network -------------------------------------------------------------------------
+    def network_path(self, cfg) -> Path:
+        """The score network's file stem (``.npz`` and ``.json`` beside it)."""
+        p = Path(cfg.workload.network)
+        return (p if p.is_absolute() else cfg.base_dir / p).with_suffix("")
+
+    def network_architecture(self, cfg) -> dict:
+        return json.loads(self.network_path(cfg).with_suffix(".json").read_text())["architecture"]
+
+    def schedule_rows(self, cfg) -> int:
+        """Rows of the demon's schedule table."""
+        return 1
+
+    # ---- config ------------------------------------------------------------------------------
+    def validate(self, cfg) -> None:
+        w = cfg.workload
+        if w.network is None:
+            raise ConfigError("workload.network", "is required: the trained network's file (without .npz/.json)")
+        stem = self.network_path(cfg)
+        for ext in (".npz", ".json"):
+            if not stem.with_suffix(ext).is_file():
+                raise ConfigError("workload.network", f"no such file: {stem.with_suffix(ext)}")
+        try:
+            arch = self.network_architecture(cfg)
+        except (ValueError, KeyError) as exc:
+            raise ConfigError("workload.network", f"unreadable network description: {exc}") from None
+        if int(arch["n"]) != cfg.n:
+            raise ConfigError("array.n", f"is {cfg.n}, the network has {arch['n']} inputs")
+        self.validate_kind(cfg, arch)
+        if cfg.array.cell != "RC":
+            raise ConfigError("array.cell", "score-network workloads run on RC cells")
+        if cfg.array.R_ohm is None:
+            raise ConfigError("array.R_ohm", "the cells' self resistance is required (the leak the controls offset)")
+
+    def validate_kind(self, cfg, arch: dict) -> None:
+        """The kind's own keys, and the network's output against what the kind needs."""
+
+    # ---- compile -----------------------------------------------------------------------------
+    def rows(self, cfg, net: ScoreNet, T_s: float) -> Rows:
+        raise NotImplementedError
+
+    def in_scale(self, cfg, net: ScoreNet) -> float:
+        """Data (z) units per ADC full scale."""
+        raise NotImplementedError
+
+    def probe_inputs(self, cfg, net: ScoreNet, arrays: dict, in_scale: float) -> np.ndarray:
+        """A few hundred states in ADC full scales, where the sampler spends its time, to measure
+        what quantization costs the score."""
+        raise NotImplementedError
+
+    def compile(self, cfg) -> ScoreProgram:
+        return compile_score(cfg, self)
+
+    # ---- people ------------------------------------------------------------------------------
+    def check(self, cfg) -> dict:
+        return explain_score(cfg, self)
+
+    def check_spread(self, cfg, program) -> tuple[dict | None, list[str]]:
+        """How much of the ADC range the data uses, and warnings (none by default)."""
+        return None, []
+
+    def check_text(self, rep: dict) -> str:
+        return explain_score_text(rep)
+
+    def plot(self, rep, est, path, title):
+        return est.plot(path, title=title)
+
+
+def compile_score(cfg, w: ScoreWorkload) -> ScoreProgram:
+    """Compile a score-network config; raises :class:`ConfigError` if it cannot."""
     n = cfg.n
-    w = cfg.workload
     spec = cfg.demon_spec()
-    net, arrays = load_score_net(cfg.network_path())
+    net, arrays = load_score_net(w.network_path(cfg))
     FS, I_fs = cfg.adc.full_scale_V, cfg.dac.full_scale_A
     T_s = cfg.adc.sample_period_cycles / cfg.clock.f_clk_Hz
-    C = _per_unit(cfg.array.C_F, n)
-    G_self = 1.0 / _per_unit(cfg.array.R_ohm, n)
+    C = cfg.array.per_unit("C_F")
+    G_self = 1.0 / cfg.array.per_unit("R_ohm")
     notes: list[str] = []
-
-    adc = ADC(bits=cfg.adc.bits, full_scale_V=FS, offset_V=_per_unit(cfg.adc.offset_V, n),
-              gain_error=_per_unit(cfg.adc.gain_error, n), noise_V=cfg.adc.noise_V, dither=cfg.adc.dither)
-    dac = DAC(bits=cfg.dac.bits, full_scale_A=I_fs, offset_A=_per_unit(cfg.dac.offset_A, n),
-              gain_error=_per_unit(cfg.dac.gain_error, n), settling_tau_s=cfg.dac.settling_tau_s)
+    adc, dac = build_adc(cfg), build_dac(cfg)
 
     # ---- units -------------------------------------------------------------------------------
-    if w.kind == "diffusion":
-        in_scale = float(cfg.compiler.range_sigmas)
-    else:
-        in_scale = float(net.meta.get("input_range") or cfg.compiler.range_sigmas)
+    in_scale = w.in_scale(cfg, net)
     y_max = float(net.meta.get("ranges", {}).get("max_abs_output") or 1.0)
     out_scale = y_max / (0.75 * spec.act.max_value)
     layers = hardware_layers(net.float_layers(), n, in_scale, out_scale)
 
     # ---- the rows: conductance needed, noise density, force scale, embedding ----------------
-    if w.kind == "diffusion":
-        sched = net.schedule
-        B, K = w.burn_in_steps, w.steps
-        rs = reverse_schedule(net, K)
-        dt_b = w.burn_in_time / B
-        beta1 = float(sched.beta(1.0))
-        r_b, r = dt_b / T_s, rs["dt"] / T_s
-        rate_phys = np.concatenate([np.full(B, -0.5 * beta1 * r_b), rs["drift_rate"] * r, [0.0]])
-        q = np.concatenate([np.full(B, beta1 * r_b), rs["beta_bar"] * r, [0.0]])      # beta r
-        force = np.concatenate([np.zeros(B), rs["beta_bar"] * r * rs["eps_to_score"], [0.0]])
-        emb = np.concatenate([np.repeat(net.embedding(1.0)[None, :], B, axis=0), rs["emb"],
-                              rs["emb"][-1:]]) if net.emb_dim else None
-        t_rows = np.concatenate([np.ones(B), rs["t"], [rs["t"][-1]]])
-    else:
-        r1 = w.step / T_s
-        rate_phys = np.array([0.0])
-        q = np.array([2.0 * r1])
-        force = np.array([r1])
-        emb = None
-        t_rows = np.array([np.nan])
+    r = w.rows(cfg, net, T_s)
+    rate_phys, q, force, emb, t_rows = r.rate, r.q, r.force, r.emb, r.t
     C_mean = float(C.mean())
     G_req = -C[None, :] * rate_phys[:, None]                  # (rows, n) total conductance wanted
-    # the largest control at 0.9 of full scale; a posterior's one row (cancel the leak exactly)
-    # at h = -1/2, which the control format holds exactly
-    headroom = 0.5 if w.kind == "posterior" else CONTROL_HEADROOM
+    headroom = w.control_headroom
     g_ctrl = np.abs(G_req - G_self[None, :]).max(axis=0) / headroom
     g_ctrl = np.where(g_ctrl > 0, g_ctrl, G_self)
     h = (G_req - G_self[None, :]) / g_ctrl[None, :]
@@ -156,7 +228,7 @@ def compile_score_program(cfg: Config) -> ScoreProgram:
     if used < 2.0 ** -6:
         notes.append(f"the force scale uses {used:.2g} of demon.scale's range: a smaller dac.full_scale_A "
                      "or fewer scale int_bits would keep more of its bits")
-    probe_x = _probe_inputs(cfg, net, arrays, in_scale)
+    probe_x = w.probe_inputs(cfg, net, arrays, in_scale)
     probe_emb = emb[len(emb) // 2] if emb is not None else None
     W_raw, b_raw, qrep = quantize_mlp(layers, spec, probe_x=probe_x, probe_emb=probe_emb)
     for what, reps in (("weight", qrep.weights), ("bias", qrep.biases)):
@@ -183,25 +255,76 @@ def compile_score_program(cfg: Config) -> ScoreProgram:
                         in_scale=in_scale, out_scale=out_scale, quantization=quant, notes=notes)
 
 
-def _probe_inputs(cfg: Config, net: ScoreNet, arrays: dict, in_scale: float) -> np.ndarray:
-    """A few hundred states in ADC full scales, where the sampler spends its time, to measure
-    what quantization costs the score: noised held-out data (diffusion, halfway through the
-    process) or draws from the posterior's reference."""
-    rng = np.random.default_rng(0)
-    if cfg.workload.kind == "diffusion":
-        from demonloop.workloads.datasets import load_dataset
+# ----------------------------------------------------------------------------------------------
+# demonloop check
+# ----------------------------------------------------------------------------------------------
 
-        ds = load_dataset(cfg.workload.dataset, 0)
-        z = ds.normalise(ds.held_out[:400])
-        noisy = 0.7 * z + 0.7 * rng.standard_normal(z.shape)
-        return np.clip(noisy / in_scale, -0.99, 0.99)
-    if cfg.workload.target == "iris_logistic":
-        from demonloop.workloads.references import stored_reference
 
-        draws = stored_reference(arrays, "exact", net.meta).sample(400, rng)
-    else:
-        from demonloop.workloads.targets import make_target
-        from demonloop.workloads.references import grid_reference
+def explain_score(cfg, w: ScoreWorkload) -> dict:
+    """The check report of a score-network config: the compiled schedule and controls, what the
+    converters and the fixed point cost, timing, and how much of the ADC range the data uses."""
+    from demonloop.report import jsonable
 
-        draws = grid_reference(make_target(cfg.workload.target), points=201, draws=400).draws
-    return np.clip(draws / in_scale, -0.99, 0.99)
+    program = w.compile(cfg)
+    spec = program.spec
+    sch = program.schedule
+    T_s = cfg.adc.sample_period_cycles / cfg.clock.f_clk_Hz
+    C = float(np.mean(program.elements.C_self))
+    g_self = float(np.mean(program.elements.g_self))
+    h_q = program.schedule_raw[:, 1] * 2.0 ** (1 - spec.ctrl_bits)       # the quantized control
+    G_tot = g_self + h_q * float(np.mean(sch["g_ctrl_S"]))
+    with np.errstate(divide="ignore"):
+        tau_samples = C / G_tot / T_s                          # negative: an active (growing) cell
+    tau_fin = tau_samples[np.isfinite(tau_samples)]
+    out = {
+        "config": cfg.name, "valid": True, "workload": cfg.workload.kind, "units": cfg.n, "cell": "RC",
+        "mode": "score", "demon": cfg.demon.kind,
+        "network": {"hidden": list(spec.hidden), "emb": spec.emb, "activation": spec.activation,
+                    "weights": spec.weight_entries, "biases": spec.bias_entries},
+        "compiler": {"in_scale": program.in_scale, "out_scale": program.out_scale,
+                     "schedule_rows": sch["rows"], "g_ctrl_S": sch["g_ctrl_S"][0], "q_max_A2s": sch["q_max"],
+                     "notes": program.notes},
+        "quantization": {"score_rms_error": program.quantization["network"]["score_rms_error"],
+                         "score_rms": program.quantization["network"]["score_rms"],
+                         "dac_range_used": program.quantization["dac_range_used"],
+                         "force_scale_range_used": program.quantization["force_scale_range_used"],
+                         "schedule": program.quantization["schedule"]},
+        "timing": {"sample_period_cycles": cfg.adc.sample_period_cycles,
+                   "demon_latency_cycles": spec.latency_cycles,
+                   "demon_initiation_interval": spec.initiation_interval,
+                   "loop_latency_cycles": cfg.loop_latency_cycles,
+                   "run_cycles": cfg.total_cycles},
+        "cells": {"time_constant_samples_min": float(np.min(np.abs(tau_fin))) if len(tau_fin) else None,
+                  "active_rows": int(np.count_nonzero(G_tot < 0)),
+                  "frozen_rows": int(np.count_nonzero(G_tot == 0))},
+        "warnings": [],
+    }
+    spread, warnings = w.check_spread(cfg, program)
+    if spread is not None:
+        out["spread"] = spread
+    out["warnings"].extend(warnings)
+    out["warnings"].extend(program.notes)
+    return jsonable(out)
+
+
+def explain_score_text(rep: dict) -> str:
+    c, q, t, n = rep["compiler"], rep["quantization"], rep["timing"], rep["network"]
+    L = [f"{rep['config']}: valid — {rep['workload']}, {rep['units']} RC units, score-network demon "
+         f"({'-'.join(map(str, n['hidden']))} {n['activation']} MLP, {n['emb']} embedding features)",
+         f"  compiler        {c['schedule_rows']} schedule rows; {c['in_scale']:.3g} data units per ADC full scale; "
+         f"network output / {c['out_scale']:.3g}; g_ctrl {c['g_ctrl_S']:.3g} S, q_max {c['q_max_A2s']:.3g} A²s",
+         f"  fixed point     score rms error {q['score_rms_error']:.2g} (score rms {q['score_rms']:.2g}, act units); "
+         f"DAC range used {q['dac_range_used']:.2g}; force-scale range used {q['force_scale_range_used']:.2g}",
+         f"  timing          demon latency {t['demon_latency_cycles']} cycles, II {t['demon_initiation_interval']} "
+         f"(sample period {t['sample_period_cycles']}); loop latency {t['loop_latency_cycles']} cycles; "
+         f"run {t['run_cycles']:,} cycles",
+         "  cells           " + (f"fastest time constant {rep['cells']['time_constant_samples_min']:.3g} sample periods; "
+                                  if rep['cells']['time_constant_samples_min'] else "pure integrators (the leak cancelled); ")
+         + f"{rep['cells']['active_rows']} rows with a negative (active) conductance"]
+    if rep.get("spread"):
+        s = rep["spread"]
+        L.append(f"  spread vs ADC   data reach {s['max_abs_data_fraction_of_full_scale']:.2f} of full scale; "
+                 f"beyond it: data {s['data_beyond_full_scale']:.2g}, prior {s['prior_beyond_full_scale']:.2g}")
+    for w in rep["warnings"]:
+        L.append(f"  warning         {w}")
+    return "\n".join(L)

@@ -33,7 +33,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from demonloop.cosim import simulators as sim# noqa: E402
+from demonloop.cosim import simulators as sim  # noqa: E402
+from demonloop.cosim.simulators import SIMULATORS  # noqa: E402
 from demonloop.config import load_config  # noqa: E402
 from demonloop.cosim.run import SIM_CLK_PERIOD_NS, run_cosim  # noqa: E402
 
@@ -81,7 +82,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("config", nargs="?", default=str(REPO / "hw_configs/spu8_linear_solve.yaml"))
     ap.add_argument("--samples", type=int, default=5000)
-    ap.add_argument("--simulators", nargs="*", default=["icarus", "verilator"])
+    ap.add_argument("--simulators", nargs="*", default=list(SIMULATORS.names()))
     args = ap.parse_args()
     cfg = load_config(args.config).with_overrides(
         {"chains": 1, "run.burn_in_samples": 0, "run.samples": args.samples})

@@ -18,10 +18,10 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from demonloop.workloads.langevin import compile_program
+from demonloop.workloads import compile_program, make_estimator
 from demonloop.config import validate_config
 from demonloop.loop import Loop
-from demonloop.workloads.estimators import Estimator
+
 
 
 def config(n: int, chains: int, samples: int):
@@ -50,7 +50,7 @@ def floor_time(chains: int, dim: int, samples: int) -> float:
 def loop_time(cfg, with_workload: bool) -> float:
     program = compile_program(cfg)
     loop = Loop(program, cfg.chains, 0)
-    est = Estimator(program, cfg.chains) if with_workload else None
+    est = make_estimator(program, cfg.chains) if with_workload else None
     t = time.perf_counter()
     loop.run_golden(est.on_sample if est else (lambda m, X: None))
     return time.perf_counter() - t

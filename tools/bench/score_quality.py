@@ -25,7 +25,8 @@ from demonloop.workloads.datasets import load_dataset  # noqa: E402
 from demonloop.workloads.targets import make_target  # noqa: E402
 from demonloop.workloads.references import grid_reference, langevin_float, reverse_sde_float, stored_reference  # noqa: E402
 from demonloop.workloads.score_models import load_score_net  # noqa: E402
-from demonloop.workloads.diffusion import score_diffusion, score_posterior  # noqa: E402
+from demonloop.workloads.diffusion import score_diffusion  # noqa: E402
+from demonloop.workloads.posterior import score_posterior  # noqa: E402
 
 W = REPO / "hw_configs" / "weights"
 

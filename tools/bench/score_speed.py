@@ -20,18 +20,19 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from demonloop.workloads.langevin import compile_program  # noqa: E402
+from demonloop.workloads import compile_program  # noqa: E402
 from demonloop.config import load_config  # noqa: E402
 from demonloop.cosim.run import run_cosim  # noqa: E402
+from demonloop.cosim.simulators import SIMULATORS  # noqa: E402
 from demonloop.loop import Loop  # noqa: E402
-from demonloop.workloads.estimators import make_estimator  # noqa: E402
+from demonloop.workloads import make_estimator  # noqa: E402
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("config", nargs="?", default=str(REPO / "hw_configs/diffusion_spiral.yaml"))
     ap.add_argument("--chains", type=int, default=4096)
-    ap.add_argument("--simulators", nargs="*", default=["icarus", "verilator"])
+    ap.add_argument("--simulators", nargs="*", default=list(SIMULATORS.names()))
     args = ap.parse_args()
     cfg = load_config(args.config).with_overrides({"chains": args.chains})
     program = compile_program(cfg)

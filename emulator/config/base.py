@@ -1,0 +1,41 @@
+"""Building blocks of config sections, shared by the schema and by every registered kind.
+
+:class:`Section` is the base of every section model (unknown keys are errors, values frozen).
+``Scalar`` is a finite float; ``PerUnit`` a scalar or one value per unit (:func:`per_unit`
+expands it); :class:`QFormatConfig` a fixed-point format ``{int_bits, frac_bits}``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Union
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from demonloop.fixedpoint import QFormat
+
+
+class Section(BaseModel):
+    """A config section: unknown keys are errors, defaults validated, instances frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+Scalar = Annotated[float, Field(allow_inf_nan=False)]
+PerUnit = Union[Scalar, list[Scalar]]
+
+
+def per_unit(v, n: int) -> np.ndarray:
+    """``(n,)`` float64 array of a ``PerUnit`` value (a scalar repeated, or the list itself)."""
+    return np.asarray(v if isinstance(v, list) else [v] * n, dtype=np.float64)
+
+
+class QFormatConfig(Section):
+    """A signed fixed-point format ``Q(int_bits, frac_bits)`` (sign bit included in ``int_bits``)."""
+
+    int_bits: int = Field(ge=1, le=32)
+    frac_bits: int = Field(ge=0, le=31)
+
+    @property
+    def fmt(self) -> QFormat:
+        return QFormat(self.int_bits, self.frac_bits)
