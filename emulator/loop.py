@@ -185,13 +185,12 @@ def run_golden(cfg, progress: Callable[[int], None] | None = None, trace: Sample
     program = w.compile(cfg)
     est = w.estimator(program, cfg.chains)
     loop = Loop(program, cfg.chains, cfg.seed)
-    on_sample = est.on_sample
-    if trace is not None:
-        def on_sample(m, X):
-            est.on_sample(m, X)
-            trace(m, X)
+    def traced(m, X):
+        est.on_sample(m, X)
+        trace(m, X)
+
     t0 = time.perf_counter()
-    loop.run_golden(on_sample, progress)
+    loop.run_golden(est.on_sample if trace is None else traced, progress)
     wall = time.perf_counter() - t0
     return build_report(cfg, program, loop, est, demon="golden", wall_s=wall), est
 

@@ -82,13 +82,7 @@ module demon_linear #(
     // Derived constants
     // ------------------------------------------------------------------------------------------
 
-    // max(1, ceil(log2(x))): width of a counter over 0..x-1.
-    function integer clog2_1;
-        input integer x;
-        begin
-            clog2_1 = (x <= 2) ? 1 : $clog2(x);
-        end
-    endfunction
+    `include "demon_util.vh"
 
     // LinearDemonSpec.acc_width: bit_length(n << (xb-1 + cw-1) + 1 << (bw-1 + bs)) + 1.
     function integer acc_width;

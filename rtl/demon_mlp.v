@@ -124,13 +124,7 @@ module demon_mlp #(
     // Derived constants
     // ------------------------------------------------------------------------------------------
 
-    // max(1, ceil(log2(x))): width of a counter over 0..x-1.
-    function integer clog2_1;
-        input integer x;
-        begin
-            clog2_1 = (x <= 2) ? 1 : $clog2(x);
-        end
-    endfunction
+    `include "demon_util.vh"
 
     function integer imax;
         input integer a;

@@ -58,12 +58,7 @@ module demon_sched #(
     output wire [31:0]                     cfg_rdata     // previous cycle's entry, sign-extended
 );
 
-    function integer clog2_1;
-        input integer x;
-        begin
-            clog2_1 = (x <= 2) ? 1 : $clog2(x);
-        end
-    endfunction
+    `include "demon_util.vh"
 
     localparam integer ACT_W_RAW = ACT_INT + ACT_FRAC;
     localparam integer SCALE_W_RAW = SCALE_INT + SCALE_FRAC;

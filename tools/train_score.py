@@ -26,18 +26,16 @@ training) together with long emcee reference chains of the exact and of the hard
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 
-from demonloop.workloads.datasets import load_dataset  # noqa: E402
-from demonloop.workloads.metrics import median_bandwidth  # noqa: E402
-from demonloop.workloads.score_models import ScoreNet, TimeEmbedding, VPSchedule  # noqa: E402
+from demonloop.workloads.datasets import load_dataset
+from demonloop.workloads.metrics import median_bandwidth
+from demonloop.workloads.score_models import ScoreNet, TimeEmbedding, VPSchedule
 
 OUT = REPO / "hw_configs" / "weights"
 

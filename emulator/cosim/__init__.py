@@ -1,13 +1,15 @@
-"""Simulation-only HDL shipped with the package, and its cocotb-side handle.
+"""Co-simulation: the RTL demon in the loop, under cocotb 2.x on Icarus Verilog or Verilator.
 
-- ``tb_demon_top.v``: the simulation top (clock in HDL, cycle counter, handshake bookkeeping)
-  around ``rtl/demon_top.v``; build it with :func:`demonloop.cosim.simulators.build`.
-- :mod:`demonloop.cosim.testbench`: :class:`~demonloop.cosim.testbench.DemonTop`, the cocotb
-  handle on it (imports cocotb, so import it only inside a simulation).
+- :mod:`~demonloop.cosim.simulators`: the simulator registry (:data:`~demonloop.cosim.simulators.SIMULATORS`),
+  tool discovery, builds of the testbench top and the runner helper the RTL regressions share;
+- :mod:`~demonloop.cosim.testbench`: the cocotb pieces (the ``tb_demon_top`` handle, the TB class,
+  drivers, monitors, the in-order checker); imports cocotb, so only inside a simulation;
+- :mod:`~demonloop.cosim.run`: ``demonloop run --demon <simulator>`` (cached builds, the job, the report);
+- :mod:`~demonloop.cosim.loop_tb`: the cocotb test that drives the :class:`~demonloop.loop.Loop`
+  with the RTL computing the force;
+- :mod:`~demonloop.cosim.firmware`, :mod:`~demonloop.cosim.firmware_tb`: firmware in the loop;
+- ``hdl/tb_demon_top.v``: the simulation-only top around ``rtl/demon_top.v``.
+
+Modules here may import everything below them (config, plant, demon, workloads, loop, report);
+cocotb and cocotbext-axi only in the modules that run inside a simulation.
 """
-
-from pathlib import Path
-
-HDL_DIR = Path(__file__).resolve().parent
-
-__all__ = ["HDL_DIR"]

@@ -9,7 +9,7 @@ model. It returns a report: the co-simulation's (``bit_exact``, counters, the wo
 the captured run) plus ``firmware``: the program's status and result, decoded here into the
 problem's units, and for the linear solve the error against ``numpy.linalg.solve`` with its bound.
 
-The bound is the one the golden run is held to (tests/test_workloads.py): five predicted standard
+The bound is the one the golden run is held to (tests/workloads/test_langevin.py): five predicted standard
 errors of the time average (the linearised closed loop's exact autocovariances,
 :mod:`demonloop.linearised`, one chain) plus the compiler's quantization error of the solution.
 

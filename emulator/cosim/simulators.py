@@ -45,9 +45,6 @@ TIMESCALE = ("1ns", "1ps")
 #: Oldest Verilator cocotb 2.x supports.
 MIN_VERILATOR = (5, 36)
 
-#: RTL sources in dependency order (leaves first); the include directory is the same folder.
-RTL_FILES = ("demon_narrow.v", "demon_bank.v", "demon_linear.v", "demon_sched.v", "demon_mlp.v",
-             "demon_capture.v", "demon_axil.v", "demon_top.v")
 
 _HERE = Path(__file__).resolve().parent
 
@@ -73,10 +70,15 @@ def hdl_dir() -> Path:
     return _HERE / "hdl"
 
 
+def rtl_sources() -> list[Path]:
+    """The demon's Verilog sources: every ``.v`` of :func:`rtl_dir` (the folder holds the demon
+    and nothing else; its ``.vh`` includes are found through the same folder)."""
+    return sorted(rtl_dir().glob("*.v"))
+
+
 def sources() -> list[Path]:
     """Verilog sources of the simulated design, the testbench top last."""
-    d = rtl_dir()
-    return [d / f for f in RTL_FILES] + [hdl_dir() / f"{TB_TOPLEVEL}.v"]
+    return rtl_sources() + [hdl_dir() / f"{TB_TOPLEVEL}.v"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -406,3 +408,15 @@ def run(
         timescale=TIMESCALE,
         log_file=log_file,
     )
+
+
+def build_and_run(sim: str, parameters: Mapping[str, int], test_module: str, *, seed: int, build_dir: Path | str,
+                  extra_env: Mapping[str, str] | None = None, visibility: str = "full",
+                  log_file: Path | str | None = None) -> Path:
+    """Build ``tb_demon_top`` with ``parameters`` into ``build_dir`` and run the cocotb tests of
+    ``test_module`` on it (:func:`build` then :func:`run`; the parameters are also exported as
+    JSON in ``DEMONLOOP_SPEC``, where :func:`demonloop.cosim.testbench.spec_from_env` reads them).
+    Returns the results XML; under pytest a failing cocotb test fails the caller."""
+    runner = build(sim, parameters, build_dir, visibility=visibility)
+    env = {"DEMONLOOP_SPEC": json.dumps(dict(parameters)), **(extra_env or {})}
+    return run(runner, build_dir, test_module, seed=seed, extra_env=env, log_file=log_file)

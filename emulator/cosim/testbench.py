@@ -15,17 +15,23 @@ phase and return the handshake's cycle and word.
 
 from __future__ import annotations
 
+import bisect
 import logging
-from dataclasses import dataclass
+import os
+import zlib
+from collections import deque
+from dataclasses import dataclass, field
 
+import cocotb
 import cocotb.handle
 import numpy as np
 from cocotb.simtime import get_sim_time
-from cocotb.triggers import ReadOnly, Timer
+from cocotb.triggers import Event, ReadOnly, SimTimeoutError, Timer, with_timeout
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiResp
 
 from demonloop.demon import regs
-from demonloop.demon.base import pack, unpack  # noqa: F401  (re-exported for testbenches)
+from demonloop.demon.base import pack, unpack
+from demonloop.demon.linear import LinearDemon, LinearDemonSpec
 
 
 def to_u32(raw: int) -> int:
@@ -297,3 +303,380 @@ class DemonTop:
     async def counters(self) -> dict[str, int]:
         """CNT_IN, CNT_OUT, CNT_DROP, CNT_SAT."""
         return {r.name: await self.read_ok(r.offset) for r in (regs.CNT_IN, regs.CNT_OUT, regs.CNT_DROP, regs.CNT_SAT)}
+
+
+# ----------------------------------------------------------------------------------------------
+# Reference pieces
+# ----------------------------------------------------------------------------------------------
+
+
+def spec_from_env():
+    """The golden spec and clock period (ns) the HDL was built with: the HDL parameters arrive as
+    JSON in ``DEMONLOOP_SPEC`` (see :func:`demonloop.cosim.simulators.spec_from_parameters`)."""
+    from demonloop.cosim.simulators import json_parameters, spec_from_parameters
+
+    p = json_parameters(os.environ["DEMONLOOP_SPEC"])
+    return spec_from_parameters(p), p["CLK_PERIOD_NS"]
+
+
+class ReadySchedule:
+    """out_ready per cycle: ``segments`` are (first cycle, value), each value holding until the next
+    segment; out_ready is 1 before the first segment and the last segment's value must be 1."""
+
+    def __init__(self, segments: list[tuple[int, int]]):
+        if segments and segments[-1][1] != 1:
+            raise ValueError("the last out_ready segment must be 1")
+        self.segments = segments
+        self._starts = [s for s, _ in segments]
+
+    def value(self, c: int) -> int:
+        i = bisect.bisect_right(self._starts, c) - 1
+        return 1 if i < 0 else self.segments[i][1]
+
+    def first_ready(self, c: int) -> int:
+        """Smallest cycle >= c at which out_ready is 1."""
+        i = bisect.bisect_right(self._starts, c) - 1
+        if i < 0 or self.segments[i][1]:
+            return c
+        for start, v in self.segments[i + 1:]:
+            if v:
+                return start
+        raise AssertionError("unreachable: the last segment is ready")
+
+
+class HandshakeModel:
+    """The handshake rule of ``LinearDemonSpec`` (emulator/demon/linear.py), cycle exact.
+
+    A word accepted at cycle t is delivered at the first cycle h >= t + L with out_ready high
+    (L = ``latency_cycles``); the input is ready at cycle c exactly when c >= h of the previous
+    word (the unit is idle and its output register is empty or drains at c). With ENABLE low
+    nothing is ready and nothing is counted.
+    """
+
+    def __init__(self, spec: LinearDemonSpec, ready: ReadySchedule, enabled: bool = True):
+        self.latency = spec.latency_cycles
+        self.ready = ready
+        self.enabled = enabled
+        self.h_prev = -1
+
+    def ready_at(self, c: int) -> bool:
+        return self.enabled and c >= self.h_prev
+
+    def accept(self, c: int) -> int:
+        """Accept a word at cycle ``c``; returns the cycle of its output handshake."""
+        assert self.ready_at(c)
+        self.h_prev = self.ready.first_ready(c + self.latency)
+        return self.h_prev
+
+
+@dataclass
+class Expected:
+    in_cycle: int
+    in_word: int
+    out_cycle: int
+    out_word: int
+    overflows: int
+
+
+@dataclass
+class Plan:
+    """What a stream run drives and what it must observe."""
+
+    offers: list[tuple[int, int]] = field(default_factory=list)   # (cycle valid rises, word)
+    gaps: list[int] = field(default_factory=list)                 # hold mode: idle cycles before each
+    expected: list[Expected] = field(default_factory=list)
+    drops: int = 0
+    last_cycle: int = 0
+
+
+class InOrderChecker:
+    """Compares observed handshakes with the plan, in order, word and cycle exact."""
+
+    def __init__(self, tb: "TB", expected: list[Expected]):
+        self.tb = tb
+        self.inputs = deque(expected)
+        self.outputs = deque(expected)
+        self.latencies: list[int] = []
+        self.done = Event()
+        if not expected:
+            self.done.set()
+
+    def got_input(self, fire: Fire) -> None:
+        assert self.inputs, f"unexpected input handshake at cycle {fire.cycle}"
+        e = self.inputs.popleft()
+        assert (fire.cycle, fire.word) == (e.in_cycle, e.in_word), (
+            f"input handshake at cycle {fire.cycle} word {fire.word:#x}, "
+            f"expected cycle {e.in_cycle} word {e.in_word:#x}"
+        )
+
+    def got_output(self, fire: Fire) -> None:
+        assert self.outputs, f"unexpected output handshake at cycle {fire.cycle} (stale or extra word)"
+        e = self.outputs.popleft()
+        if fire.word != e.out_word:
+            s = self.tb.spec
+            got = unpack(fire.word, s.n, s.f_bits)
+            exp = unpack(e.out_word, s.n, s.f_bits)
+            x = unpack(e.in_word, s.n, s.x_bits)
+            bad = np.flatnonzero(got != exp)
+            raise AssertionError(
+                f"output of the input accepted at cycle {e.in_cycle} differs in channels "
+                f"{bad.tolist()}: got {got[bad].tolist()}, golden {exp[bad].tolist()} (x = {x.tolist()})"
+            )
+        assert fire.cycle == e.out_cycle, (
+            f"output handshake at cycle {fire.cycle}, expected {e.out_cycle} "
+            f"(input at {e.in_cycle}, latency {self.tb.spec.latency_cycles})"
+        )
+        self.latencies.append(fire.cycle - e.in_cycle)
+        if not self.outputs:
+            self.done.set()
+
+
+# ----------------------------------------------------------------------------------------------
+# Stimulus
+# ----------------------------------------------------------------------------------------------
+
+def draw_inputs(rng: np.random.Generator, spec: LinearDemonSpec, count: int) -> np.ndarray:
+    """ADC codes (count, n): uniform codes mixed with the saturation corners (all most negative,
+    all largest, each channel at one of the two extremes) and values near zero."""
+    n, lo, hi = spec.n, -(1 << (spec.x_bits - 1)), (1 << (spec.x_bits - 1)) - 1
+    X = rng.integers(lo, hi, size=(count, n), endpoint=True)
+    case = rng.choice(5, size=count, p=[0.6, 0.1, 0.1, 0.1, 0.1])
+    X[case == 1] = lo
+    X[case == 2] = hi
+    pick = rng.integers(0, 2, size=(count, n), dtype=bool)
+    X[case == 3] = np.where(pick, lo, hi)[case == 3]
+    X[case == 4] = rng.integers(-2, 2, size=(count, n), endpoint=True)[case == 4]
+    return X.astype(np.int64)
+
+
+def draw_coefficients(rng: np.random.Generator, spec: LinearDemonSpec, family: str) -> tuple[np.ndarray, np.ndarray]:
+    """Raw (A, b) of one of the coefficient families:
+
+    ``inrange``  |A| <= 1/n and |b| <= 1/2, so most outputs are in range (checks the rounding);
+    ``full``     uniform over the whole formats (many saturations);
+    ``extreme``  every entry at the most negative or the largest value, whole rows of one sign
+                 among them, so that with all-extreme inputs the accumulator reaches its extremes;
+    ``ties``     A = odd * 2^(out_shift-1) and b a multiple of 2^out_shift in the accumulator, so
+                 half of the accumulators sit exactly halfway between two output codes.
+    """
+    n, cf, bf = spec.n, spec.coef, spec.bias
+    if family == "inrange":
+        ra = max(1, min(cf.max_raw, (1 << cf.frac_bits) // n))
+        rb = max(1, min(bf.max_raw, 1 << max(bf.frac_bits - 1, 0)))
+        return rng.integers(-ra, ra, size=(n, n), endpoint=True), rng.integers(-rb, rb, size=n, endpoint=True)
+    if family == "full":
+        return (rng.integers(cf.min_raw, cf.max_raw, size=(n, n), endpoint=True),
+                rng.integers(bf.min_raw, bf.max_raw, size=n, endpoint=True))
+    if family == "extreme":
+        A = np.where(rng.integers(0, 2, size=(n, n), dtype=bool), cf.min_raw, cf.max_raw)
+        row_sign = rng.integers(0, 3, size=n)          # 0: mixed, 1: all min, 2: all max
+        A[row_sign == 1] = cf.min_raw
+        A[row_sign == 2] = cf.max_raw
+        return A, np.where(rng.integers(0, 2, size=n, dtype=bool), bf.min_raw, bf.max_raw)
+    if family == "ties":
+        s = spec.out_shift
+        unit_a = 1 << (s - 1)
+        m = cf.max_raw // unit_a                       # largest |odd multiplier| that fits
+        odd = 2 * rng.integers(-(m + 1) // 2, (m - 1) // 2, size=(n, n), endpoint=True) + 1
+        unit_b = 1 << max(s - spec.b_shift, 0)
+        mb = bf.max_raw // unit_b
+        return odd * unit_a, rng.integers(-mb, mb, size=n, endpoint=True) * unit_b
+    raise ValueError(family)
+
+
+def ties_possible(spec: LinearDemonSpec) -> bool:
+    s = spec.out_shift
+    return s >= 1 and (1 << (s - 1)) <= spec.coef.max_raw and spec.bias.max_raw >= (1 << max(s - spec.b_shift, 0))
+
+
+def idle_gaps(rng: np.random.Generator, kind: str | None, count: int, ii: int) -> np.ndarray:
+    """Extra idle cycles before each offer: none, or random pauses of up to two IIs."""
+    if kind is None:
+        return np.zeros(count, dtype=np.int64)
+    gaps = rng.integers(1, 2 * ii, size=count, endpoint=True)
+    return np.where(rng.random(count) < 0.5, 0, gaps)
+
+
+def backpressure(rng: np.random.Generator, kind: str | None, start: int, horizon: int, latency: int) -> ReadySchedule:
+    """out_ready pattern from ``start`` to ``horizon``: always ready, or random ready/stall runs
+    (stalls of 1 cycle to about a latency, so outputs wait and inputs are refused)."""
+    if kind is None:
+        return ReadySchedule([(start, 1)])
+    segs, c, v = [], start, 1
+    while c < horizon:
+        mean = 2 * latency if v else max(2, latency // 2)
+        segs.append((c, v))
+        c += int(rng.geometric(1.0 / mean))
+        v ^= 1
+    segs.append((c, 1))
+    return ReadySchedule(segs)
+
+
+# ----------------------------------------------------------------------------------------------
+# Testbench
+# ----------------------------------------------------------------------------------------------
+
+class TB:
+    """Clock (in HDL), reset, drivers, monitors and the reference of one test."""
+
+    def __init__(self, dut, tag: str):
+        self.spec, self.period_ns = spec_from_env()
+        self.seed = int(os.environ["DEMONLOOP_SEED"])
+        self.top = DemonTop(dut, self.spec)
+        self.log = cocotb.log
+        self.log.info("seed %d (replay: DEMONLOOP_SEED=%d), test %s, spec %s",
+                      self.seed, self.seed, tag, self.spec)
+        streams = np.random.SeedSequence(self.seed, spawn_key=(zlib.crc32(tag.encode()),)).spawn(4)
+        self.rng_stim, self.rng_coef, self.rng_idle, self.rng_bp = (np.random.default_rng(s) for s in streams)
+        self.A = np.zeros((self.spec.n, self.spec.n), dtype=np.int64)
+        self.b = np.zeros(self.spec.n, dtype=np.int64)
+        self.golden = LinearDemon(self.spec, self.A, self.b)
+
+    async def start(self, enable: bool = True) -> None:
+        await self.top.reset()
+        if enable:
+            await self.top.set_enable(True)
+
+    async def begin(self, enable: bool = True, lead: int = 2) -> int:
+        """Clear the counters (CTRL.CLEAR, ENABLE as given) and return the first cycle a plan may use."""
+        await self.top.clear_counters(enable=enable)
+        return self.top.cycle_now() + lead
+
+    async def load(self, A: np.ndarray, b: np.ndarray) -> None:
+        """Write the coefficients over AXI and point the golden model at them."""
+        self.A, self.b = np.asarray(A, dtype=np.int64), np.asarray(b, dtype=np.int64)
+        self.golden = LinearDemon(self.spec, self.A, self.b)
+        await self.top.load_coefficients(self.A, self.b)
+
+    # -- planning --------------------------------------------------------------------------------
+
+    def plan_offers(self, X: np.ndarray, cycles: list[int], model: HandshakeModel) -> Plan:
+        """ADC-style offers: sample m is valid for the one cycle ``cycles[m]`` only."""
+        plan = Plan()
+        words = [pack(x, self.spec.x_bits) for x in X]
+        accepted = []
+        for c, w, m in zip(cycles, words, range(len(words))):
+            plan.offers.append((c, w))
+            if model.ready_at(c):
+                accepted.append((m, c, model.accept(c)))
+            elif model.enabled:
+                plan.drops += 1
+        self._expect(plan, X, words, accepted)
+        plan.last_cycle = max([cycles[-1]] + [e.out_cycle for e in plan.expected])
+        return plan
+
+    def plan_hold(self, X: np.ndarray, first: int, gaps: np.ndarray, model: HandshakeModel) -> Plan:
+        """Offers that honour ready: sample m is valid from ``previous accept + 1 + gaps[m]`` until
+        accepted (every waiting cycle counts as a drop, per the contract)."""
+        plan = Plan(gaps=[int(g) for g in gaps])
+        words = [pack(x, self.spec.x_bits) for x in X]
+        accepted = []
+        c0 = first
+        for m, w in enumerate(words):
+            if m:
+                c0 = accepted[-1][1] + 1 + plan.gaps[m]
+            a = max(c0, model.h_prev)
+            plan.drops += a - c0
+            plan.offers.append((c0, w))
+            accepted.append((m, a, model.accept(a)))
+        self._expect(plan, X, words, accepted)
+        plan.last_cycle = max(e.out_cycle for e in plan.expected)
+        return plan
+
+    def _expect(self, plan: Plan, X: np.ndarray, words: list[int], accepted: list[tuple[int, int, int]]) -> None:
+        if not accepted:
+            return
+        idx = [m for m, _, _ in accepted]
+        F, ovf = self.golden.force(X[idx])
+        for (m, t, h), f, o in zip(accepted, F, ovf):
+            plan.expected.append(Expected(t, words[m], h, pack(f, self.spec.f_bits), int(o.sum())))
+
+    def make_checker(self, expected: list[Expected]) -> "InOrderChecker":
+        return InOrderChecker(self, expected)
+
+    # -- drivers ---------------------------------------------------------------------------------
+
+    async def drive_offers(self, offers: list[tuple[int, int]]) -> None:
+        top, valid, prev = self.top, False, None
+        for c, w in offers:
+            if valid and c != prev + 1:
+                await top.before_edge(prev + 1)
+                top.in_valid.value = 0
+                valid = False
+            await top.before_edge(c)
+            top.in_data.value = w
+            top.in_valid.value = 1
+            valid, prev = True, c
+        if valid:
+            await top.before_edge(prev + 1)
+            top.in_valid.value = 0
+
+    async def drive_hold(self, plan: Plan) -> None:
+        top = self.top
+        await top.before_edge(plan.offers[0][0])
+        top.in_data.value = plan.offers[0][1]
+        top.in_valid.value = 1
+        for m in range(len(plan.offers)):
+            await top.in_fire_toggle.value_change
+            a = top.cycle_now()
+            if m + 1 == len(plan.offers):
+                top.in_valid.value = 0
+            elif plan.gaps[m + 1] == 0:
+                top.in_data.value = plan.offers[m + 1][1]
+            else:
+                top.in_valid.value = 0
+                await top.before_edge(a + 1 + plan.gaps[m + 1])
+                top.in_data.value = plan.offers[m + 1][1]
+                top.in_valid.value = 1
+
+    async def drive_ready(self, schedule: ReadySchedule) -> None:
+        for start, v in schedule.segments:
+            await self.top.before_edge(start)
+            self.top.out_ready.value = v
+
+    # -- monitors --------------------------------------------------------------------------------
+
+    async def monitor_inputs(self, checker: InOrderChecker) -> None:
+        while True:
+            checker.got_input(await self.top.next_input())
+
+    async def monitor_outputs(self, checker: InOrderChecker) -> None:
+        while True:
+            checker.got_output(await self.top.next_output())
+
+    # -- one stream run --------------------------------------------------------------------------
+
+    async def run(self, plan: Plan, schedule: ReadySchedule, hold: bool = False) -> InOrderChecker:
+        """Drive ``plan`` with ``schedule`` on out_ready, check every handshake and the counters."""
+        top = self.top
+        checker = self.make_checker(plan.expected)
+        tasks = [
+            cocotb.start_soon(self.monitor_inputs(checker)),
+            cocotb.start_soon(self.monitor_outputs(checker)),
+            cocotb.start_soon(self.drive_ready(schedule)),
+        ]
+        if plan.offers:
+            driver = self.drive_hold(plan) if hold else self.drive_offers(plan.offers)
+            tasks.append(cocotb.start_soon(driver))
+        # Every planned handshake, then a few quiet cycles in which nothing more may happen.
+        deadline = top.edge_time(plan.last_cycle + 8) - top.now()
+        try:
+            await with_timeout(checker.done.wait(), max(deadline, 1), "step")
+        except SimTimeoutError:
+            raise AssertionError(
+                f"{len(checker.inputs)} input and {len(checker.outputs)} output handshakes still "
+                f"missing {plan.last_cycle + 8 - top.cycle_now()} cycles after the last planned one") from None
+        await top.at_edge(plan.last_cycle + 8)
+        for t in tasks:
+            t.cancel()
+        assert not checker.inputs and not checker.outputs, (
+            f"{len(checker.inputs)} input and {len(checker.outputs)} output handshakes missing")
+        cnt = await top.counters()
+        exp = {
+            "CNT_IN": len(plan.expected),
+            "CNT_OUT": len(plan.expected),
+            "CNT_DROP": plan.drops,
+            "CNT_SAT": sum(e.overflows for e in plan.expected),
+        }
+        assert cnt == exp, f"counters {cnt}, expected {exp}"
+        return checker

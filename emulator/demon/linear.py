@@ -121,7 +121,7 @@ class LinearDemon:
     Two paths compute the same integers: :meth:`force` in int64 (the reference, cross-checked
     against APyTypes and the RTL) and :meth:`force_count` on float64 arrays holding integers
     (the engine's fast path; exact because ``acc_width <= 53`` is checked, see
-    :mod:`demonloop.fixedpoint`). ``tests/test_demon_linear.py`` checks they agree.
+    :mod:`demonloop.fixedpoint`). ``tests/demon/test_linear.py`` checks they agree.
     """
 
     def __init__(self, spec: LinearDemonSpec, A_raw: np.ndarray, b_raw: np.ndarray):

@@ -236,7 +236,7 @@ class DivergenceMonitor:
     variance six times it: a stable loop gets there only within a hair of spectral radius 1,
     where its variance diverges like ``1 / (1 - rho**2)``, and an unstable one gets there as soon
     as its growing mode reaches the converter limits. The measured boundary therefore sits at
-    ``rho ~ 1`` (tests/test_sweep_theory.py checks it against :mod:`demonloop.linearised` to
+    ``rho ~ 1`` (tests/studies/test_sweep_theory.py checks it against :mod:`demonloop.linearised` to
     within one sample period). Two consequences, stated: a loop only just past the boundary whose
     limit cycle stays mostly inside the ranges is reported stable, its metrics showing the
     damage; and a config ranged so badly that it clips over 10% while stable (``demonloop check``

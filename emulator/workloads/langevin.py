@@ -45,7 +45,7 @@ import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, ClassVar, Optional, Union
+from typing import Annotated, ClassVar, Union
 
 import numpy as np
 from pydantic import BeforeValidator, Field, NonNegativeInt, ValidationError
@@ -57,7 +57,7 @@ from demonloop.fixedpoint import Rounding, quantize
 from demonloop.plant.analog import K_B, coupled_matrix, stationary_covariance
 from demonloop.plant.converters import ADC, DAC, build_adc, build_dac
 from demonloop.plant.elements import Elements
-from demonloop.workloads.base import Workload, WorkloadSection
+from demonloop.workloads.base import Workload
 from demonloop.workloads.metrics import integrated_autocorr_time
 
 N_BATCH = 16

@@ -7,7 +7,7 @@ The hardware samples ``x ~ N(a A^-1 b, a^2 A^-1)`` (:mod:`demonloop.workloads.la
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Literal
 
 import numpy as np
 

@@ -20,10 +20,9 @@ For each simulator it prints
 from __future__ import annotations
 
 import argparse
-import os
+
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,12 +30,11 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
 
-from demonloop.cosim import simulators as sim  # noqa: E402
-from demonloop.cosim.simulators import SIMULATORS  # noqa: E402
-from demonloop.config import load_config  # noqa: E402
-from demonloop.cosim.run import SIM_CLK_PERIOD_NS, run_cosim  # noqa: E402
+from demonloop.cosim import simulators as sim
+from demonloop.cosim.simulators import SIMULATORS
+from demonloop.config import load_config
+from demonloop.cosim.run import SIM_CLK_PERIOD_NS, run_cosim
 
 
 def free_run(simulator: str, cfg, samples: int, work: Path) -> tuple[float, int]:

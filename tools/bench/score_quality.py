@@ -12,21 +12,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
 
-from demonloop.workloads.datasets import load_dataset  # noqa: E402
-from demonloop.workloads.targets import make_target  # noqa: E402
-from demonloop.workloads.references import grid_reference, langevin_float, reverse_sde_float, stored_reference  # noqa: E402
-from demonloop.workloads.score_models import load_score_net  # noqa: E402
-from demonloop.workloads.diffusion import score_diffusion  # noqa: E402
-from demonloop.workloads.posterior import score_posterior  # noqa: E402
+from demonloop.workloads.datasets import load_dataset
+from demonloop.workloads.targets import make_target
+from demonloop.workloads.references import grid_reference, langevin_float, reverse_sde_float, stored_reference
+from demonloop.workloads.score_models import load_score_net
+from demonloop.workloads.diffusion import score_diffusion
+from demonloop.workloads.posterior import score_posterior
 
 W = REPO / "hw_configs" / "weights"
 

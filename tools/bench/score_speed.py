@@ -13,19 +13,17 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
 
-from demonloop.workloads import compile_program  # noqa: E402
-from demonloop.config import load_config  # noqa: E402
-from demonloop.cosim.run import run_cosim  # noqa: E402
-from demonloop.cosim.simulators import SIMULATORS  # noqa: E402
-from demonloop.loop import Loop  # noqa: E402
-from demonloop.workloads import make_estimator  # noqa: E402
+from demonloop.workloads import compile_program
+from demonloop.config import load_config
+from demonloop.cosim.run import run_cosim
+from demonloop.cosim.simulators import SIMULATORS
+from demonloop.loop import Loop
+from demonloop.workloads import make_estimator
 
 
 def main() -> None:

@@ -52,45 +52,57 @@
 // t_e0 + (k - 1/2) * CLK_PERIOD_NS. The *_count registers let a slow reader detect handshakes
 // it has not seen yet.
 module tb_demon_top #(
-    // Force unit of demon_top: 0 linear, 1 score network (MLP; out_data adds the two control codes).
+    // demon_top's parameters, with its comments and defaults (tests/rtl/test_lint.py keeps them
+    // equal to rtl/demon_top.v's), then the testbench's own clock period.
+    // Force unit: 0 linear, 1 score network (MLP).
     parameter integer FORCE_UNIT = 0,
     // Number of units (channels) n; 1..64.
     parameter integer N = 4,
-    // Parallel multipliers P (rows computed at once); 1..N.
+    // Parallel multipliers P; linear: 1..N (rows computed at once); MLP: 1..the widest layer.
     parameter integer MULTIPLIERS = 4,
     // ADC code width (input x is Q(1, X_BITS-1)); 2..24.
     parameter integer X_BITS = 10,
-    // DAC code width (output f is Q(1, F_BITS-1)); 2..24.
+    // DAC code width (output f is Q(1, F_BITS-1)); 2..24; linear: F_BITS - 1 <= COEF_FRAC + X_BITS - 1,
+    // MLP: F_BITS - 1 <= SCALE_FRAC + ACT_FRAC.
     parameter integer F_BITS = 10,
-    // Integer bits of A, sign included; >= 1, COEF_INT + COEF_FRAC in 2..32.
+    // Linear: integer bits of A, sign included; >= 1, COEF_INT + COEF_FRAC in 2..32.
     parameter integer COEF_INT = 3,
-    // Fractional bits of A; >= 0.
+    // Linear: fractional bits of A; >= 0.
     parameter integer COEF_FRAC = 9,
-    // Integer bits of b, sign included; >= 1, BIAS_INT + BIAS_FRAC in 2..32.
+    // Integer bits of the biases (b, or the MLP's), sign included; >= 1, BIAS_INT + BIAS_FRAC in 2..32.
     parameter integer BIAS_INT = 3,
-    // Fractional bits of b; 0..COEF_FRAC + X_BITS - 1.
+    // Fractional bits of the biases; linear: 0..COEF_FRAC + X_BITS - 1; MLP: 0..WEIGHT_FRAC +
+    // max(X_BITS-1, ACT_FRAC).
     parameter integer BIAS_FRAC = 9,
-    // Rounding of the output narrowing: 0 TRN, 1 RND, 2 RND_CONV.
+    // Rounding of every narrowing: 0 TRN, 1 RND, 2 RND_CONV.
     parameter integer ROUNDING = 0,
-    // Overflow of the output narrowing: 0 SAT, 1 WRAP.
+    // Overflow of every narrowing: 0 SAT, 1 WRAP.
     parameter integer OVERFLOW = 0,
-    // Capture FIFO depth in samples; a power of two, 2..256.
+    // Capture FIFO depth in samples (accepted ADC words); a power of two, 2..256.
     parameter integer CAP_DEPTH = 32,
-    // MLP only (see demon_top): embedding inputs, hidden layers and their units, control-code
-    // width, weight/activation/scale formats, activation, schedule table rows.
+    // MLP: time-embedding inputs E per schedule row; 0..16.
     parameter integer EMB = 2,
+    // MLP: hidden layers; 1..3.
     parameter integer LAYERS = 1,
+    // MLP: units of hidden layers 1, 2, 3 (2 and 3 used when LAYERS reaches them); 1..128.
     parameter integer HIDDEN1 = 8,
     parameter integer HIDDEN2 = 8,
     parameter integer HIDDEN3 = 8,
+    // MLP: width of the drift and noise control codes (Q(1, CTRL_BITS-1)); 2..16.
     parameter integer CTRL_BITS = 8,
+    // MLP: weights Q(WEIGHT_INT, WEIGHT_FRAC); WEIGHT_INT >= 1, WEIGHT_FRAC >= 0, width 2..32.
     parameter integer WEIGHT_INT = 3,
     parameter integer WEIGHT_FRAC = 8,
+    // MLP: activations, embedding and score Q(ACT_INT, ACT_FRAC); ACT_INT >= 1 (>= 2 for
+    // hard-tanh), ACT_FRAC >= 0, width 2..24.
     parameter integer ACT_INT = 4,
     parameter integer ACT_FRAC = 8,
+    // MLP: force_scale Q(SCALE_INT, SCALE_FRAC); SCALE_INT >= 1, SCALE_FRAC >= 0, width 2..32.
     parameter integer SCALE_INT = 4,
     parameter integer SCALE_FRAC = 8,
+    // MLP: hidden activation, 0 ReLU, 1 hard-tanh.
     parameter integer ACTIVATION = 0,
+    // MLP: schedule table capacity in rows; 1..512, SCHED_LEN * EMB <= 1024.
     parameter integer SCHED_LEN = 16,
     // Clock period in ns; >= 1 (an odd period gives half periods of x.5 ns, exact at 1 ps).
     parameter integer CLK_PERIOD_NS = 10

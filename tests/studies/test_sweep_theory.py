@@ -17,14 +17,13 @@ comparison rejects the wrong theory (so it cannot pass by accident).
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import scipy.linalg as sla
 
 from demonloop import linearised
 from demonloop.workloads import compile_program
 from demonloop.studies.sweep import Sweep, parse_axes, run_sweep
 from tests.conftest import small_config
-from tests.test_sweep import loop_config
+from tests.studies.test_sweep import loop_config
 
 Z = 4.5   # two-sided, ~7e-6 per comparison: a handful of comparisons per test never trip by chance
 

@@ -2,7 +2,6 @@
 for bit and cycle for cycle, on Icarus and on Verilator; the measured latency equals the
 prediction; a deliberately different RTL is caught at the first differing code."""
 
-import json
 
 import pytest
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from demonloop.studies.sweep import run_sweep
-from tests.test_sweep import make_sweep, strip
+from tests.studies.test_sweep import make_sweep, strip
 
 distributed = pytest.importorskip("distributed")
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.conftest import REPO
-from tests.test_cli import run_cli
+from tests.cli.test_main import run_cli
 
 DEFAULT = REPO / "hw_configs" / "spu8_linear_solve.yaml"
 QUICK = ["--set", "run.samples=150", "--set", "run.burn_in_samples=30"]

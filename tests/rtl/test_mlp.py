@@ -2,24 +2,18 @@
 demon_sched) against the golden MLPDemon, under cocotb 2.x.
 
 One pytest node per (simulator, parameter set): it builds tb_demon_top once into its own build
-directory (sim_build/<node name>, so ``pytest -n auto`` never shares one) and runs every cocotb
-test of tests/cocotb_demon_mlp.py on that build. A missing simulator fails the node with the
+directory (the test's temporary folder: ``pytest -n auto`` never shares one, the repository stays clean) and runs every cocotb
+test of tests/rtl/cocotb_demon_mlp.py on that build. A missing simulator fails the node with the
 install command (demonloop.cosim.simulators.SimulatorMissing); nothing is skipped.
 
 Seeds: ``DEMONLOOP_SEED=<n>`` replays a run; by default each parameter set has a fixed seed
 (printed, and logged by every cocotb test). Waveforms: ``WAVES=1`` (FST in the build directory).
 
-    .venv/bin/python -m pytest tests/test_rtl_mlp.py -k icarus
-    .venv/bin/python -m pytest tests/test_rtl_mlp.py -k "verilator and h3"
+    .venv/bin/python -m pytest tests/rtl/test_mlp.py -k icarus
+    .venv/bin/python -m pytest tests/rtl/test_mlp.py -k "verilator and h3"
 """
 
 from __future__ import annotations
-
-import json
-import os
-import re
-import zlib
-from pathlib import Path
 
 import pytest
 
@@ -27,7 +21,6 @@ from demonloop.cosim import simulators as sim
 from demonloop.demon.mlp import MLPSpec
 from demonloop.fixedpoint import Overflow, QFormat, Rounding
 
-ROOT = Path(__file__).resolve().parent.parent
 
 PARAM_SETS = {
     # one hidden layer, ReLU, every output row in its own lane except the hidden layer's 4 groups;
@@ -47,24 +40,14 @@ PARAM_SETS = {
 }
 
 
-def _seed(name: str) -> int:
-    env = os.environ.get("DEMONLOOP_SEED")
-    return int(env) if env else zlib.crc32(name.encode()) & 0x7FFF_FFFF
-
-
 @pytest.mark.sim
 @pytest.mark.parametrize("name", list(PARAM_SETS))
 @pytest.mark.parametrize("simulator", sim.SIMULATORS.names())
-def test_rtl_mlp(simulator: str, name: str, request: pytest.FixtureRequest) -> None:
+def test_rtl_mlp(simulator: str, name: str, cocotb_regression) -> None:
     spec = PARAM_SETS[name]
     params = sim.hdl_parameters(spec, clk_period_ns=10)
     assert sim.spec_from_parameters(params) == spec
-    seed = _seed(name)
-    print(f"{request.node.nodeid}: seed {seed} (replay with DEMONLOOP_SEED={seed})")
-    build_dir = ROOT / "sim_build" / re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
-    runner = sim.build(simulator, params, build_dir)
-    sim.run(runner, build_dir, "cocotb_demon_mlp", seed=seed,
-            extra_env={"DEMONLOOP_SPEC": json.dumps(params)})
+    cocotb_regression(simulator, params, "cocotb_demon_mlp", name)
 
 
 def test_parameter_sets_are_distinct_corners() -> None:

@@ -1,10 +1,10 @@
 """cocotb tests of the score-network demon: rtl/demon_top.v built with FORCE_UNIT=1 (demon_mlp and
 demon_sched behind demon_axil), through emulator/cosim/hdl/tb_demon_top.v, against the golden MLPDemon.
 
-Launched by tests/test_rtl_mlp.py (one build per simulator and parameter set); the parameter set
+Launched by tests/rtl/test_mlp.py (one build per simulator and parameter set); the parameter set
 arrives in ``DEMONLOOP_SPEC`` (JSON of the HDL parameters), the seed in ``DEMONLOOP_SEED``.
 
-The transaction-level pieces are those of tests/cocotb_demon_top.py (the out_ready pattern, the
+The transaction-level pieces are those of demonloop.cosim.testbench (the out_ready pattern, the
 handshake rule, the drivers, the monitors, the in-order checker); here:
 
 - :class:`MLPTB` loads a network and a schedule table over AXI4-Lite and points the golden
@@ -24,7 +24,7 @@ import numpy as np
 from cocotb.triggers import with_timeout
 from cocotbext.axi import AxiResp
 
-from cocotb_demon_top import (
+from demonloop.cosim.testbench import (
     TB, Expected, HandshakeModel, InOrderChecker, Plan, ReadySchedule, backpressure, draw_inputs, idle_gaps,
 )
 from demonloop.demon import regs

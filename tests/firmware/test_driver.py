@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from demonloop.demon import regs
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FIRMWARE = ROOT / "firmware"
 STRICT = "-std=c99 -Wall -Wextra -Werror"
 SANITIZE = "-fsanitize=address,undefined"

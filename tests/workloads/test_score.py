@@ -1,5 +1,5 @@
 """Score-network workloads end to end with the golden demon (the RTL gives the same codes: see
-tests/test_cosim_mlp.py): posterior sampling against exact references with tolerances from the
+tests/cosim/test_loop_mlp.py): posterior sampling against exact references with tolerances from the
 stream's effective sample size, and a diffusion run against the float64 sampler.
 
 z-scores combine the stream's batch-means standard error with the reference's own (zero for grid

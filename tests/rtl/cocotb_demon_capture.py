@@ -1,5 +1,5 @@
 """cocotb tests of the demon's capture FIFO (rtl/demon_capture.v behind demon_axil): launched by
-tests/test_rtl_capture.py, one build per (simulator, parameter set), the parameters (with
+tests/rtl/test_capture.py, one build per (simulator, parameter set), the parameters (with
 ``CAP_DEPTH``) in ``DEMONLOOP_SPEC``, the seed in ``DEMONLOOP_SEED``.
 
 Reference: a FIFO model (:class:`CaptureModel`) fed by the input handshakes the testbench top
@@ -18,7 +18,7 @@ import numpy as np
 from cocotb.triggers import ReadOnly
 from cocotbext.axi import AxiResp
 
-from cocotb_demon_top import TB, HandshakeModel, ReadySchedule, draw_coefficients, draw_inputs
+from demonloop.cosim.testbench import TB, HandshakeModel, ReadySchedule, draw_coefficients, draw_inputs
 from demonloop.demon import regs
 from demonloop.cosim.testbench import from_u32, pack, unpack
 

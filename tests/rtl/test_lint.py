@@ -16,7 +16,7 @@ import pytest
 
 from demonloop.cosim import simulators as sim
 RTL = sim.rtl_dir()
-RTL_SOURCES = [str(RTL / f) for f in sim.RTL_FILES]
+RTL_SOURCES = [str(p) for p in sim.rtl_sources()]
 
 # Parameter sets: the defaults, the regression sets, and the corners of the legal ranges.
 LINT_SETS = {
@@ -138,3 +138,29 @@ def test_illegal_parameters_are_rejected_at_elaboration(params: dict, message: s
     r = _run(["vvp", "-n", str(vvp)])
     out = r.stdout + r.stderr
     assert "ERROR" in out and message in out, out
+
+
+def _parameter_block(path, module: str) -> list[str]:
+    """The comment and declaration lines of ``module``'s parameter list."""
+    text = path.read_text()
+    start = text.index(f"module {module} #(")
+    body = text[start:text.index(") (", start)].splitlines()[1:]
+    return [line.strip().rstrip(",") for line in body if line.strip()]
+
+
+def test_testbench_top_declares_demon_tops_parameters_as_demon_top_does() -> None:
+    """tb_demon_top passes every demon_top parameter through: the same names, defaults and
+    comments (one place documents them), then its own CLK_PERIOD_NS."""
+    top = _parameter_block(RTL / "demon_top.v", "demon_top")
+    tb = _parameter_block(sim.hdl_dir() / f"{sim.TB_TOPLEVEL}.v", sim.TB_TOPLEVEL)
+    tb = [line for line in tb if not line.startswith("// demon_top's parameters") and "tests/rtl/test_lint.py" not in line
+          and "then the testbench's own clock period" not in line]
+    assert tb[:len(top)] == top
+    assert [line for line in tb[len(top):] if line.startswith("parameter")] == ["parameter integer CLK_PERIOD_NS = 10"]
+
+
+def test_shared_constant_functions_are_defined_once() -> None:
+    """clog2_1 lives in demon_util.vh, which the modules include."""
+    defining = [p.name for p in sim.rtl_sources() if "function integer clog2_1" in p.read_text()]
+    assert defining == []
+    assert "function integer clog2_1" in (RTL / "demon_util.vh").read_text()

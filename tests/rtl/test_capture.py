@@ -1,16 +1,10 @@
 """RTL regression of the demon's capture FIFO (CAP_STATUS, CAP_SEQ, CAP_DATA, CTRL.CAP_CLEAR):
-tests/cocotb_demon_capture.py on Icarus and Verilator, one build per (simulator, parameter set).
+tests/rtl/cocotb_demon_capture.py on Icarus and Verilator, one build per (simulator, parameter set).
 
-    .venv/bin/python -m pytest tests/test_rtl_capture.py -k icarus
+    .venv/bin/python -m pytest tests/rtl/test_capture.py -k icarus
 """
 
 from __future__ import annotations
-
-import json
-import os
-import re
-import zlib
-from pathlib import Path
 
 import pytest
 
@@ -18,7 +12,6 @@ from demonloop.cosim import simulators as sim
 from demonloop.demon.linear import LinearDemonSpec
 from demonloop.fixedpoint import Overflow, QFormat, Rounding
 
-ROOT = Path(__file__).resolve().parent.parent
 
 PARAM_SETS = {
     # a shallow FIFO (overflow after 8 samples), 10-bit codes
@@ -33,21 +26,11 @@ PARAM_SETS = {
 }
 
 
-def _seed(name: str) -> int:
-    env = os.environ.get("DEMONLOOP_SEED")
-    return int(env) if env else zlib.crc32(("capture-" + name).encode()) & 0x7FFF_FFFF
-
-
 @pytest.mark.sim
 @pytest.mark.parametrize("name", list(PARAM_SETS))
 @pytest.mark.parametrize("simulator", sim.SIMULATORS.names())
-def test_rtl_capture(simulator: str, name: str, request: pytest.FixtureRequest) -> None:
+def test_rtl_capture(simulator: str, name: str, cocotb_regression) -> None:
     spec, depth = PARAM_SETS[name]
     params = sim.hdl_parameters(spec, clk_period_ns=10)
     params["CAP_DEPTH"] = depth
-    seed = _seed(name)
-    print(f"{request.node.nodeid}: seed {seed} (replay with DEMONLOOP_SEED={seed})")
-    build_dir = ROOT / "sim_build" / re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
-    runner = sim.build(simulator, params, build_dir)
-    sim.run(runner, build_dir, "cocotb_demon_capture", seed=seed,
-            extra_env={"DEMONLOOP_SPEC": json.dumps(params)})
+    cocotb_regression(simulator, params, "cocotb_demon_capture", name)

@@ -5,7 +5,7 @@ closed loop with it, on Icarus and on Verilator.
 - The loop the firmware configured is the golden run, bit for bit (same DAC code stream).
 - The firmware's answer is within the bound the golden run of the same config is held to (five
   standard errors predicted from the closed loop, plus the quantization error, as
-  tests/test_workloads.py derives it), and so is the golden run's.
+  tests/workloads/test_langevin.py derives it), and so is the golden run's.
 - The firmware's fixed-point average equals the emulator's float average of the same samples to
   within the rounding the program's formats allow.
 - The register trace is complete and says what the register map says a solve must do.
@@ -28,7 +28,7 @@ from demonloop.config import load_config
 from demonloop.cosim.firmware import run_firmware
 from demonloop.loop import run_golden
 from tests.conftest import REPO
-from tests.test_workloads import predicted_se_target_units
+from tests.workloads.test_langevin import predicted_se_target_units
 
 DEFAULT = REPO / "hw_configs" / "spu8_linear_solve.yaml"
 SIMS = list(SIMULATORS.names())
@@ -72,7 +72,7 @@ def test_linear_solve_in_the_loop(simulator, tmp_path):
     assert fw["result"]["count"] == SAMPLES and fw["result"]["discarded"] == BURN_IN
     assert fw["result"]["counters"]["CNT_IN"] == total and fw["result"]["counters"]["CNT_DROP"] == 0
 
-    # The same bound for the firmware's answer and the golden run's (tests/test_workloads.py).
+    # The same bound for the firmware's answer and the golden run's (tests/workloads/test_langevin.py).
     se = predicted_se_target_units(cfg, program)
     x_star = np.linalg.solve(program.M, program.b_t)
     bound = 5 * np.linalg.norm(se) / np.linalg.norm(x_star) + program.quantization["solution_rel_error"]
