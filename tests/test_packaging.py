@@ -14,11 +14,17 @@ from tests.conftest import REPO
 SRC = REPO / "emulator"
 
 
-def test_pyproject_lists_every_subpackage() -> None:
-    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
-    found = {"demonloop" + ("." + ".".join(p.parent.relative_to(SRC).parts) if p.parent != SRC else "")
-             for p in SRC.rglob("__init__.py")}
-    assert listed == found
+def test_pyproject_lists_every_subpackage_and_data_folder() -> None:
+    setuptools = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(setuptools["packages"])
+    data = set(setuptools["package-data"]) - {"demonloop"}
+
+    def name(folder):
+        return ".".join(("demonloop",) + folder.relative_to(SRC).parts)
+
+    found = {name(p.parent) for p in SRC.rglob("__init__.py")}
+    assert listed == found | data
+    assert all(not (SRC.joinpath(*d.split(".")[1:]) / "__init__.py").exists() for d in data)
 
 
 def test_top_level_holds_at_most_ten_modules() -> None:
