@@ -28,7 +28,8 @@ from demonloop.config import Config, ConfigError
 
 def load_config(config: str | Path | Mapping[str, Any] | Config, overrides: Mapping[str, Any] | None = None,
                 base_dir: str | Path | None = None) -> Config:
-    """A validated config from a YAML file's path or a dict (the parsed YAML), with dotted-key
+    """A validated config from a YAML file's path, a bundled config's name (``"spu8_linear_solve"``;
+    ``demonloop configs`` lists them) or a dict (the parsed YAML), with dotted-key
     ``overrides`` applied as ``--set`` does (``{"adc.bits": 10, "chains": 64}``; values are Python
     values). Relative paths inside a dict config (a score network) are read from ``base_dir``
     (default: the current folder); inside a file, from the file's folder. A :class:`Config` is
@@ -40,7 +41,9 @@ def load_config(config: str | Path | Mapping[str, Any] | Config, overrides: Mapp
     elif isinstance(config, Mapping):
         cfg = validate_config(dict(config), source=None, base_dir=Path(base_dir) if base_dir else None)
     elif isinstance(config, (str, Path)):
-        cfg = _load(config)
+        from demonloop.resources import config_path
+
+        cfg = _load(config_path(config))
     else:
         raise ConfigError("config", f"must be a path, a dict or a Config, got {type(config).__name__}")
     return cfg.with_overrides(dict(overrides)) if overrides else cfg

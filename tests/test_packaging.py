@@ -6,7 +6,11 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import tomllib
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib
 
 import demonloop
 from tests.conftest import REPO

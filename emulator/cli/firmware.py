@@ -27,7 +27,7 @@ def firmware_command():
 
 @firmware_command.command("run")
 @click.argument("program", metavar="PROGRAM")
-@click.argument("config", type=click.Path(dir_okay=False))
+@click.argument("config", required=False)
 @click.option("--demon", type=click.Choice(SIMULATORS.names()), default="icarus", show_default=True,
               help="The simulator the RTL demon runs in.")
 @click.option("--trace", type=click.Path(dir_okay=False), default=None,
@@ -38,7 +38,8 @@ def firmware_command():
               help="Override a config value by dotted key, e.g. --set run.samples=1000 (repeatable).")
 def run_command(program, config, demon, trace, as_json, seed, sets):
     """Run firmware PROGRAM (linear_solve, anneal or diffusion) against the RTL demon with CONFIG's
-    analog array in the loop, one chain, and score its answer."""
+    analog array in the loop, one chain, and score its answer. CONFIG is a file or a bundled
+    config's name (default: the bundled linear solve)."""
     from demonloop.cli.main import _load
     from demonloop.cosim.firmware import check_firmware_config, get_program, run_firmware
 

@@ -17,9 +17,6 @@ from demonloop import __version__
 from demonloop.config import ConfigError
 from demonloop.cosim.simulators import SIMULATORS
 
-REPO = Path(__file__).resolve().parents[2]
-CONFIG_DIR = REPO / "hw_configs"
-DEFAULT_CONFIG = CONFIG_DIR / "spu8_linear_solve.yaml"
 
 
 def _positive(name):
@@ -32,8 +29,9 @@ def _positive(name):
 
 def _load(config: str | None, seed: int | None = None, chains: int | None = None, sets: tuple[str, ...] = ()):
     from demonloop.config import load_config, parse_sets
+    from demonloop.resources import config_path
 
-    path = Path(config) if config else DEFAULT_CONFIG
+    path = config_path(config)
     cfg = load_config(path)
     over = parse_sets(sets)
     if seed is not None:
@@ -56,7 +54,7 @@ def cli():
 
 
 @cli.command()
-@click.argument("config", required=False, type=click.Path(dir_okay=False))
+@click.argument("config", required=False)
 @click.option("--demon", type=click.Choice(["golden", *SIMULATORS.names()]), default="golden",
               show_default=True, help="Who computes the force: the golden Python model or the RTL under a simulator.")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Override the config's seed.")
@@ -70,7 +68,8 @@ def cli():
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Override a config value by dotted key, e.g. --set adc.bits=10 (repeatable).")
 def run(config, demon, seed, chains, out, as_json, waves, no_plot, sets):
-    """Run CONFIG (default: the bundled SPU-style 8-cell linear solve) in closed loop and score it."""
+    """Run CONFIG (a YAML file, or a bundled config's name; default: the bundled SPU-style 8-cell
+    linear solve) in closed loop and score it."""
     from demonloop import workloads
     from demonloop.report import mismatch_text, summary, write_json
 
@@ -113,11 +112,12 @@ def run(config, demon, seed, chains, out, as_json, waves, no_plot, sets):
 
 
 @cli.command()
-@click.argument("config", type=click.Path(dir_okay=False))
+@click.argument("config")
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as one JSON object.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a config value by dotted key.")
 def check(config, as_json, sets):
-    """Validate CONFIG and explain it: time constants, spread vs ADC range, quantization, loop stability."""
+    """Validate CONFIG (a file or a bundled name) and explain it: time constants, spread vs ADC
+    range, quantization, loop stability."""
     from demonloop import workloads
 
     _, cfg = _load(config, sets=sets)
@@ -127,16 +127,19 @@ def check(config, as_json, sets):
 
 
 @cli.command()
-def configs():
-    """List the bundled configs, one line each."""
+@click.option("--paths", is_flag=True, help="Also print where each bundled file is.")
+def configs(paths):
+    """List the bundled configs by name (``demonloop run NAME`` runs one from any folder)."""
     from demonloop.config import load_config
+    from demonloop.resources import bundled_configs
 
-    for p in sorted(CONFIG_DIR.glob("*.yaml")):
+    for name, p in bundled_configs().items():
+        where = f"  {p}" if paths else ""
         try:
             cfg = load_config(p)
-            click.echo(f"{str(p.relative_to(REPO)):42s} {cfg.workload.kind:13s} {cfg.description}")
+            click.echo(f"{name:20s} {cfg.workload.kind:13s} {cfg.description}{where}")
         except ConfigError as e:
-            click.echo(f"{str(p.relative_to(REPO)):42s} INVALID: {e.field}: {e.reason}")
+            click.echo(f"{name:20s} INVALID: {e.field}: {e.reason}{where}")
 
 
 def _add_commands() -> None:

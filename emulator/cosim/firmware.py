@@ -32,7 +32,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -42,11 +41,11 @@ from pathlib import Path
 
 import numpy as np
 
+from demonloop import resources
 from demonloop.config import Config, ConfigError
 from demonloop.cosim import simulators as sim
 from demonloop.registry import Registry
 
-FIRMWARE_DIR = Path(__file__).resolve().parents[2] / "firmware"
 #: Simulated cycles the firmware may run on after the loop's last sample before its accesses fail.
 DRAIN_CYCLES = 50_000
 #: Annealing schedule of the ``anneal`` program: inverse temperatures (relative to the config's
@@ -60,13 +59,9 @@ class FirmwareBuildError(RuntimeError):
 
 
 def firmware_dir() -> Path:
-    """``firmware/`` of this checkout (``$DEMONLOOP_FIRMWARE_DIR`` overrides)."""
-    env = os.environ.get("DEMONLOOP_FIRMWARE_DIR")
-    d = Path(env) if env else FIRMWARE_DIR
-    if not (d / "Makefile").is_file():
-        raise FileNotFoundError(f"firmware sources not found in {d}: run from a demonloop checkout "
-                                f"or set DEMONLOOP_FIRMWARE_DIR")
-    return d
+    """The firmware sources the library is built from (the package's own,
+    :func:`demonloop.resources.firmware_dir`)."""
+    return resources.firmware_dir()
 
 
 def _sources(d: Path) -> list[Path]:
@@ -76,8 +71,6 @@ def _sources(d: Path) -> list[Path]:
 
 def build_library(log=None) -> Path:
     """Build (or reuse) ``libdemon_fil.so``: the driver, the host platform and the programs."""
-    from demonloop.cosim.run import cache_root
-
     for tool in ("make", "gcc"):
         if shutil.which(tool) is None:
             raise sim.SimulatorMissing(f"the firmware needs {tool}: `sudo apt-get install {tool}`, or run `tools/setup.sh`")
@@ -86,7 +79,7 @@ def build_library(log=None) -> Path:
     for p in _sources(d):
         h.update(str(p.relative_to(d)).encode())
         h.update(p.read_bytes())
-    build = cache_root() / "firmware" / h.hexdigest()[:16]
+    build = resources.cache_dir() / "firmware" / h.hexdigest()[:16]
     build.mkdir(parents=True, exist_ok=True)
     lib = build / "libdemon_fil.so"
     with open(build / ".lock", "w") as lock:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from demonloop import resources
 from demonloop.cosim import simulators as sim
 from demonloop.config import Config, ConfigError
 
@@ -32,10 +33,6 @@ SIM_CLK_PERIOD_NS = 10
 VISIBILITY = "top"
 #: Input words the testbench's scheduler can hold ahead of their cycle.
 SCHED_DEPTH = 4
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("DEMONLOOP_CACHE", Path.home() / ".cache" / "demonloop"))
 
 
 def _build_key(simulator: str, params: dict, waves: bool) -> str:
@@ -54,7 +51,7 @@ def _build_key(simulator: str, params: dict, waves: bool) -> str:
 def cached_build(simulator: str, params: dict, waves: bool, log=None) -> tuple[object, Path, float]:
     """A runner and the build folder for ``params`` (built now, or reused). Returns build seconds."""
     key = _build_key(simulator, params, waves)
-    build_dir = cache_root() / "build" / f"{simulator}-{key}"
+    build_dir = resources.cache_dir() / "build" / f"{simulator}-{key}"
     build_dir.mkdir(parents=True, exist_ok=True)
     stamp = build_dir / ".built"
     t0 = time.perf_counter()

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import json
 
-from demonloop import demon
+from demonloop import demon, resources
 from demonloop.registry import Registry
 
 TB_TOPLEVEL = "tb_demon_top"
@@ -46,28 +46,24 @@ TIMESCALE = ("1ns", "1ps")
 MIN_VERILATOR = (5, 36)
 
 
-_HERE = Path(__file__).resolve().parent
-
 
 class SimulatorMissing(RuntimeError):
     """An HDL simulator (or a tool it needs to build) is not installed; the message says how to get it."""
 
 
 def rtl_dir() -> Path:
-    """Folder of the demon RTL: ``$DEMONLOOP_RTL_DIR`` if set, else ``rtl/`` of this checkout."""
+    """Folder of the demon RTL: ``$DEMONLOOP_RTL_DIR`` if set, else the package's own
+    (:func:`demonloop.resources.rtl_dir`)."""
     env = os.environ.get("DEMONLOOP_RTL_DIR")
-    d = Path(env) if env else _HERE.parents[1] / "rtl"
+    d = Path(env) if env else resources.rtl_dir()
     if not (d / "demon_top.v").is_file():
-        raise FileNotFoundError(
-            f"demon RTL not found in {d}: run from a demonloop checkout (pip install -e .) "
-            f"or set DEMONLOOP_RTL_DIR to the folder holding demon_top.v"
-        )
+        raise FileNotFoundError(f"demon RTL not found in {d}: set DEMONLOOP_RTL_DIR to the folder holding demon_top.v")
     return d
 
 
 def hdl_dir() -> Path:
-    """Folder of the simulation-only HDL shipped with the package (``emulator/cosim/hdl``)."""
-    return _HERE / "hdl"
+    """Folder of the simulation-only HDL shipped with the package (``cosim/hdl``)."""
+    return resources.hdl_dir()
 
 
 def rtl_sources() -> list[Path]:

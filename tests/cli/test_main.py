@@ -145,7 +145,7 @@ def test_run_writes_report_and_plot(tmp_path, capsys):
 def test_configs_lists_every_bundled_config(capsys):
     code, out, _ = run_cli(["configs"], capsys)
     assert code == 0
-    names = sorted(p.name for p in (REPO / "hw_configs").glob("*.yaml"))
+    names = sorted(p.stem for p in (REPO / "hw_configs").glob("*.yaml"))
     assert len(out.strip().splitlines()) == len(names)
     for n in names:
         assert n in out and "INVALID" not in out
