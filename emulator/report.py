@@ -134,13 +134,25 @@ def summary(rep: dict, files: list[str]) -> str:
     uups = rep["unit_updates_per_s"]
     lines.append(f"  wall time        {rep['wall_s']:.3g} s ({_si(uups)}unit-updates/s)")
     lines.append(f"  codes sha256     {rep['codes_sha256'][:16]}... (chain 0's DAC stream)")
-    if "bit_exact" in rep:
-        meas = rep.get("demon_latency_measured") or []
-        lines.append(
-            f"  RTL              {rep['simulator']}: bit exact — {rep['outputs_checked']:,} outputs equal the golden "
-            f"model cycle for cycle; demon latency measured {', '.join(map(str, meas))} cycles "
-            f"(predicted {rep['latency']['demon']}); counters {rep['rtl_counters']}"
-        )
+    if "simulator" in rep:
+        meas = ", ".join(map(str, rep.get("demon_latency_measured") or [])) or "no output"
+        ref = rep.get("reference", "golden")
+        where = f" ({rep['rtl']['toplevel']} from {rep['rtl']['origin']})" if rep.get("rtl") else ""
+        if ref == "golden":
+            lines.append(
+                f"  RTL              {rep['simulator']}{where}: bit exact — {rep['outputs_checked']:,} outputs equal "
+                f"the golden model cycle for cycle; demon latency measured {meas} cycles "
+                f"(predicted {rep['latency']['demon']}); counters {rep['rtl_counters']}")
+        elif ref == "none":
+            lines.append(
+                f"  RTL              {rep['simulator']}{where}: no reference — its {rep['outputs']:,} outputs drove the "
+                f"array at its own cycles; demon latency measured {meas} cycles; counters {rep['rtl_counters']}")
+        else:
+            lines.append(
+                f"  RTL              {rep['simulator']}{where}: bit exact against {ref} — {rep['outputs_checked']:,} "
+                f"outputs equal the reference's codes; demon latency measured {meas} cycles")
+        if rep.get("unanswered_inputs"):
+            lines.append(f"  warning          {rep['unanswered_inputs']} accepted samples were never answered")
         lines.append(
             f"  RTL speed        {rep['updates_per_s']:.4g} demon updates/s, {rep['sim_cycles_per_s']:.4g} "
             f"simulated cycles/s (build {rep['build_s']:.3g} s)"
@@ -157,16 +169,19 @@ def summary(rep: dict, files: list[str]) -> str:
 def mismatch_text(rep: dict, files: list[str]) -> str:
     """What a failed bit-exactness check found, for a human."""
     mm = rep.get("mismatch")
-    lines = [f"demonloop run: {rep['config']} with the {rep.get('simulator')} RTL demon: NOT bit exact"]
+    lines = [f"demonloop run: {rep['config']} with the {rep.get('simulator')} RTL demon: NOT bit exact "
+             f"against {rep.get('reference', 'golden')}"]
     if mm:
         lines.append(f"  first difference ({mm['kind']}) at timeline cycle {mm.get('cycle', mm.get('expected_cycle'))}"
                      + (f", sample {mm['sample']}" if "sample" in mm else ""))
         if "channel" in mm:
-            lines.append(f"  channel {mm['channel']}: RTL code {mm['rtl_code']}, golden code {mm['golden_code']}"
+            who = "golden" if rep.get("reference", "golden") == "golden" else "reference"
+            lines.append(f"  channel {mm['channel']}: RTL code {mm['rtl_code']}, {who} code {mm['golden_code']}"
                          + (f" (expected at cycle {mm['expected_cycle']})" if mm.get("expected_cycle") != mm.get("cycle") else ""))
         if "adc_input" in mm:
             lines.append(f"  ADC input that caused it: {mm['adc_input']}")
-    lines.append(f"  RTL counters {rep.get('rtl_counters')} vs golden {rep.get('golden_counters')}")
+    if rep.get("golden_counters"):
+        lines.append(f"  RTL counters {rep.get('rtl_counters')} vs golden {rep.get('golden_counters')}")
     if files:
         lines.append("  wrote            " + ", ".join(files))
     return "\n".join(lines)

@@ -64,10 +64,17 @@ def cli():
               help="Output folder for report.json and plot.png [default: out/<config name>].")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON report on stdout (nothing else).")
 @click.option("--waves", is_flag=True, help="With an RTL demon: write an FST waveform (also WAVES=1).")
+@click.option("--rtl", "rtl_file", default=None, metavar="RTL.yaml",
+              help="With an RTL demon: your own demon (sources, include_dirs, toplevel, parameters, ports) "
+                   "instead of the project's; it must meet rtl/INTERFACE.md.")
+@click.option("--reference", default=None, metavar="golden|none|MODULE:FUNCTION",
+              help="With an RTL demon: what its outputs are checked against [default: golden].")
+@click.option("--progress/--no-progress", default=None,
+              help="A progress bar on stderr [default: when stderr is a terminal].")
 @click.option("--no-plot", is_flag=True, help="Skip the PNG plot.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Override a config value by dotted key, e.g. --set adc.bits=10 (repeatable).")
-def run(config, demon, seed, chains, out, as_json, waves, no_plot, sets):
+def run(config, demon, seed, chains, out, as_json, waves, rtl_file, reference, progress, no_plot, sets):
     """Run CONFIG (a YAML file, or a bundled config's name; default: the bundled SPU-style 8-cell
     linear solve) in closed loop and score it."""
     from demonloop import workloads
@@ -80,11 +87,25 @@ def run(config, demon, seed, chains, out, as_json, waves, no_plot, sets):
     w.compile(cfg)  # compile errors surface here, before anything is written
     out_dir = Path(out) if out else Path("out") / cfg.name
     plot_path = out_dir / "plot.png"
+    if demon == "golden":
+        for flag, value in (("--rtl", rtl_file), ("--reference", reference)):
+            if value is not None:
+                raise ConfigError(flag, "applies to an RTL demon: add --demon " + " or --demon ".join(SIMULATORS.names()))
+    else:
+        from demonloop.cosim.reference import parse_reference
+        from demonloop.cosim.rtl import load_rtl
+        from demonloop.cosim.run import check_cosim_config, prepare_rtl
+
+        rtl = load_rtl(rtl_file) if rtl_file is not None else None
+        ref = parse_reference(reference)
+        check_cosim_config(cfg)
+        prepare_rtl(cfg, rtl)               # the ports and widths, before anything is built or written
 
     if demon == "golden":
         from demonloop.loop import run_golden
 
-        bar = _progress(cfg.total_samples, f"{cfg.name} ({cfg.chains:,} chains)", quiet=as_json)
+        bar = _progress(cfg.total_samples, f"{cfg.name} ({cfg.chains:,} chains)", quiet=as_json,
+                        show=progress)
         try:
             rep, est = run_golden(cfg, progress=(lambda k: bar.update(k - bar.n)) if bar else None)
         finally:
@@ -92,7 +113,8 @@ def run(config, demon, seed, chains, out, as_json, waves, no_plot, sets):
                 bar.close()
     else:
         from demonloop.cosim.run import run_cosim
-        rep = run_cosim(cfg, simulator=demon, waves=waves, out_dir=out_dir, quiet=as_json, plot=not no_plot)
+        rep = run_cosim(cfg, simulator=demon, waves=waves, out_dir=out_dir, quiet=as_json, plot=not no_plot,
+                        rtl=rtl, reference=ref, progress=False if as_json else progress)
     rep["config_path"] = str(path)
     write_json(out_dir / "report.json", rep)
     files = [str(out_dir / "report.json")]
@@ -144,18 +166,19 @@ def configs(paths):
 
 def _add_commands() -> None:
     from demonloop.cli.firmware import firmware_command
+    from demonloop.cli.regress import regress_command
     from demonloop.cli.studies import plot_command, sweep_command
 
-    for command in (sweep_command, plot_command, firmware_command):
+    for command in (sweep_command, plot_command, firmware_command, regress_command):
         cli.add_command(command)
 
 
 _add_commands()
 
 
-def _progress(total: int, desc: str, quiet: bool):
-    """A tqdm bar on stderr when stderr is a terminal (never on stdout)."""
-    if quiet or not sys.stderr.isatty():
+def _progress(total: int, desc: str, quiet: bool, show: bool | None = None):
+    """A tqdm bar on stderr (``show``; default: when stderr is a terminal), never on stdout."""
+    if quiet or not (sys.stderr.isatty() if show is None else show):
         return None
     from tqdm import tqdm
 

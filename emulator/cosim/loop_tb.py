@@ -9,18 +9,24 @@ before HDL edge ``base + k_m - L_dac``:
 
 - every output handshake at an earlier edge has happened; the testbench top holds the latest
   one (its cycle, word and HDL-measured latency) and a count, which shows that at most one
-  output came since the last look, as it must (inputs are a sample period apart, latency fixed);
-  it is checked against the golden model, cycle for cycle and code for code, and delivered to
-  the DAC; on the first difference the run stops and the report names the cycle, the channel,
-  both codes and the ADC input that caused them;
+  output came since the last look, as it must (inputs are a sample period apart);
+- the output is checked against the reference (:mod:`demonloop.cosim.reference`) and delivered to
+  the DAC. With ``golden`` it is checked cycle for cycle and code for code against the golden
+  model's prediction (which also says which samples the demon accepts); with a user's model,
+  code for code, the RTL's own latency telling which sample it answers; with ``none``, not at
+  all. On the first difference the run stops and the report names the cycle, the channel, both
+  codes and the ADC input that caused them;
 - the plant advances to ``k_m`` and converts; the ADC word is handed to the testbench's input
   scheduler, which presents it on the stream for exactly edge ``base + k_m + L_adc`` (the ADC
-  cannot wait: if the demon is not ready then, the RTL drops and counts it by its own rule).
+  cannot wait: if the demon is not ready then, the RTL drops it by its own rule).
 
 Several chains run back to back (the hardware runs one at a time): chain ``c`` has its own
-plant seeded by :func:`demonloop.report.chain_seed` (chain 0 is the config's seed, so one chain is
-exactly ``demonloop run --chains 1``), the score network's step counter is reset between chains,
-and the workload is scored on all of them at the end.
+plant seeded by :func:`demonloop.loop.chain_seed` (chain 0 is the config's seed, so one chain is
+exactly ``demonloop run --chains 1``), the demon kind's per-chain bus writes come first (the
+score network's step reset), and the workload is scored on all of them at the end.
+
+A demon without the AXI4-Lite port (``rtl/INTERFACE.md``) is not configured over the bus: it must
+come out of reset ready, with what its parameters give it; its counters are not read.
 """
 
 from __future__ import annotations
@@ -34,9 +40,11 @@ from dataclasses import dataclass, field
 import cocotb
 import numpy as np
 from cocotb.triggers import Timer
+from cocotbext.axi import AxiResp
 
 from demonloop import demon, workloads
 from demonloop.config import validate_config
+from demonloop.cosim.reference import GOLDEN, Reference
 from demonloop.cosim.testbench import DemonTop, pack
 from demonloop.demon import regs
 from demonloop.loop import Loop, chain_seed, replay_estimator
@@ -44,6 +52,8 @@ from demonloop.report import build_report, write_json
 
 #: Cycles between the end of the bus configuration (or of the previous chain) and cycle 0.
 START_MARGIN = 4
+#: Cycles a free run waits after its end for the answers to its last accepted samples.
+DRAIN_CYCLES = 1 << 16
 
 
 @dataclass
@@ -54,18 +64,39 @@ class ChainResult:
     latencies: set = field(default_factory=set)
     mismatch: dict | None = None
     python_s: float = 0.0
+    unanswered: int = 0                   # accepted inputs the RTL never answered (free runs)
+
+
+class Progress:
+    """Writes ``done total`` (demon updates) to a file now and then, for the host's progress bar."""
+
+    def __init__(self, path: str | None, total: int):
+        self.path, self.total, self.done, self._next = path, total, 0, 0.0
+
+    def add(self, k: int = 1) -> None:
+        self.done += k
+        if self.path is not None and (self.done & 63) == 0:
+            now = time.monotonic()
+            if now >= self._next:
+                self._next = now + 0.25
+                with open(self.path, "w") as fh:
+                    fh.write(f"{self.done} {self.total}\n")
 
 
 class RTLDriver:
     """Drives the :class:`~demonloop.loop.Loop` with the RTL demon computing the force:
-    configuration over the bus, then chains one after another, every output checked against the
-    golden model."""
+    configuration over the bus, then chains one after another, every output checked against
+    ``reference``."""
 
-    def __init__(self, top: DemonTop, program, simulator: str):
+    def __init__(self, top: DemonTop, program, simulator: str, reference: Reference = GOLDEN,
+                 has_axi: bool = True, progress: Progress | None = None):
         self.top = top
         self.program = program
         self.cfg = program.config
         self.simulator = simulator
+        self.reference = reference
+        self.has_axi = has_axi
+        self.progress = progress or Progress(None, 0)
         self.spec = program.spec
         self.kind = demon.for_spec(program.spec)
         self.n = self.cfg.n
@@ -75,13 +106,28 @@ class RTLDriver:
             import cProfile
             self.profile = cProfile.Profile()
 
-    async def configure(self) -> int:
-        """Load the demon over AXI4-Lite, as firmware would; returns the TIMING register's latency."""
+    async def configure(self) -> int | None:
+        """Load the demon over AXI4-Lite, as firmware would, and enable it; returns the TIMING
+        register's latency (None without the bus, or when the demon does not map TIMING)."""
+        if not self.has_axi:
+            return None
         top = self.top
         await self.kind.load(top, self.program)
-        timing_word = await top.read_ok(regs.TIMING_OFFSET)
+        timing_word, resp = await top.read(regs.TIMING_OFFSET)
         await top.clear_counters(enable=True)
-        return regs.TIMING.field("LATENCY").get(timing_word)
+        return regs.TIMING.field("LATENCY").get(timing_word) if resp == AxiResp.OKAY else None
+
+    async def counters(self) -> dict[str, int] | None:
+        """The RTL's CNT_IN, CNT_OUT, CNT_DROP, CNT_SAT, or None where it has none."""
+        if not self.has_axi:
+            return None
+        out = {}
+        for r in (regs.CNT_IN, regs.CNT_OUT, regs.CNT_DROP, regs.CNT_SAT):
+            value, resp = await self.top.read(r.offset)
+            if resp != AxiResp.OKAY:
+                return None
+            out[r.name] = value
+        return out
 
     def _pack_out(self, codes: np.ndarray) -> int:
         """The output word the RTL delivers for golden ``codes`` (n_out,)."""
@@ -91,18 +137,37 @@ class RTLDriver:
         return self.kind.unpack_out(self.spec, word)
 
     async def run_chain(self, c: int, reset_step: bool = True) -> ChainResult:
-        """Run chain c against the golden model. With ``reset_step`` (the co-simulation's own
-        driver) the demon kind's per-chain bus writes come first (a score demon's schedule step
-        reset); firmware in the loop passes False, since the bus is the firmware's."""
-        top, program, cfg = self.top, self.program, self.cfg
-        if reset_step:
-            await self.kind.start_chain(top)
-        loop = Loop(program, 1, chain_seed(cfg.seed, c), instance_seed=cfg.seed)
-        golden = program.demon()
-        golden.reset()
+        """Run chain c. With ``reset_step`` (the co-simulation's own driver) the demon kind's
+        per-chain bus writes come first (a score demon's schedule step reset); firmware in the
+        loop passes False, since the bus is the firmware's."""
+        if reset_step and self.has_axi:
+            await self.kind.start_chain(self.top)
+        loop = Loop(self.program, 1, chain_seed(self.cfg.seed, c), instance_seed=self.cfg.seed)
+        res = ChainResult(loop=loop, codes=np.zeros((self.cfg.total_samples, self.n), dtype=np.int64))
+        if self.reference.timing:
+            await self._run_predicted(c, res)
+        else:
+            await self._run_free(c, res)
+        return res
+
+    def _mismatch(self, res: ChainResult, c: int, info: dict) -> None:
+        if res.mismatch is None:
+            res.mismatch = {"chain": c, **info}
+
+    def _code_mismatch(self, codes, expected, cy, m, X, kind="code", expected_cycle=None) -> dict:
+        diff = np.nonzero(codes != expected)[0]
+        j = int(diff[0]) if len(diff) else 0
+        return {"kind": kind, "cycle": cy, "expected_cycle": cy if expected_cycle is None else expected_cycle,
+                "sample": m, "channel": j, "rtl_code": int(codes[j]), "golden_code": int(expected[j]),
+                "rtl_codes": codes.tolist(), "golden_codes": expected.tolist(), "adc_input": X.tolist(),
+                "reference": self.reference.name}
+
+    # ---- golden reference: outputs predicted cycle for cycle -------------------------------------
+    async def _run_predicted(self, c: int, res: ChainResult) -> None:
+        top, cfg, loop = self.top, self.cfg, res.loop
+        golden = self.reference.model(self.program)
         t = loop.timing
         total = cfg.total_samples
-        res = ChainResult(loop=loop, codes=np.zeros((total, self.n), dtype=np.int64))
         base = top.cycle_now() + START_MARGIN
         # (hdl out cycle, packed word, codes (1, n_out) float64, X (n,), sample index)
         expected: deque = deque()
@@ -110,10 +175,10 @@ class RTLDriver:
         pack_out = self._pack_out
         x_bits = self.spec.x_bits
         t_adc, t_dem = t.adc_latency, t.demon_latency
+        progress = self.progress
 
         def fail(info):
-            if res.mismatch is None:
-                res.mismatch = {"chain": c, **info}
+            self._mismatch(res, c, info)
 
         def collect():
             count, cyc, word, lat = top.output_status()
@@ -133,19 +198,11 @@ class RTLDriver:
             res.latencies.add(lat)
             if cyc != c_exp or word != w_exp:
                 # equal words are equal codes; only a difference is unpacked, for the report
-                codes = self._unpack(word)
-                F_exp = F[0].astype(np.int64)
-                diff = np.nonzero(codes != F_exp)[0]
-                j = int(diff[0]) if len(diff) else 0
-                fail({
-                    "kind": "code" if cyc == c_exp else "timing",
-                    "cycle": cy, "expected_cycle": c_exp - base, "sample": m, "channel": j,
-                    "rtl_code": int(codes[j]), "golden_code": int(F_exp[j]),
-                    "rtl_codes": codes.tolist(), "golden_codes": F_exp.tolist(),
-                    "adc_input": X.tolist(),
-                })
+                fail(self._code_mismatch(self._unpack(word), F[0].astype(np.int64), cy, m, X,
+                                         "code" if cyc == c_exp else "timing", c_exp - base))
                 return
             res.outputs += 1
+            progress.add()
             loop.deliver(cy, F)     # the golden codes: the RTL's word was just found equal to them
 
         for m in range(total):
@@ -166,7 +223,7 @@ class RTLDriver:
             res.codes[m] = Xi
             t_in = loop.offer(k)
             if t_in is not None:
-                F, n_ovf = golden.force_count(X)          # the same integers as golden.force
+                F, n_ovf = golden(X)          # the same integers as the golden model's force
                 loop.counters.demon_overflows += n_ovf
                 expected.append((base + t_in + t_dem, pack_out(F[0]), F, Xi, m))
             top.schedule_input(base + k + t_adc, pack(Xi, x_bits))
@@ -183,79 +240,88 @@ class RTLDriver:
             _check_missing(expected, base + end, base, fail)
         if res.mismatch is None:
             loop.flush(end)
-        return res
 
+    # ---- a user's model, or none: the RTL's own outputs at its own cycles ------------------------
+    async def _run_free(self, c: int, res: ChainResult) -> None:
+        top, cfg, loop = self.top, self.cfg, res.loop
+        model = self.reference.model(self.program)
+        t = loop.timing
+        total = cfg.total_samples
+        base = top.cycle_now() + START_MARGIN
+        seen = {"count": top.output_count()}
+        inputs_before = top.input_count()
+        x_bits = self.spec.x_bits
+        t_adc, P = t.adc_latency, t.sample_period
+        progress = self.progress
 
-@cocotb.test()
-async def closed_loop(dut):
-    job = json.loads(os.environ["DEMONLOOP_COSIM_JOB"])
-    cfg = validate_config(job["config"], base_dir=job.get("base_dir"))
-    program = workloads.of(cfg).compile(cfg)
-    chains = int(job.get("chains", 1))
-    top = DemonTop(dut, program.spec)
-    top.out_ready.value = 1          # the DAC is always ready
-    await top.reset()
-    runner = RTLDriver(top, program, job["simulator"])
-    rtl_latency = await runner.configure()
+        def fail(info):
+            self._mismatch(res, c, info)
 
-    t0 = time.perf_counter()
-    results: list[ChainResult] = []
-    for c in range(chains):
-        r = await runner.run_chain(c)
-        results.append(r)
-        if r.mismatch is not None:
-            break
-    wall = time.perf_counter() - t0
-    if str(top.sched_late.value) == "1" and results[-1].mismatch is None:
-        results[-1].mismatch = {"kind": "testbench: an input was scheduled after its cycle"}
+        def collect():
+            count, cyc, word, lat = top.output_status()
+            new = count - seen["count"]
+            if new == 0 or res.mismatch is not None:
+                return
+            seen["count"] = count
+            cy = cyc - base
+            codes = self._unpack(word)
+            if new > 1:
+                fail({"kind": "several outputs in one sample period", "cycle": cy, "outputs": new,
+                      "rtl_codes": codes.tolist()})
+                return
+            # the input this output answers: its handshake was `lat` cycles earlier, at the edge
+            # the scheduler presented sample m on
+            offset = cy - lat - t_adc
+            m = offset // P
+            if lat >> 63 or offset % P or not 0 <= m < total:
+                fail({"kind": "output without a matching input", "cycle": cy, "rtl_codes": codes.tolist()})
+                return
+            res.latencies.add(lat)
+            if model is not None:
+                F, _ = model(res.codes[m][None, :])
+                expected = F[0].astype(np.int64)
+                if len(expected) != len(codes) or np.any(codes != expected):
+                    if len(expected) != len(codes):
+                        fail({"kind": "reference output has the wrong width", "cycle": cy,
+                              "rtl_codes": codes.tolist(), "golden_codes": expected.tolist()})
+                    else:
+                        fail(self._code_mismatch(codes, expected, cy, int(m), res.codes[m]))
+                    return
+            res.outputs += 1
+            progress.add()
+            loop.deliver(cy, codes[None, :].astype(np.float64))
 
-    rtl = await top.counters()
-    c0 = results[0].loop
-    golden_counters = {"CNT_IN": sum(r.loop.counters.accepted for r in results),
-                       "CNT_OUT": sum(r.outputs for r in results),
-                       "CNT_DROP": sum(r.loop.counters.dropped for r in results),
-                       "CNT_SAT": sum(r.loop.counters.demon_overflows for r in results)}
-    mismatch = next((r.mismatch for r in results if r.mismatch is not None), None)
-    measured = sorted(set().union(*(r.latencies for r in results)))
-    t = c0.timing
-    cycles = sum(r.loop.end_cycle + START_MARGIN for r in results)
-    outputs = sum(r.outputs for r in results)
-    if mismatch is None:
-        est = replay_estimator(program, [r.codes for r in results])
-    else:
-        est = workloads.of(cfg).estimator(program, 1)
-    extra = {
-        "bit_exact": mismatch is None and rtl == golden_counters,
-        "mismatch": mismatch,
-        "rtl_counters": rtl,
-        "golden_counters": golden_counters,
-        "rtl_latency_register": rtl_latency,
-        "demon_latency_measured": measured,
-        "latency_predicted": t.loop_latency,
-        "outputs_checked": outputs,
-        "simulator": job["simulator"],
-        "streamed_chains": len(results),
-        "codes_sha256_all": _all_hash(results),
-        "sim_cycles_per_s": cycles / wall if wall > 0 else None,
-        "updates_per_s": outputs / wall if wall > 0 else None,
-        "python_us_per_update": sum(r.python_s for r in results) / max(1, outputs) * 1e6,
-        "latency_cycles": t.adc_latency + measured[0] + t.dac_latency if len(measured) == 1 else None,
-    }
-    rep = build_report(cfg, program, c0, est, demon=job["simulator"], wall_s=wall, extra=extra)
-    rep["chains"] = len(results)
-    rep["n_updates"] = sum(r.loop.counters.accepted for r in results)
-    rep["dropped_samples"] = golden_counters["CNT_DROP"]
-    rep["demon_overflows"] = golden_counters["CNT_SAT"]
-    for key in ("adc_clipped", "dac_saturated", "rail_clipped"):
-        rep[key] = sum(getattr(r.loop.plant.counters, key) for r in results)
-    write_json(job["result"], rep)
-    if job.get("codes"):
-        np.save(job["codes"], np.stack([r.codes for r in results], axis=1))
-    if job.get("plot") and mismatch is None:
-        workloads.of(cfg).plot(rep, est, job["plot"], f"{cfg.name} — {job['simulator']} demon, {len(results)} chain(s)")
-    if runner.profile:
-        import pstats
-        pstats.Stats(runner.profile).sort_stats("tottime").print_stats(20)
+        for m in range(total):
+            k = t.sample_cycle(m)
+            edge = base + k - t.dac_latency
+            await top.before_edge(edge, self._timers)
+            tw = time.perf_counter()
+            collect()
+            if res.mismatch is not None:
+                break
+            k, X = loop.observe()
+            Xi = X[0].astype(np.int64)
+            res.codes[m] = Xi
+            top.schedule_input(base + k + t_adc, pack(Xi, x_bits))
+            res.python_s += time.perf_counter() - tw
+        # drain: every answer that reaches the array before the end, then the answers to the last
+        # accepted samples (after the end: in the code stream, as in a golden run, not applied)
+        end = loop.end_cycle
+        if res.mismatch is None:
+            edge = base + end - t.dac_latency + 1
+            await top.before_edge(edge)
+            collect()
+            limit = edge + DRAIN_CYCLES
+            while res.mismatch is None and top.input_count() - inputs_before > res.outputs and edge < limit:
+                edge += P
+                await top.before_edge(edge, self._timers)
+                collect()
+            loop.flush(end)
+        # what the demon did with the samples: the RTL's own handshakes
+        accepted = top.input_count() - inputs_before
+        loop.counters.accepted = accepted
+        loop.counters.dropped = loop.counters.samples - accepted
+        res.unanswered = accepted - res.outputs
 
 
 def _all_hash(results) -> str:
@@ -273,3 +339,85 @@ def _check_missing(expected, edge_limit, base, fail):
         c_exp, _, F, X, m = expected[0]
         fail({"kind": "missing output", "expected_cycle": c_exp - base, "sample": m,
               "golden_codes": F[0].astype(np.int64).tolist(), "adc_input": X.tolist()})
+
+
+@cocotb.test()
+async def closed_loop(dut):
+    job = json.loads(os.environ["DEMONLOOP_COSIM_JOB"])
+    cfg = validate_config(job["config"], base_dir=job.get("base_dir"))
+    program = workloads.of(cfg).compile(cfg)
+    chains = int(job.get("chains", 1))
+    reference = Reference.from_json(job.get("reference"))
+    top = DemonTop(dut, program.spec)
+    top.out_ready.value = 1          # the DAC is always ready
+    await top.reset()
+    progress = Progress(job.get("progress"), chains * cfg.total_samples)
+    runner = RTLDriver(top, program, job["simulator"], reference, has_axi=job.get("has_axi", True),
+                       progress=progress)
+    rtl_latency = await runner.configure()
+
+    t0 = time.perf_counter()
+    results: list[ChainResult] = []
+    for c in range(chains):
+        r = await runner.run_chain(c)
+        results.append(r)
+        if r.mismatch is not None:
+            break
+    wall = time.perf_counter() - t0
+    if str(top.sched_late.value) == "1" and results[-1].mismatch is None:
+        results[-1].mismatch = {"kind": "testbench: an input was scheduled after its cycle"}
+
+    rtl = await runner.counters()
+    c0 = results[0].loop
+    expected_counters = {"CNT_IN": sum(r.loop.counters.accepted for r in results),
+                         "CNT_OUT": sum(r.outputs for r in results),
+                         "CNT_DROP": sum(r.loop.counters.dropped for r in results),
+                         "CNT_SAT": sum(r.loop.counters.demon_overflows for r in results)}
+    mismatch = next((r.mismatch for r in results if r.mismatch is not None), None)
+    measured = sorted(set().union(*(r.latencies for r in results)))
+    t = c0.timing
+    cycles = sum(r.loop.end_cycle + START_MARGIN for r in results)
+    outputs = sum(r.outputs for r in results)
+    if mismatch is None:
+        est = replay_estimator(program, [r.codes for r in results])
+    else:
+        est = workloads.of(cfg).estimator(program, 1)
+    extra = {
+        "reference": reference.name,
+        "mismatch": mismatch,
+        "rtl_counters": rtl,
+        "rtl_latency_register": rtl_latency,
+        "demon_latency_measured": measured,
+        "latency_predicted": t.loop_latency if reference.timing else None,
+        "outputs_checked": outputs if reference.checks else 0,
+        "outputs": outputs,
+        "unanswered_inputs": sum(r.unanswered for r in results),
+        "simulator": job["simulator"],
+        "streamed_chains": len(results),
+        "codes_sha256_all": _all_hash(results),
+        "sim_cycles_per_s": cycles / wall if wall > 0 else None,
+        "updates_per_s": outputs / wall if wall > 0 else None,
+        "python_us_per_update": sum(r.python_s for r in results) / max(1, outputs) * 1e6,
+        "latency_cycles": t.adc_latency + measured[0] + t.dac_latency if len(measured) == 1 else None,
+    }
+    if reference.timing:
+        # the golden model also predicts the demon's counters
+        extra["golden_counters"] = expected_counters
+        extra["bit_exact"] = mismatch is None and (rtl is None or rtl == expected_counters)
+    elif reference.checks:
+        extra["bit_exact"] = mismatch is None
+    rep = build_report(cfg, program, c0, est, demon=job["simulator"], wall_s=wall, extra=extra)
+    rep["chains"] = len(results)
+    rep["n_updates"] = sum(r.loop.counters.accepted for r in results)
+    rep["dropped_samples"] = expected_counters["CNT_DROP"]
+    rep["demon_overflows"] = expected_counters["CNT_SAT"] if reference.timing else (rtl or {}).get("CNT_SAT", 0)
+    for key in ("adc_clipped", "dac_saturated", "rail_clipped"):
+        rep[key] = sum(getattr(r.loop.plant.counters, key) for r in results)
+    write_json(job["result"], rep)
+    if job.get("codes"):
+        np.save(job["codes"], np.stack([r.codes for r in results], axis=1))
+    if job.get("plot") and mismatch is None:
+        workloads.of(cfg).plot(rep, est, job["plot"], f"{cfg.name} — {job['simulator']} demon, {len(results)} chain(s)")
+    if runner.profile:
+        import pstats
+        pstats.Stats(runner.profile).sort_stats("tottime").print_stats(20)

@@ -52,13 +52,8 @@ class SimulatorMissing(RuntimeError):
 
 
 def rtl_dir() -> Path:
-    """Folder of the demon RTL: ``$DEMONLOOP_RTL_DIR`` if set, else the package's own
-    (:func:`demonloop.resources.rtl_dir`)."""
-    env = os.environ.get("DEMONLOOP_RTL_DIR")
-    d = Path(env) if env else resources.rtl_dir()
-    if not (d / "demon_top.v").is_file():
-        raise FileNotFoundError(f"demon RTL not found in {d}: set DEMONLOOP_RTL_DIR to the folder holding demon_top.v")
-    return d
+    """Folder of the project's demon RTL (:func:`demonloop.resources.rtl_dir`)."""
+    return resources.rtl_dir()
 
 
 def hdl_dir() -> Path:
@@ -67,14 +62,14 @@ def hdl_dir() -> Path:
 
 
 def rtl_sources() -> list[Path]:
-    """The demon's Verilog sources: every ``.v`` of :func:`rtl_dir` (the folder holds the demon
-    and nothing else; its ``.vh`` includes are found through the same folder)."""
+    """The project's demon: every ``.v`` of :func:`rtl_dir` (the folder holds the demon and
+    nothing else; its ``.vh`` includes are found through the same folder)."""
     return sorted(rtl_dir().glob("*.v"))
 
 
-def sources() -> list[Path]:
-    """Verilog sources of the simulated design, the testbench top last."""
-    return rtl_sources() + [hdl_dir() / f"{TB_TOPLEVEL}.v"]
+def testbench_top() -> Path:
+    """The testbench top every build simulates (``cosim/hdl/tb_demon_top.v``)."""
+    return hdl_dir() / f"{TB_TOPLEVEL}.v"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -322,8 +317,12 @@ def build(
     waves: bool | None = None,
     log_file: Path | str | None = None,
     visibility: str = "full",
+    design=None,
+    interface=None,
 ):
-    """Build ``tb_demon_top`` with HDL ``parameters`` (see :func:`hdl_parameters`) into ``build_dir``.
+    """Build ``tb_demon_top`` with HDL ``parameters`` (see :func:`hdl_parameters`) into ``build_dir``,
+    around the project's demon or a user's ``design`` (a :class:`demonloop.cosim.rtl.RTLDesign`
+    whose ``interface``, from :func:`demonloop.cosim.rtl.check_interface`, says how its top is wrapped).
 
     ``visibility``: see :func:`get_runner`.
 
@@ -332,10 +331,26 @@ def build(
     :func:`run`). The build is redone every time (Icarus compiles in about a second; Verilator
     skips unchanged steps by itself).
     """
+    from demonloop.cosim.rtl import RTLDesign, build_sources
+
     runner = get_runner(sim, visibility)
     waves = _waves(waves)
     build_args = SIMULATORS.get(sim).build_args(waves)
-    _build(runner, parameters, build_args, build_dir, waves, log_file)
+    design = design or RTLDesign.bundled()
+    srcs, includes, defines = build_sources(design, interface, parameters, Path(build_dir) / "wrapper")
+    runner.build(
+        sources=srcs + [testbench_top()],
+        includes=includes,
+        defines=defines,
+        hdl_toplevel=TB_TOPLEVEL,
+        parameters=dict(parameters),
+        build_args=build_args,
+        build_dir=Path(build_dir),
+        always=True,
+        timescale=TIMESCALE,
+        waves=waves,
+        log_file=log_file,
+    )
     return runner
 
 
@@ -353,21 +368,6 @@ def _verilated_mk_needs_pch_flag() -> bool:
         if line.replace(" ", "").startswith("CFG_CXXFLAGS_PCH_I="):
             return line.split("=", 1)[1].strip() == ""
     return False
-
-
-def _build(runner, parameters, build_args, build_dir, waves, log_file) -> None:
-    runner.build(
-        sources=sources(),
-        includes=[rtl_dir()],
-        hdl_toplevel=TB_TOPLEVEL,
-        parameters=dict(parameters),
-        build_args=build_args,
-        build_dir=Path(build_dir),
-        always=True,
-        timescale=TIMESCALE,
-        waves=waves,
-        log_file=log_file,
-    )
 
 
 def run(
@@ -408,11 +408,12 @@ def run(
 
 def build_and_run(sim: str, parameters: Mapping[str, int], test_module: str, *, seed: int, build_dir: Path | str,
                   extra_env: Mapping[str, str] | None = None, visibility: str = "full",
-                  log_file: Path | str | None = None) -> Path:
+                  log_file: Path | str | None = None, design=None, interface=None,
+                  test_dir: Path | str | None = None) -> Path:
     """Build ``tb_demon_top`` with ``parameters`` into ``build_dir`` and run the cocotb tests of
     ``test_module`` on it (:func:`build` then :func:`run`; the parameters are also exported as
     JSON in ``DEMONLOOP_SPEC``, where :func:`demonloop.cosim.testbench.spec_from_env` reads them).
     Returns the results XML; under pytest a failing cocotb test fails the caller."""
-    runner = build(sim, parameters, build_dir, visibility=visibility)
+    runner = build(sim, parameters, build_dir, visibility=visibility, design=design, interface=interface)
     env = {"DEMONLOOP_SPEC": json.dumps(dict(parameters)), **(extra_env or {})}
-    return run(runner, build_dir, test_module, seed=seed, extra_env=env, log_file=log_file)
+    return run(runner, build_dir, test_module, seed=seed, extra_env=env, log_file=log_file, test_dir=test_dir)

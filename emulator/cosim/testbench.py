@@ -225,6 +225,10 @@ class DemonTop:
         """Output handshakes since reset."""
         return _fast_unsigned(self.out_fire_count)
 
+    def input_count(self) -> int:
+        """Input handshakes since reset."""
+        return _fast_unsigned(self.in_fire_count)
+
     def output_status(self) -> tuple[int, int, int, int]:
         """(count, cycle, word, measured latency) of the latest output handshake, in one read."""
         s = _fast_unsigned(self.out_fire_status)

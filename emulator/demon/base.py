@@ -90,6 +90,12 @@ class DemonKind:
         """Inverse of :meth:`pack_out`: the ``n_out`` output codes of a word."""
         return unpack(word, spec.n, spec.f_bits)
 
+    def random_program(self, spec, rng, family: str = "inrange"):
+        """A program with random coefficients for ``spec`` (what :meth:`load` writes and whose
+        ``demon()`` is the golden model), for the conformance regression; None when the kind has
+        none (the regression then uses the config's compiled program)."""
+        return None
+
     # ---- in the loop -------------------------------------------------------------------------
     def golden(self, program):
         """The golden model loaded with ``program``'s coefficients (what ``program.demon()`` gives)."""

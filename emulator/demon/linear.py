@@ -242,5 +242,27 @@ class LinearKind(DemonKind):
     async def load(self, top, program) -> None:
         await top.load_coefficients(program.A_raw, program.b_raw)
 
+    def random_program(self, spec: LinearDemonSpec, rng, family: str = "inrange"):
+        """Random ``A_raw``, ``b_raw`` of one of the coefficient families of
+        :func:`demonloop.cosim.testbench.draw_coefficients` (``inrange``, ``full``, ``extreme``, ``ties``)."""
+        from demonloop.cosim.testbench import draw_coefficients, ties_possible
+
+        if family == "ties" and not ties_possible(spec):
+            family = "full"
+        A, b = draw_coefficients(rng, spec, family)
+        return CoefficientProgram(spec, np.asarray(A, dtype=np.int64), np.asarray(b, dtype=np.int64))
+
+
+@dataclass(frozen=True)
+class CoefficientProgram:
+    """The linear unit's part of a hardware program: its spec and raw coefficients."""
+
+    spec: LinearDemonSpec
+    A_raw: np.ndarray
+    b_raw: np.ndarray
+
+    def demon(self) -> LinearDemon:
+        return LinearDemon(self.spec, self.A_raw, self.b_raw)
+
 
 KIND = LinearKind()

@@ -66,7 +66,7 @@ def test_hdl_parameters_refuse_what_the_rtl_would_refuse() -> None:
         sim.hdl_parameters(ok, clk_period_ns=2.5)
 
 
-def test_sources_exist_in_dependency_order() -> None:
-    files = sim.sources()
-    assert all(f.is_file() for f in files)
-    assert [f.name for f in files][-2:] == ["demon_top.v", "tb_demon_top.v"]
+def test_the_project_demon_is_every_verilog_file_of_rtl() -> None:
+    files = sim.rtl_sources()
+    assert files and all(f.is_file() and f.suffix == ".v" for f in files)
+    assert "demon_top.v" in [f.name for f in files] and sim.testbench_top().is_file()

@@ -51,7 +51,7 @@ def free_run(simulator: str, cfg, samples: int, work: Path) -> tuple[float, int]
             for j, c in enumerate(rng.integers(-(1 << (spec.x_bits - 1)), 1 << (spec.x_bits - 1), spec.n)):
                 word |= (int(c) & mask) << (j * spec.x_bits)
             fh.write(f"{word:x}\n")
-    srcs = [str(p) for p in sim.sources()[:-1]] + [str(REPO / "tools/bench/hdl/tb_free.v")]
+    srcs = [str(p) for p in sim.rtl_sources()] + [str(REPO / "tools/bench/hdl/tb_free.v")]
     rtl = str(sim.rtl_dir())
     if simulator == "icarus":
         gp = [f"-Ptb_free.{k}={v}" for k, v in params.items()]

@@ -287,7 +287,12 @@ module tb_demon_top #(
         end
     end
 
-    demon_top #(
+    // The demon: the project's demon_top, or a user's top behind the wrapper demonloop generates
+    // (demonloop.cosim.rtl), selected by defining DEMONLOOP_DUT.
+`ifndef DEMONLOOP_DUT
+`define DEMONLOOP_DUT demon_top
+`endif
+    `DEMONLOOP_DUT #(
         .FORCE_UNIT(FORCE_UNIT),
         .EMB(EMB),
         .LAYERS(LAYERS),
