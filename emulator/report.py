@@ -180,7 +180,7 @@ def mismatch_text(rep: dict, files: list[str]) -> str:
                          + (f" (expected at cycle {mm['expected_cycle']})" if mm.get("expected_cycle") != mm.get("cycle") else ""))
         if "adc_input" in mm:
             lines.append(f"  ADC input that caused it: {mm['adc_input']}")
-    if rep.get("golden_counters"):
+    if rep.get("golden_counters") and rep.get("rtl_counters") is not None:
         lines.append(f"  RTL counters {rep.get('rtl_counters')} vs golden {rep.get('golden_counters')}")
     if files:
         lines.append("  wrote            " + ", ".join(files))

@@ -85,3 +85,17 @@ def test_installed_wheel_runs_from_an_empty_folder(installed, tmp_path, capsys) 
     assert code == 0 and json.loads(out)["codes_sha256"] == gold["codes_sha256"]
     # nothing but the run's own output (out/) was written into the current folder
     assert sorted(p.name for p in cwd.iterdir()) == ["out"]
+
+
+@pytest.mark.sim
+def test_installed_wheel_regresses_a_users_rtl_outside_the_repository(installed, tmp_path) -> None:
+    import shutil
+
+    bin_, _ = installed
+    theirs = tmp_path / "their_project"
+    shutil.copytree(REPO / "examples" / "own_demon", theirs)
+    r = sh([str(bin_ / "demonloop"), "regress", "--rtl", str(theirs / "rtl.yaml"), "--config",
+            str(theirs / "gauss8_digital.yaml"), "--reference", f"{theirs / 'model.py'}:serial_model",
+            "--simulator", "icarus", "--vectors", "100", "--junit", str(tmp_path / "junit.xml")],
+           cwd=tmp_path, env=env_of(bin_))
+    assert "0 failed" in r.stdout and (tmp_path / "junit.xml").is_file()

@@ -185,6 +185,14 @@ def _progress(total: int, desc: str, quiet: bool, show: bool | None = None):
     return tqdm(total=total, desc=desc, unit="sample", file=sys.stderr, leave=False)
 
 
+def _failed_runs() -> tuple:
+    """Errors that end a run that could not happen (exit 1), as one line: the RTL in the loop
+    not answering its configuration."""
+    from demonloop.cosim.run import CosimFailed
+
+    return (CosimFailed,)
+
+
 def main(argv=None) -> None:
     from threadpoolctl import threadpool_limits
 
@@ -196,6 +204,9 @@ def main(argv=None) -> None:
     except ConfigError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(2)
+    except _failed_runs() as e:
+        click.echo(f"failed: {e}", err=True)
+        sys.exit(1)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)

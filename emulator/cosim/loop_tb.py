@@ -45,7 +45,7 @@ from cocotbext.axi import AxiResp
 from demonloop import demon, workloads
 from demonloop.config import validate_config
 from demonloop.cosim.reference import GOLDEN, Reference
-from demonloop.cosim.testbench import DemonTop, pack
+from demonloop.cosim.testbench import BusTimeout, DemonTop, pack
 from demonloop.demon import regs
 from demonloop.loop import Loop, chain_seed, replay_estimator
 from demonloop.report import build_report, write_json
@@ -354,7 +354,11 @@ async def closed_loop(dut):
     progress = Progress(job.get("progress"), chains * cfg.total_samples)
     runner = RTLDriver(top, program, job["simulator"], reference, has_axi=job.get("has_axi", True),
                        progress=progress)
-    rtl_latency = await runner.configure()
+    try:
+        rtl_latency = await runner.configure()
+    except BusTimeout as exc:
+        write_json(job["result"], {"failed": str(exc)})
+        return
 
     t0 = time.perf_counter()
     results: list[ChainResult] = []

@@ -202,7 +202,7 @@ def elaborate(design: RTLDesign, parameters: Mapping[str, int]) -> TopInfo:
     except SimulatorMissing as e:
         raise ConfigError("--rtl", f"checking the top's ports needs Verilator: {e}") from None
     with tempfile.TemporaryDirectory(prefix="demonloop-elab-") as tmp:
-        cmd = ["verilator", "--json-only", "--Mdir", tmp, "--top-module", design.toplevel,
+        cmd = ["verilator", "--json-only", "-Wno-fatal", "--Mdir", tmp, "--top-module", design.toplevel,
                *[f"-I{d}" for d in design.include_dirs], *[f"-G{k}={v}" for k, v in parameters.items()],
                *map(str, design.sources)]
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
@@ -210,6 +210,16 @@ def elaborate(design: RTLDesign, parameters: Mapping[str, int]) -> TopInfo:
             first = next((line for line in (r.stderr + r.stdout).splitlines() if "%Error" in line), r.stderr.strip())
             raise ConfigError("--rtl", f"{design.origin}: Verilator cannot elaborate {design.toplevel}: {first[:400]}")
         tree = json.loads(next(Path(tmp).glob("*.tree.json")).read_text())
+        meta = json.loads(next(Path(tmp).glob("*.tree.meta.json")).read_text())
+    # Verilator also finds modules in the include folders; the other simulators use only the
+    # listed sources, so a module from an unlisted file is an error here, not a failed build later
+    listed = {p.resolve() for p in design.sources}
+    unlisted = sorted({Path(f["realpath"]).name for f in meta.get("files", {}).values()
+                       if Path(f.get("realpath", "")).suffix in (".v", ".sv")
+                       and Path(f["realpath"]).resolve() not in listed and "verilated" not in f["realpath"]})
+    if unlisted:
+        raise ConfigError("rtl.sources", f"{design.toplevel} needs modules from {', '.join(unlisted)}, which sources "
+                                         f"does not list", design.origin)
     nodes = list(_walk(tree))
     dtypes = {n.get("addr"): n for n in nodes if "DTYPE" in str(n.get("type"))}
     top = next(n for n in nodes if n.get("type") == "MODULE" and n.get("name") == design.toplevel)

@@ -81,6 +81,10 @@ def cached_build(simulator: str, params: dict, waves: bool, log=None, design: RT
     return runner, build_dir, time.perf_counter() - t0
 
 
+class CosimFailed(RuntimeError):
+    """The co-simulation could not run the loop (the demon did not answer its configuration)."""
+
+
 #: Chains the co-simulation streams back to back at most (each is a full run on the RTL).
 MAX_CHAINS = 64
 
@@ -166,6 +170,8 @@ def run_cosim(cfg: Config, simulator: str, waves: bool = False, out_dir: Path | 
             raise RuntimeError(f"the {simulator} co-simulation wrote no result; its log ends with:\n"
                                + "\n".join(text.splitlines()[-40:]))
         rep = json.loads(result.read_text())
+        if "failed" in rep:
+            raise CosimFailed(rep["failed"])
         codes = np.load(codes_file) if return_codes else None
     rep["build_s"] = round(build_s, 3)
     rep["sim_process_s"] = round(total_s, 3)

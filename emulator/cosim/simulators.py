@@ -337,6 +337,8 @@ def build(
     waves = _waves(waves)
     build_args = SIMULATORS.get(sim).build_args(waves)
     design = design or RTLDesign.bundled()
+    if sim == "verilator" and not design.is_bundled:
+        build_args = build_args + ["-Wno-fatal"]   # a user's lint warnings are theirs to read, not a failed build
     srcs, includes, defines = build_sources(design, interface, parameters, Path(build_dir) / "wrapper")
     runner.build(
         sources=srcs + [testbench_top()],

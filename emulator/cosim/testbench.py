@@ -68,6 +68,14 @@ def _fast_write(handle, value: int, fmt: str) -> None:
         handle.value = value
 
 
+#: Cycles an AXI4-Lite access may take before the demon is declared deaf.
+BUS_TIMEOUT_CYCLES = 10_000
+
+
+class BusTimeout(AssertionError):
+    """The demon did not answer a bus access."""
+
+
 @dataclass(frozen=True)
 class Fire:
     """One handshake: the cycle (edge index) it happened at and the packed word that crossed."""
@@ -241,14 +249,24 @@ class DemonTop:
     # ------------------------------------------------------------------------------------------
 
     async def write(self, offset: int, value: int) -> AxiResp:
-        """Write a 32-bit word; returns the response (OKAY or SLVERR)."""
-        resp = await self.axil.write(offset, int(value & 0xFFFF_FFFF).to_bytes(4, "little"))
+        """Write a 32-bit word; returns the response (OKAY or SLVERR). :class:`BusTimeout` if
+        the demon does not answer within :data:`BUS_TIMEOUT_CYCLES`."""
+        data = int(value & 0xFFFF_FFFF).to_bytes(4, "little")
+        resp = await self._bounded(self.axil.write(offset, data), f"write of {value & 0xFFFF_FFFF:#x} to {offset:#06x}")
         return resp.resp
 
     async def read(self, offset: int) -> tuple[int, AxiResp]:
-        """Read a 32-bit word; returns (value, response)."""
-        resp = await self.axil.read(offset, 4)
+        """Read a 32-bit word; returns (value, response). :class:`BusTimeout` as :meth:`write`."""
+        resp = await self._bounded(self.axil.read(offset, 4), f"read of {offset:#06x}")
         return int.from_bytes(resp.data, "little"), resp.resp
+
+    async def _bounded(self, access, what: str):
+        period = self.period or 1
+        try:
+            return await with_timeout(access, BUS_TIMEOUT_CYCLES * period, "step")
+        except SimTimeoutError:
+            raise BusTimeout(f"the demon did not answer the AXI4-Lite {what} within {BUS_TIMEOUT_CYCLES} cycles "
+                             f"(rtl/INTERFACE.md: the bus port)") from None
 
     async def write_ok(self, offset: int, value: int) -> None:
         resp = await self.write(offset, value)
