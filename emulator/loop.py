@@ -1,7 +1,7 @@
 """The loop: measure -> force -> apply, on the cycle timeline (:mod:`demonloop.plant.timeline`).
 
 :class:`Loop` owns the plant (analog array and converters), the timeline and the bookkeeping
-(counters, the hash of the DAC code stream). :meth:`Loop.run_golden` drives it with the golden
+(counters, the hash of the ADC and DAC code streams). :meth:`Loop.run_golden` drives it with the golden
 demon, all chains at once. The RTL co-simulation drives the same object one sample at a time
 (:meth:`Loop.observe`, :meth:`Loop.offer`, :meth:`Loop.deliver`), so the golden and the
 co-simulated trajectories are the same computation whenever the demons agree.
@@ -33,18 +33,30 @@ class LoopCounters:
 
 
 class CodeHasher:
-    """SHA-256 of chain 0's DAC code stream, as little-endian int32, in time order."""
+    """SHA-256 over chain 0's codes both ways across the converters: the ADC code stream (every
+    sample) and the DAC code stream (every demon update), each as little-endian int32 in time
+    order. The two streams are hashed separately and combined at the end, so the digest does not
+    depend on how a back end interleaves samples and updates (a pipelined RTL demon delivers
+    update m after sample m+1 is taken). The ADC stream makes the hash seed-sensitive where
+    the DAC stream is constant (analog mode)."""
+
+    VERSION = b"demonloop codes v2"
 
     def __init__(self):
-        self._h = hashlib.sha256()
+        self._adc = hashlib.sha256()
+        self._dac = hashlib.sha256()
         self.count = 0
 
+    def update_adc(self, codes0: np.ndarray) -> None:
+        self._adc.update(np.asarray(codes0, dtype="<i4").tobytes())
+
     def update(self, codes0: np.ndarray) -> None:
-        self._h.update(np.asarray(codes0, dtype="<i4").tobytes())
+        """One demon update's DAC codes."""
+        self._dac.update(np.asarray(codes0, dtype="<i4").tobytes())
         self.count += 1
 
     def hexdigest(self) -> str:
-        return self._h.hexdigest()
+        return hashlib.sha256(self.VERSION + self._adc.digest() + self._dac.digest()).hexdigest()
 
 
 @dataclass
@@ -93,6 +105,7 @@ class Loop:
         k = self.timing.sample_cycle(self.m)
         self.plant.advance(k, self.timeline.due(k))
         X = self.plant.sample()
+        self.hasher.update_adc(X[0])
         self.counters.samples += 1
         self.m += 1
         return k, X

@@ -1,11 +1,11 @@
-"""Every bundled config keeps its DAC code stream at small sizes: the SHA-256 of chain 0's codes
-(``codes_sha256``), pinned, on the golden model with 4 chains and with 1 chain, and the RTL on
-each simulator gives the 1-chain golden hash, bit-exact.
+"""Every bundled config keeps its code streams at small sizes: ``codes_sha256`` (chain 0's ADC and
+DAC codes), pinned, on the golden model with 4 chains and with 1 chain, and the RTL on each
+simulator gives the 1-chain golden hash, bit-exact.
 
-The pins were computed by the code as it was before the package was restructured (commit
-d7fa2f9, whose package was still named after its folder) and checked unchanged after it; a change to the model's arithmetic, the
-plant's random draws or the timeline shows up here. Sizes: ``run.samples=100``,
-``run.burn_in_samples=10`` (diffusions: their whole schedule).
+The DAC half of every pin was first computed by the code as it was before the package was
+restructured (commit d7fa2f9) and checked unchanged after it and after the hash came to cover the
+ADC codes too; a change to the model's arithmetic, the plant's random draws or the timeline shows
+up here. Sizes: ``run.samples=100``, ``run.burn_in_samples=10`` (diffusions: their whole schedule).
 """
 
 from __future__ import annotations
@@ -18,24 +18,24 @@ from tests.conftest import REPO
 
 #: config: (golden, 4 chains; golden, 1 chain = each simulator's)
 PINNED = {
-    "diffusion_digits": ("f9e71c9604844f5fc8f49680ac73862c65a33dd4c964b408a2ef0f2ebe662c9c",
-                        "3637a5cf7b3a736f2bb6cd347a5417af76b2b18c910e49b96d947e6e0a3617e5"),
-    "diffusion_mixture": ("fbbc6e8a4127f0e63522183147e234058141311986c0f7b81ab2dd3e1b8cfa47",
-                         "37e256996c99e593ff66327167b31fa5de23539277a65ba6d4d02dcb9afc5331"),
-    "diffusion_spiral": ("bddb145044c17e28dd0956ef2ec806f6ae702e110136640af82ccf4494c538e2",
-                        "e49184d334b7a45302cd3640fde804156ef956b1395e122c7a342fb8dc1daef6"),
-    "gauss16_digital": ("785a81c51a278792717a681b04113ec1e16d47652f731d74eebde735c15cddc6",
-                       "f9fbef21980e7209c4edf5dee21782517a3d73d29601947967d0073424bc5e6c"),
-    "posterior_iris": ("25e8269cbf8d784dca8cc90ecc99b1642804858d23dc7aa311792327f541312f",
-                      "979d80cd3de0a8726856d91108b13b9d46c6ec78668a8357f13c86866d43e2ad"),
-    "posterior_ring": ("efd4733ab2708935d23621fb0dab8a9baac696ffefaf6bc822a82f4bda904449",
-                      "82c00c288a6918c26d26ce8f9cd9fc0e7a3a8877092c201aa2017f4bce37d540"),
-    "posterior_wells": ("8e2ce7bd57e032d5339f3ad8a67640d6ad44faa40a8fcf88bb9d936f995f614b",
-                       "689c876cd026fe672a8b553afad75381264de8cfe357a9c1cd20528ca5521da8"),
-    "rlc8_gaussian": ("36a26ecce01fa5b0397415be067d3d275359a48fce772eb50a916862e0bec1d6",
-                     "36a26ecce01fa5b0397415be067d3d275359a48fce772eb50a916862e0bec1d6"),
-    "spu8_linear_solve": ("bd50b6e7953066ce67bf9307887897c7636d75e9a5e89c210c267b5eeb97c4e8",
-                         "bd50b6e7953066ce67bf9307887897c7636d75e9a5e89c210c267b5eeb97c4e8"),
+    "diffusion_digits": ("5686a9aece796666e6ae85a45318519abfd63d58b3ba9dc11bd59cbd6be26064",
+                         "2b8734c2f6cd9bbbb3364a51324fbbfdb799c7b02a0193aa37abaa8443d996af"),
+    "diffusion_mixture": ("08b65ff067d5be3bbfa4f4d599d64098db0839955b272d09e6e0513f2cc26cd6",
+                          "03d511c7606949cb1a2cb2290de8556c0395d661ad6e4c39b05aa7a2eff2a93a"),
+    "diffusion_spiral": ("d383925fc63ad1c4c6f0bb790b1f9b25acb5da721ca648c6e699fc0f122d95fb",
+                         "bcc0c7596d84e2738426bc1d1dbdec672e771283cab0dd27c656c005c9171a3f"),
+    "gauss16_digital": ("afeb6a676f04858d7226cd588d09212191a7ac7ee20e0bbf176fb98b5a4cfc42",
+                        "863aa46466cfe451fb80038e90b86628a63baa1eda1d2ea3e01468f6185bb6aa"),
+    "posterior_iris": ("fa680da31054e0dfec495a0e1dab59730b82f97cc34e44990fa342e5fa30a30a",
+                       "d55b8bc66a15be05c5136ada763f888a45f011f15ebf48a80a37693470f88118"),
+    "posterior_ring": ("b6df4f80e0b791a7555170abd118ec60f0e30785160f43ed0a2a8df33b7c6a72",
+                       "cd2ea692553e2ff3d25b5fb7befb2b67f01ec7a0ea7bc89422e358d04729b8e4"),
+    "posterior_wells": ("2c8e9bacd4de8dae79f4304c74dd0a4577b75d45b2c797d88a4544f0897cea40",
+                        "ccaa57cb50c956b20d73763a620812da0a7aef58fb11550cc93894687f2c11f5"),
+    "rlc8_gaussian": ("91ab9727a9dd24bd117b89f752ce67845b0a45ef5f19e73a3bc12d47366f96f3",
+                      "25fd594a5eec0e6687e5aa706cd421a0f6122f5b4787c9699b8c58612287927b"),
+    "spu8_linear_solve": ("51f763a75d9af7b7041c1c20465212da0d38c936b14865090477703bd8e00817",
+                          "8fb7495389b2fd2da1bb850dfa1d893cb16ada299f59a283ad2b5e6a0453f620"),
 }
 
 
@@ -62,3 +62,23 @@ def test_rtl_code_stream_is_the_golden_one(simulator: str, name: str) -> None:
     rep = demonloop.run(small(name), demon=simulator).report
     assert rep["bit_exact"], rep.get("mismatch")
     assert rep["codes_sha256"] == PINNED[name][1]
+
+
+def test_analog_mode_hash_depends_on_the_seed() -> None:
+    """In analog mode the DAC stream is constant (b only), so a DAC-only hash would be the same for
+    every seed; the ADC half makes each seed's run its own."""
+    from demonloop.loop import Loop
+
+    hashes, dac = set(), set()
+    for seed in (1, 2, 3):
+        cfg = small("spu8_linear_solve")
+        assert cfg.compiler.mode == "analog"
+        rep = demonloop.run(cfg, seed=seed, chains=1).report
+        hashes.add(rep["codes_sha256"])
+        program = demonloop.workloads.of(cfg).compile(cfg)
+        loop = Loop(program, 1, seed)
+        loop.run_golden(lambda m, X: None)
+        dac.add(loop.hasher._dac.hexdigest())
+        assert loop.hasher.hexdigest() == rep["codes_sha256"]
+    assert len(dac) == 1
+    assert len(hashes) == 3
