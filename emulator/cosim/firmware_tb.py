@@ -52,10 +52,12 @@ ANNEAL_MAX_STAGES = 16
 READ32 = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint32))
 WRITE32 = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32)
 DELAY = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32)
+NOW = ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_void_p)
 
 
 class Host(ctypes.Structure):
-    _fields_ = [("read32", READ32), ("write32", WRITE32), ("delay", DELAY), ("user", ctypes.c_void_p)]
+    _fields_ = [("read32", READ32), ("write32", WRITE32), ("delay", DELAY), ("user", ctypes.c_void_p),
+                ("now", NOW), ("virtual_now", ctypes.c_uint32)]
 
 
 class Counters(ctypes.Structure):
@@ -70,7 +72,7 @@ class LinearSolveArgs(ctypes.Structure):
     _fields_ = [("a", ctypes.POINTER(ctypes.c_int32)), ("b", ctypes.POINTER(ctypes.c_int32)),
                 ("n", ctypes.c_uint32), ("burn_in", ctypes.c_uint32), ("samples", ctypes.c_uint32),
                 ("inv_scale_q16", ctypes.c_int32), ("idle_cycles", ctypes.c_uint32),
-                ("max_idle", ctypes.c_uint32)]
+                ("timeout_cycles", ctypes.c_uint32)]
 
 
 class LinearSolveResult(ctypes.Structure):
@@ -84,7 +86,7 @@ class AnnealArgs(ctypes.Structure):
                 ("n", ctypes.c_uint32), ("stages", ctypes.c_uint32),
                 ("beta_q16", ctypes.POINTER(ctypes.c_int32)), ("stage_samples", ctypes.POINTER(ctypes.c_uint32)),
                 ("settle", ctypes.c_uint32), ("work", ctypes.POINTER(ctypes.c_int32)),
-                ("idle_cycles", ctypes.c_uint32), ("max_idle", ctypes.c_uint32)]
+                ("idle_cycles", ctypes.c_uint32), ("timeout_cycles", ctypes.c_uint32)]
 
 
 class AnnealResult(ctypes.Structure):
@@ -100,7 +102,7 @@ class DiffusionArgs(ctypes.Structure):
                 ("scale", ctypes.POINTER(ctypes.c_int32)), ("drift", ctypes.POINTER(ctypes.c_int32)),
                 ("noise", ctypes.POINTER(ctypes.c_int32)), ("emb", ctypes.POINTER(ctypes.c_int32)),
                 ("rows", ctypes.c_uint32), ("samples", ctypes.c_uint32), ("idle_cycles", ctypes.c_uint32),
-                ("max_idle", ctypes.c_uint32)]
+                ("timeout_cycles", ctypes.c_uint32)]
 
 
 class DiffusionResult(ctypes.Structure):
@@ -162,8 +164,10 @@ class FirmwareBus:
         self._read = resume(self._aread)
         self._write = resume(self._awrite)
         self._delay = resume(self._adelay)
+        self._now = resume(self._anow)
         # The C side keeps these pointers: keep the Python objects alive as long as the bus.
-        self.host = Host(READ32(self._c_read), WRITE32(self._c_write), DELAY(self._c_delay), None)
+        self.host = Host(READ32(self._c_read), WRITE32(self._c_write), DELAY(self._c_delay), None,
+                         NOW(self._c_now), 0)
 
     def _late(self) -> bool:
         if self.deadline is not None and self.top.cycle_now() > self.deadline:
@@ -172,6 +176,9 @@ class FirmwareBus:
 
     async def _aread(self, offset: int) -> tuple[int, bool]:
         if self._late():
+            # refused without a bus transaction, but traced: the trace holds every access the
+            # firmware made, the failing one included
+            self.trace.append((self.top.cycle_now(), "R", offset, 0, "DEADLINE"))
             return 0, False
         value, resp = await self.top.read(offset)
         self.trace.append((self.top.cycle_now(), "R", offset, value, resp.name))
@@ -179,6 +186,7 @@ class FirmwareBus:
 
     async def _awrite(self, offset: int, value: int) -> bool:
         if self._late():
+            self.trace.append((self.top.cycle_now(), "W", offset, value, "DEADLINE"))
             return False
         resp = await self.top.write(offset, value)
         self.trace.append((self.top.cycle_now(), "W", offset, value, resp.name))
@@ -192,6 +200,9 @@ class FirmwareBus:
         if not self._late() and cycles > 0:
             self.delay_cycles += cycles
             await Timer(cycles * self.top.period, unit="step")
+
+    async def _anow(self) -> int:
+        return self.top.cycle_now() & 0xFFFFFFFF
 
     # ctypes callbacks: run in the bridge thread; never let an exception escape into C
     def _c_read(self, user, offset, value_ptr) -> int:
@@ -209,6 +220,13 @@ class FirmwareBus:
         except BaseException as e:  # noqa: BLE001
             self.errors.append(f"write {offset:#06x}: {e!r}")
             return 1
+
+    def _c_now(self, user) -> int:
+        try:
+            return int(self._now())
+        except BaseException as e:  # noqa: BLE001
+            self.errors.append(f"now: {e!r}")
+            return 0
 
     def _c_delay(self, user, cycles) -> None:
         try:
@@ -364,6 +382,7 @@ async def firmware_in_the_loop(dut):
         bus.dump(job["trace"], [f"demonloop firmware run {job['program']} {cfg.name} on {job['simulator']}",
                                 f"HDL cycle of each access's response; the loop's timeline cycle 0 is HDL cycle "
                                 f"{(bus.enable_cycle or 0) + START_MARGIN} (approx.: the first edge after ENABLE + {START_MARGIN})",
+                                f"resp DEADLINE: refused after the drain deadline, without a bus transaction",
                                 f"{len(bus.trace)} accesses, firmware status {status_name}"])
 
     if loop_result is None:

@@ -18,12 +18,17 @@ extern "C" {
 typedef int (*demon_host_read32_fn)(void *user, uint32_t offset, uint32_t *value);
 typedef int (*demon_host_write32_fn)(void *user, uint32_t offset, uint32_t value);
 typedef void (*demon_host_delay_fn)(void *user, uint32_t cycles);
+typedef uint32_t (*demon_host_now_fn)(void *user);
 
 struct demon_host {
     demon_host_read32_fn read32;    /* required */
     demon_host_write32_fn write32;  /* required */
     demon_host_delay_fn delay;      /* optional: NULL makes demon_plat_delay_cycles a no-op */
-    void *user;                     /* passed back to the three functions */
+    void *user;                     /* passed back to the functions */
+    demon_host_now_fn now;          /* optional: the clock in demon cycles (demon_plat_now_cycles);
+                                       NULL: the virtual clock below */
+    uint32_t virtual_now;           /* kept by platform/host.c when `now` is NULL: cycles asked of
+                                       demon_plat_delay_cycles plus one per access (start at 0) */
 };
 
 #ifdef __cplusplus

@@ -1,5 +1,6 @@
 /*
- * demon_programs.h: protocol programs written against the driver (demon.h) only.
+ * demon_programs.h: protocol programs written against the driver (demon.h) only: they reach
+ * the platform (its clock, its idle wait) through demon_now and demon_idle, never dev->plat.
  *
  *   demon_linear_solve   the thermodynamic linear solve: load A and b, start, skip the burn-in,
  *                        average the captured ADC samples in exact fixed point, return x
@@ -17,10 +18,15 @@
  *             (a: the compiler's scale, normalised ADC units per unit of the problem's x).
  * Sums are exact (int64: at most 2^30 samples of at most 2^23 in magnitude).
  *
- * Both programs wait for samples by polling the capture FIFO and, while it is empty, idling
- * `idle_cycles` through demon_plat_delay_cycles; after `max_idle` consecutive empty polls (0: no
- * limit) they stop with DEMON_E_TIMEOUT. A lost sample (FIFO overrun) is DEMON_E_OVERRUN. On any
- * error they stop the input (best effort) and return the first error.
+ * The programs wait for samples by polling the capture FIFO and, while it is empty, idling
+ * `idle_cycles` (demon_idle); once more than `timeout_cycles` demon clock cycles (demon_now, the
+ * platform's clock) have passed since the first empty poll of a wait (0: no limit) they stop with
+ * DEMON_E_TIMEOUT. A lost sample is DEMON_E_OVERRUN (a sequence number skipped, or
+ * CAP_STATUS.OVERFLOW), a FIFO read while empty DEMON_E_UNDERFLOW. On any error they stop the
+ * input (best effort) and return the first error. Every status they can return: DEMON_OK,
+ * DEMON_E_NULL, DEMON_E_NOT_READY, DEMON_E_SIZE, DEMON_E_RANGE, DEMON_E_UNSUPPORTED,
+ * DEMON_E_RUNNING (another handle started the unit meanwhile), DEMON_E_BUS, DEMON_E_OVERRUN,
+ * DEMON_E_UNDERFLOW, DEMON_E_TIMEOUT.
  */
 #ifndef DEMON_PROGRAMS_H
 #define DEMON_PROGRAMS_H
@@ -44,7 +50,7 @@ typedef struct demon_linear_solve_args {
     uint32_t samples;          /* samples averaged: sequence numbers burn_in .. burn_in+samples-1 */
     int32_t inv_scale_q16;     /* 1/a, Q(16, 16), > 0 */
     uint32_t idle_cycles;      /* back-off while the FIFO is empty */
-    uint32_t max_idle;         /* consecutive empty polls before DEMON_E_TIMEOUT; 0: no limit */
+    uint32_t timeout_cycles;   /* longest wait for one sample, demon clock cycles; 0: no limit */
 } demon_linear_solve_args_t;
 
 typedef struct demon_linear_solve_result {
@@ -77,7 +83,7 @@ typedef struct demon_anneal_args {
     uint32_t settle;               /* samples removed unread at the start of every stage */
     int32_t *work;                 /* scratch of at least N*N + N values (the scaled coefficients) */
     uint32_t idle_cycles;
-    uint32_t max_idle;
+    uint32_t timeout_cycles;
 } demon_anneal_args_t;
 
 typedef struct demon_anneal_result {
@@ -110,7 +116,7 @@ typedef struct demon_diffusion_args {
     uint32_t rows;                 /* schedule rows K, 1..SCHED_LEN */
     uint32_t samples;              /* samples of the run; the last one (number samples-1) is the result */
     uint32_t idle_cycles;
-    uint32_t max_idle;
+    uint32_t timeout_cycles;
 } demon_diffusion_args_t;
 
 typedef struct demon_diffusion_result {

@@ -16,7 +16,6 @@
  */
 #include <stddef.h>
 
-#include "demon_platform.h"
 #include "demon_programs.h"
 #include "prog_common.h"
 
@@ -53,6 +52,7 @@ static demon_status_t run(demon_dev_t *dev, const demon_linear_solve_args_t *arg
     int32_t codes[DEMON_MAX_N];
     uint32_t n = args->n;
     uint32_t seq;
+    uint32_t next = 0u;       /* sequence number of the next sample (the start clears the numbering) */
     uint32_t j;
 
     if ((st = demon_stop(dev)) != DEMON_OK) return st;
@@ -61,20 +61,25 @@ static demon_status_t run(demon_dev_t *dev, const demon_linear_solve_args_t *arg
     if ((st = demon_start(dev, DEMON_START_CLEAR_COUNTERS | DEMON_START_CLEAR_CAPTURE)) != DEMON_OK) return st;
 
     while (res->count < args->samples) {
-        if ((st = prog_next_sample(dev, args->idle_cycles, args->max_idle, &res->empty_polls, &seq)) != DEMON_OK) {
-            return st;
-        }
-        if (seq < args->burn_in) {
-            if ((st = demon_capture_discard(dev, NULL)) != DEMON_OK) return st;
+        if (next < args->burn_in) {
+            if ((st = prog_take(dev, PROG_DISCARD, args->idle_cycles, args->timeout_cycles, &res->empty_polls, &seq,
+                                NULL)) != DEMON_OK) {
+                return st;
+            }
+            if (seq != next) return DEMON_E_OVERRUN;   /* a sample went missing */
             res->discarded += 1u;
-            continue;
+        } else {
+            if ((st = prog_take(dev, PROG_READ, args->idle_cycles, args->timeout_cycles, &res->empty_polls, &seq,
+                                codes)) != DEMON_OK) {
+                return st;
+            }
+            if (seq != next) return DEMON_E_OVERRUN;
+            for (j = 0; j < n; j++) {
+                res->sum[j] += codes[j];
+            }
+            res->count += 1u;
         }
-        if (seq != args->burn_in + res->count) return DEMON_E_OVERRUN;   /* a sample went missing */
-        if ((st = demon_capture_read(dev, NULL, codes, DEMON_MAX_N)) != DEMON_OK) return st;
-        for (j = 0; j < n; j++) {
-            res->sum[j] += codes[j];
-        }
-        res->count += 1u;
+        next += 1u;
     }
     if ((st = demon_stop(dev)) != DEMON_OK) return st;
     if ((st = demon_read_counters(dev, &res->counters)) != DEMON_OK) return st;

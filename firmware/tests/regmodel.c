@@ -354,6 +354,22 @@ void regmodel_clear_log(regmodel_t *m)
     m->nlog = 0u;
 }
 
+uint32_t regmodel_keep_writes(regmodel_t *m)
+{
+    uint32_t i;
+    uint32_t k = 0u;
+    uint32_t dropped = 0u;
+    for (i = 0; i < m->nlog; i++) {
+        if (m->log[i].op == 'W') {
+            m->log[k++] = m->log[i];
+        } else {
+            dropped++;
+        }
+    }
+    m->nlog = k;
+    return dropped;
+}
+
 uint32_t regmodel_writes(const regmodel_t *m)
 {
     uint32_t i;

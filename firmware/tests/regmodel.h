@@ -84,6 +84,9 @@ void regmodel_accept(regmodel_t *m, const int32_t *codes);
 /* Forget the log (the state stays). */
 void regmodel_clear_log(regmodel_t *m);
 
+/* Drop the reads from the log, keeping the writes in order; returns how many reads were dropped. */
+uint32_t regmodel_keep_writes(regmodel_t *m);
+
 /* Accesses logged since the last clear, and how many were writes / reads. */
 uint32_t regmodel_writes(const regmodel_t *m);
 uint32_t regmodel_reads(const regmodel_t *m);

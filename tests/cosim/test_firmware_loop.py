@@ -106,6 +106,11 @@ def test_linear_solve_in_the_loop(simulator, tmp_path):
     assert ctrl == [C.field("CLEAR").put(1) | C.field("CAP_CLEAR").put(1), 0, start, 0]   # init, stop, start, stop
     data = [r for r in rows if r["register"].startswith("CAP_DATA")]
     assert len(data) == SAMPLES * n + BURN_IN          # N reads per averaged sample, one per skipped one
+    # every sample taken is opened by a CAP_STATUS check (OVERFLOW, UNDERFLOW, LEVEL) and CAP_SEQ
+    takes = [i for i, r in enumerate(rows) if r["register"] in ("CAP_DATA[0]", f"CAP_DATA[{n - 1}]")
+             and (i == 0 or not rows[i - 1]["register"].startswith("CAP_DATA"))]
+    assert len(takes) == SAMPLES + BURN_IN
+    assert all(rows[i - 2]["register"] == "CAP_STATUS" and rows[i - 1]["register"] == "CAP_SEQ" for i in takes)
     # the first coefficient is written before the start, every capture read after it
     first_start = next(i for i, r in enumerate(rows) if r["op"] == "W" and int(r["value"], 16) == start)
     assert all(rows.index(r) > first_start for r in data)
@@ -130,12 +135,22 @@ def test_a_firmware_loading_a_wrong_coefficient_is_caught():
 
 
 @pytest.mark.sim
-def test_a_firmware_waiting_for_samples_that_never_come_is_stopped():
+def test_a_firmware_waiting_for_samples_that_never_come_is_stopped(tmp_path):
     cfg = _config(**{"run.burn_in_samples": 10, "run.samples": 100})
-    rep = run_firmware("linear_solve", cfg, "icarus", quiet=True, program_overrides={"samples": 150})
+    rep = run_firmware("linear_solve", cfg, "icarus", quiet=True, program_overrides={"samples": 150},
+                       trace=tmp_path / "trace.csv")
     assert rep["bit_exact"], rep["mismatch"]          # the loop itself was fine
     fw = rep["firmware"]
     assert fw["status"] == "DEMON_E_BUS" and fw["bus_errors_after_deadline"] and fw["result"] is None
+    # the trace holds every access, the failing one included: a capture read refused after the
+    # deadline, then the program's best-effort stop (a CTRL write, refused too)
+    rows = _trace(tmp_path / "trace.csv")
+    assert len(rows) == fw["reads"] + fw["writes"]
+    bad = [i for i, r in enumerate(rows) if r["resp"] != "OKAY"]
+    assert bad and bad == list(range(bad[0], len(rows)))
+    assert all(rows[i]["resp"] == "DEADLINE" for i in bad)
+    assert rows[bad[0]]["op"] == "R" and rows[bad[0]]["register"].startswith("CAP_")
+    assert rows[-1]["op"] == "W" and rows[-1]["register"] == "CTRL" and int(rows[-1]["value"], 16) == 0
 
 
 SPIRAL = REPO / "hw_configs" / "diffusion_spiral.yaml"
