@@ -103,6 +103,9 @@ class FirmwareProgram:
     demon: str
     #: workload kinds whose answer the program computes (None: any workload of its demon)
     workloads: tuple[str, ...] | None = None
+    #: the program reprograms the demon at run time (coefficients, CTRL.ENABLE): the golden model
+    #: follows its bus writes instead of holding the config's coefficients
+    follow_writes: bool = False
 
     def check(self, cfg: Config) -> None:
         if self.workloads is not None and cfg.workload.kind not in self.workloads:
@@ -149,6 +152,7 @@ class AnnealProgram(LinearSolveProgram):
     idle, per-stage mean and variance (``firmware/programs/anneal.c``)."""
 
     name, demon, workloads = "anneal", "linear", None
+    follow_writes = True
 
     def args(self, cfg, program, idle_cycles):
         return {**super().args(cfg, program, idle_cycles), **anneal_schedule(cfg)}
@@ -262,7 +266,8 @@ def run_firmware(program_name: str, cfg: Config, simulator: str, trace: Path | N
         result = Path(tmp) / "result.json"
         job = {"config": cfg.raw(), "base_dir": str(cfg.base_dir), "simulator": simulator, "result": str(result),
                "library": str(lib), "program": program_name, "program_args": args,
-               "drain_cycles": DRAIN_CYCLES, "trace": str(trace) if trace else None}
+               "drain_cycles": DRAIN_CYCLES, "trace": str(trace) if trace else None,
+               "follow_writes": fw_program.follow_writes}
         log(f"running firmware program {program_name} with {cfg.total_samples:,} samples on the {simulator} RTL demon")
         t0 = time.perf_counter()
         log_path = Path(tmp) / "sim.log"

@@ -27,6 +27,7 @@ import ctypes
 import json
 import os
 import time
+from collections import deque
 
 import cocotb
 import numpy as np
@@ -36,7 +37,7 @@ from cocotbext.axi import AxiResp
 
 from demonloop import workloads
 from demonloop.config import validate_config
-from demonloop.cosim.loop_tb import START_MARGIN, RTLDriver
+from demonloop.cosim.loop_tb import START_MARGIN, Control, RTLDriver
 from demonloop.cosim.testbench import DemonTop
 from demonloop.demon import regs
 from demonloop.loop import replay_estimator
@@ -145,6 +146,82 @@ def register_name(offset: int) -> str:
 
 
 # ------------------------------------------------------------------------------------------------
+# What the firmware wrote, edge by edge (the golden model follows it for programs that reprogram)
+# ------------------------------------------------------------------------------------------------
+
+#: Cycles between the edge at which demon_axil takes a write (AW and W handshake: the register, or
+#: the coefficient bank, holds the new value from the next edge on) and the cycle_now() at which
+#: the bus master's write returns (the B handshake, one edge later, seen by cocotbext-axi).
+WRITE_EFFECT_LAG = 1
+
+
+def _sign_extend(word: int, width: int) -> int:
+    """The raw value a coefficient entry holds after a write of ``word``: its low ``width`` bits,
+    sign-extended (rtl/regmap.yaml, COEF_A / COEF_B)."""
+    v = word & ((1 << width) - 1)
+    return v - (1 << width) if v >> (width - 1) else v
+
+
+class RegisterShadow(Control):
+    """The linear demon's run-time configuration as the firmware wrote it: CTRL.ENABLE and the
+    coefficient memories, each OKAY write recorded with the edge the RTL took it at. The golden
+    model for an input handshake at edge e is :class:`~demonloop.demon.linear.LinearDemon` with the
+    coefficients of every write taken before e (one model per distinct coefficient set)."""
+
+    def __init__(self, program):
+        spec = program.spec
+        self.spec = spec
+        self.n = spec.n
+        self.events: deque = deque()          # (edge, offset, value), in bus order
+        self.enable = False
+        # block RAM has no reset; the testbench's memories read 0 until written
+        self.A = np.zeros((spec.n, spec.n), dtype=np.int64)
+        self.b = np.zeros(spec.n, dtype=np.int64)
+        self._models: dict[bytes, object] = {}
+        self._model = None
+        self.coef_sets: list[tuple[int, np.ndarray, np.ndarray]] = []   # (first edge used, A, b)
+        self._last_query = -1
+        self.starts = 0
+
+    def record(self, edge: int, offset: int, value: int) -> None:
+        self.events.append((edge, offset, value))
+
+    def _apply(self, offset: int, value: int) -> None:
+        s = self.spec
+        if offset == regs.CTRL_OFFSET:
+            enable = bool(regs.CTRL.field("ENABLE").get(value))
+            self.starts += int(enable and not self.enable)
+            self.enable = enable
+        elif regs.COEF_A.offset <= offset < regs.COEF_A.offset + 4 * self.n * self.n:
+            i = (offset - regs.COEF_A.offset) // 4
+            self.A.reshape(-1)[i] = _sign_extend(value, s.coef.width)
+            self._model = None
+        elif regs.COEF_B.offset <= offset < regs.COEF_B.offset + 4 * self.n:
+            self.b[(offset - regs.COEF_B.offset) // 4] = _sign_extend(value, s.bias.width)
+            self._model = None
+
+    def state_at(self, edge: int):
+        assert edge >= self._last_query, "RegisterShadow queried out of order"
+        self._last_query = edge
+        while self.events and self.events[0][0] < edge:
+            _, offset, value = self.events.popleft()
+            self._apply(offset, value)
+        if not self.enable:
+            return False, None               # refused: no model needed (a load may be half done)
+        if self._model is None:
+            key = self.A.tobytes() + self.b.tobytes()
+            model = self._models.get(key)
+            if model is None:
+                from demonloop.demon.linear import LinearDemon
+                model = LinearDemon(self.spec, self.A.copy(), self.b.copy())
+                model.reset()
+                self._models[key] = model
+                self.coef_sets.append((edge, self.A.copy(), self.b.copy()))
+            self._model = model
+        return self.enable, self._model.force_count
+
+
+# ------------------------------------------------------------------------------------------------
 # The bus the firmware sees
 # ------------------------------------------------------------------------------------------------
 
@@ -152,8 +229,9 @@ class FirmwareBus:
     """Platform callbacks of the C code: each register access is one AXI4-Lite transaction (in the
     scheduler thread, through :func:`resume`), traced; delays are simulated time."""
 
-    def __init__(self, top: DemonTop):
+    def __init__(self, top: DemonTop, shadow: RegisterShadow | None = None):
         self.top = top
+        self.shadow = shadow
         self.trace: list[tuple[int, str, int, int, str]] = []   # (cycle, R/W, offset, value, resp)
         self.enable_cycle: int | None = None
         self.deadline: int | None = None      # HDL cycle after which every access fails
@@ -191,6 +269,8 @@ class FirmwareBus:
         resp = await self.top.write(offset, value)
         self.trace.append((self.top.cycle_now(), "W", offset, value, resp.name))
         ok = resp == AxiResp.OKAY
+        if ok and self.shadow is not None:
+            self.shadow.record(self.top.cycle_now() - WRITE_EFFECT_LAG, offset, value)
         if ok and offset == regs.CTRL_OFFSET and regs.CTRL.field("ENABLE").get(value) and self.enable_cycle is None:
             self.enable_cycle = self.top.cycle_now()
             self.started.set()
@@ -330,6 +410,38 @@ class Diffusion:
                 "discarded": r.discarded, "empty_polls": r.empty_polls, "counters": r.counters.as_dict()}
 
 
+def _rnd_div(p: int, q: int) -> int:
+    """RND (round half up) of p / q, q > 0, in exact integers: floor(p / q + 1/2)."""
+    return (2 * p + q) // (2 * q)
+
+
+def anneal_exact(codes: np.ndarray, accepted: list[tuple[int, int]], count: list[int], settle: int,
+                 x_bits: int) -> list[dict]:
+    """What ``demon_anneal`` must return for each stage, recomputed in exact integers from the
+    loop's ADC codes: stage k (the k-th start of the unit) averages its accepted samples
+    ``settle .. settle + count[k] - 1`` (the capture FIFO numbers accepted samples; the program
+    discards the previous stage's leftovers and its first ``settle``), with
+    mean_q30 = RND(S1 * 2^(31 - X_BITS) / count) and
+    var_q30 = RND(S2 * 2^(32 - 2 X_BITS) / count) - RND(mean_q30^2 / 2^30) (firmware/programs/anneal.c)."""
+    out = []
+    for k, cnt in enumerate(count):
+        ms = [m for m, epoch in accepted if epoch == k + 1][settle: settle + cnt]
+        if len(ms) < cnt:
+            out.append({"samples": [], "mean_q30": None, "var_q30": None})
+            continue
+        X = codes[ms].astype(object)                   # Python ints: exact
+        s1 = [int(v) for v in X.sum(axis=0)]
+        s2 = [int(v) for v in (X * X).sum(axis=0)]
+        mean = [_rnd_div(a * (1 << (31 - x_bits)), cnt) for a in s1]
+        if 2 * x_bits <= 32:
+            ex2 = [_rnd_div(b * (1 << (32 - 2 * x_bits)), cnt) for b in s2]
+        else:
+            ex2 = [_rnd_div(b, cnt << (2 * x_bits - 32)) for b in s2]
+        var = [e - _rnd_div(mq * mq, 1 << 30) for e, mq in zip(ex2, mean)]
+        out.append({"samples": [int(ms[0]), int(ms[-1])], "mean_q30": mean, "var_q30": var})
+    return out
+
+
 PROGRAMS = {"linear_solve": LinearSolve, "anneal": Anneal, "diffusion": Diffusion}
 
 
@@ -348,7 +460,9 @@ async def firmware_in_the_loop(dut):
 
     lib = load_library(job["library"])
     prog = PROGRAMS[job["program"]](job, program)
-    bus = FirmwareBus(top)
+    # a program that reprograms the demon mid-run: the golden model follows its writes
+    shadow = RegisterShadow(program) if job.get("follow_writes") else None
+    bus = FirmwareBus(top, shadow)
     dev = ctypes.create_string_buffer(lib.demon_programs_sizeof(SIZEOF_DEV))
 
     def firmware() -> tuple[str, int]:
@@ -363,7 +477,7 @@ async def firmware_in_the_loop(dut):
     await First(bus.started.wait(), fw)
     loop_result = None
     if bus.enable_cycle is not None:
-        runner = RTLDriver(top, program, job["simulator"])
+        runner = RTLDriver(top, program, job["simulator"], control=shadow)
         loop_result = await runner.run_chain(0, reset_step=False)
         bus.deadline = top.cycle_now() + int(job["drain_cycles"])
     where, status = await fw
@@ -412,5 +526,16 @@ async def firmware_in_the_loop(dut):
         "last_sample_codes": [int(v) for v in res.codes[-1]],
         "firmware": firmware_report,
     }
+    if shadow is not None:
+        extra["refused_samples"] = res.refused
+        extra["coefficient_sets"] = [{"from_cycle": int(e - (bus.enable_cycle or 0) - START_MARGIN),
+                                      "A_raw": A.tolist(), "b_raw": b.tolist()} for e, A, b in shadow.coef_sets]
+    if job["program"] == "anneal" and status == 0:
+        r = firmware_report["result"]
+        exact = anneal_exact(res.codes, res.accepted_m, r["count"], int(job["program_args"]["settle"]),
+                             program.spec.x_bits)
+        extra["anneal_exact"] = exact
+        extra["anneal_matches_exact"] = all(e["mean_q30"] == mq and e["var_q30"] == vq
+                                            for e, mq, vq in zip(exact, r["mean_q30"], r["var_q30"]))
     rep = build_report(cfg, program, res.loop, est, demon=job["simulator"], wall_s=wall, extra=extra)
     write_json(job["result"], rep)
