@@ -54,11 +54,14 @@ READ32 = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint32, ctypes
 WRITE32 = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32)
 DELAY = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32)
 NOW = ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_void_p)
+IRQ_LINE = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
+WAIT_IRQ = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint32)
 
 
 class Host(ctypes.Structure):
     _fields_ = [("read32", READ32), ("write32", WRITE32), ("delay", DELAY), ("user", ctypes.c_void_p),
-                ("now", NOW), ("virtual_now", ctypes.c_uint32)]
+                ("now", NOW), ("virtual_now", ctypes.c_uint32), ("irq_line", IRQ_LINE), ("wait_irq", WAIT_IRQ),
+                ("isr", ctypes.c_void_p), ("isr_ctx", ctypes.c_void_p), ("in_isr", ctypes.c_uint32)]
 
 
 class Counters(ctypes.Structure):
@@ -127,7 +130,7 @@ def load_library(path: str) -> ctypes.CDLL:
         if c_size != ctypes.sizeof(mirror):
             raise RuntimeError(f"{mirror.__name__}: the C struct has {c_size} bytes, its ctypes mirror "
                                f"{ctypes.sizeof(mirror)}: emulator/cosim/firmware_tb.py is out of date with firmware/include")
-    for name in ("demon_init", "demon_linear_solve", "demon_anneal", "demon_diffusion"):
+    for name in ("demon_init", "demon_linear_solve", "demon_linear_solve_irq", "demon_anneal", "demon_diffusion"):
         getattr(lib, name).restype = ctypes.c_int
     lib.demon_status_name.restype = ctypes.c_char_p
     lib.demon_status_name.argtypes = [ctypes.c_int]
@@ -243,9 +246,44 @@ class FirmwareBus:
         self._write = resume(self._awrite)
         self._delay = resume(self._adelay)
         self._now = resume(self._anow)
+        self._wait_irq = resume(self._await_irq)
+        # the demon's irq line as of the current simulation time (a watcher follows the signal; the
+        # simulation is paused while the C code runs, so the C side reads it without a hand-off)
+        self.irq_level = 0
+        self.irq_rises = 0
+        self.irq_changed = cocotb.triggers.Event()
         # The C side keeps these pointers: keep the Python objects alive as long as the bus.
         self.host = Host(READ32(self._c_read), WRITE32(self._c_write), DELAY(self._c_delay), None,
-                         NOW(self._c_now), 0)
+                         NOW(self._c_now), 0, IRQ_LINE(self._c_irq_line), WAIT_IRQ(self._c_wait_irq), None, None, 0)
+
+    async def watch_irq(self) -> None:
+        """Follow demon_top's irq output (started once, for the whole run)."""
+        sig = self.top.dut.irq
+        self.irq_level = int(sig.value)
+        while True:
+            await sig.value_change
+            level = int(sig.value)
+            self.irq_rises += int(level and not self.irq_level)
+            self.irq_level = level
+            self.irq_changed.set()
+
+    async def _await_irq(self, timeout_cycles: int) -> int:
+        """WFI: until the irq line is high, or timeout_cycles, or the drain deadline."""
+        if self.irq_level or self._late():
+            return self.irq_level
+        t0 = self.top.cycle_now()
+        period = self.top.period
+        while not self.irq_level and not self._late():
+            left = timeout_cycles - (self.top.cycle_now() - t0)
+            if left <= 0:
+                break
+            self.irq_changed.clear()
+            waits = [self.irq_changed.wait(), Timer(left * period, unit="step")]
+            if self.deadline is not None:
+                waits.append(Timer(max(1, self.deadline + 1 - self.top.cycle_now()) * period, unit="step"))
+            await First(*waits)
+        self.delay_cycles += self.top.cycle_now() - t0
+        return self.irq_level
 
     def _late(self) -> bool:
         if self.deadline is not None and self.top.cycle_now() > self.deadline:
@@ -308,6 +346,16 @@ class FirmwareBus:
             self.errors.append(f"now: {e!r}")
             return 0
 
+    def _c_irq_line(self, user) -> int:
+        return int(self.irq_level)
+
+    def _c_wait_irq(self, user, timeout) -> int:
+        try:
+            return int(self._wait_irq(int(timeout)))
+        except BaseException as e:  # noqa: BLE001
+            self.errors.append(f"wait_irq: {e!r}")
+            return 0
+
     def _c_delay(self, user, cycles) -> None:
         try:
             self._delay(int(cycles))
@@ -352,6 +400,18 @@ class LinearSolve:
         return {"x_q16": list(r.x_q16[:n]), "mean_q30": list(r.mean_q30[:n]), "sum": list(r.sum[:n]),
                 "count": r.count, "discarded": r.discarded, "empty_polls": r.empty_polls,
                 "counters": r.counters.as_dict()}
+
+
+class LinearSolveIrq(LinearSolve):
+    """demon_linear_solve_irq: the same arguments and result, plus the IRQ threshold."""
+
+    def __init__(self, job: dict, program):
+        super().__init__(job, program)
+        self.threshold = int(job["program_args"]["irq_threshold"])
+
+    def call(self, lib, dev) -> int:
+        return lib.demon_linear_solve_irq(dev, ctypes.byref(self.args), ctypes.c_uint32(self.threshold),
+                                          ctypes.byref(self.result))
 
 
 class Anneal:
@@ -442,7 +502,8 @@ def anneal_exact(codes: np.ndarray, accepted: list[tuple[int, int]], count: list
     return out
 
 
-PROGRAMS = {"linear_solve": LinearSolve, "anneal": Anneal, "diffusion": Diffusion}
+PROGRAMS = {"linear_solve": LinearSolve, "linear_solve_irq": LinearSolveIrq, "anneal": Anneal,
+            "diffusion": Diffusion}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -463,6 +524,7 @@ async def firmware_in_the_loop(dut):
     # a program that reprograms the demon mid-run: the golden model follows its writes
     shadow = RegisterShadow(program) if job.get("follow_writes") else None
     bus = FirmwareBus(top, shadow)
+    irq_watch = cocotb.start_soon(bus.watch_irq())
     dev = ctypes.create_string_buffer(lib.demon_programs_sizeof(SIZEOF_DEV))
 
     def firmware() -> tuple[str, int]:
@@ -481,6 +543,7 @@ async def firmware_in_the_loop(dut):
         loop_result = await runner.run_chain(0, reset_step=False)
         bus.deadline = top.cycle_now() + int(job["drain_cycles"])
     where, status = await fw
+    irq_watch.cancel()
     wall = time.perf_counter() - t0
 
     status_name = lib.demon_status_name(status).decode()
@@ -488,7 +551,7 @@ async def firmware_in_the_loop(dut):
         "program": job["program"], "status": status_name, "failed_in": where if status else None,
         "bus_errors_after_deadline": bus.expired, "python_errors": bus.errors,
         "reads": sum(1 for t in bus.trace if t[1] == "R"), "writes": sum(1 for t in bus.trace if t[1] == "W"),
-        "delay_cycles": bus.delay_cycles, "enable_cycle": bus.enable_cycle,
+        "delay_cycles": bus.delay_cycles, "enable_cycle": bus.enable_cycle, "irq_rises": bus.irq_rises,
         "end_cycle": top.cycle_now(), "result": prog.output() if status == 0 else None,
         "us_per_access": wall / max(1, len(bus.trace)) * 1e6,
     }

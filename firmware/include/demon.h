@@ -55,6 +55,7 @@
 
 #include <stdint.h>
 
+#include "demon_platform.h"
 #include "demon_regs.h"
 
 #ifdef __cplusplus
@@ -146,6 +147,17 @@ typedef struct demon_counters {
     uint32_t drop;           /* CNT_DROP: cycles with a sample refused while enabled */
     uint32_t sat;            /* CNT_SAT: output values that overflowed their format */
 } demon_counters_t;
+
+/* Interrupt sources (IRQ_ENABLE / IRQ_STATUS bits; register map 1.3). */
+#define DEMON_IRQ_CAP_LEVEL DEMON_IRQ_STATUS_CAP_LEVEL_MASK        /* FIFO at or above the threshold */
+#define DEMON_IRQ_CAP_OVERFLOW DEMON_IRQ_STATUS_CAP_OVERFLOW_MASK  /* FIFO overflow */
+#define DEMON_IRQ_IDLE DEMON_IRQ_STATUS_IDLE_MASK                  /* stopped and idle: run done */
+#define DEMON_IRQ_COUNTERS DEMON_IRQ_STATUS_COUNTERS_MASK          /* CNT_DROP or CNT_SAT advanced */
+#define DEMON_IRQ_BUS_ERROR DEMON_IRQ_STATUS_BUS_ERROR_MASK        /* an access answered SLVERR */
+#define DEMON_IRQ_ALL (DEMON_IRQ_CAP_LEVEL | DEMON_IRQ_CAP_OVERFLOW | DEMON_IRQ_IDLE | DEMON_IRQ_COUNTERS \
+                       | DEMON_IRQ_BUS_ERROR)
+/* The register-map minor version that has the interrupt registers. */
+#define DEMON_IRQ_MAP_MINOR 3u
 
 /* demon_start flags. */
 #define DEMON_START_CLEAR_COUNTERS 0x1u   /* zero the counters in the same CTRL write */
@@ -324,6 +336,40 @@ demon_status_t demon_capture_discard(demon_dev_t *dev, uint32_t *seq);
  * or codes_len < max_samples * N), DEMON_E_EMPTY, DEMON_E_OVERRUN, DEMON_E_UNDERFLOW, DEMON_E_BUS. */
 demon_status_t demon_capture_drain(demon_dev_t *dev, uint32_t *first_seq, int32_t *codes, uint32_t codes_len,
                                    uint32_t max_samples, uint32_t *count);
+
+/* ---- Interrupts (register map 1.3; an older instance: DEMON_E_UNSUPPORTED, no access) ---------
+ * The demon's irq output is high while IRQ_STATUS & IRQ_ENABLE != 0. A status bit is set at every
+ * clock its condition holds and cleared by demon_irq_clear (write 1 to clear), so a handler that
+ * drains the FIFO below the threshold and then clears CAP_LEVEL lowers the line. */
+
+/* IRQ_THRESHOLD = threshold (FIFO entries, 1..CAP_DEPTH), then IRQ_ENABLE = mask
+ * (DEMON_IRQ_* bits; 0 disables every source).
+ * Returns DEMON_OK, DEMON_E_NULL, DEMON_E_NOT_READY, DEMON_E_UNSUPPORTED, DEMON_E_RANGE (mask
+ * outside DEMON_IRQ_ALL, threshold 0 or above CAP_DEPTH), DEMON_E_BUS. */
+demon_status_t demon_irq_config(demon_dev_t *dev, uint32_t mask, uint32_t threshold);
+
+/* IRQ_THRESHOLD alone (1..CAP_DEPTH).
+ * Returns DEMON_OK, DEMON_E_NULL, DEMON_E_NOT_READY, DEMON_E_UNSUPPORTED, DEMON_E_RANGE, DEMON_E_BUS. */
+demon_status_t demon_irq_set_threshold(demon_dev_t *dev, uint32_t threshold);
+
+/* Read IRQ_STATUS into *status (DEMON_IRQ_* bits).
+ * Returns DEMON_OK, DEMON_E_NULL, DEMON_E_NOT_READY, DEMON_E_UNSUPPORTED, DEMON_E_BUS. */
+demon_status_t demon_irq_status(demon_dev_t *dev, uint32_t *status);
+
+/* Clear the IRQ_STATUS bits in mask (one write of mask: write 1 to clear).
+ * Returns DEMON_OK, DEMON_E_NULL, DEMON_E_NOT_READY, DEMON_E_UNSUPPORTED, DEMON_E_RANGE, DEMON_E_BUS. */
+demon_status_t demon_irq_clear(demon_dev_t *dev, uint32_t mask);
+
+/* Route the irq line to isr(ctx) (demon_plat_irq_attach; NULL detaches). No register access.
+ * The ISR may call the driver (demon_capture_drain, demon_irq_status, demon_irq_clear, ...).
+ * Returns DEMON_OK, DEMON_E_NULL (dev), DEMON_E_NOT_READY, DEMON_E_UNSUPPORTED. */
+demon_status_t demon_irq_attach(demon_dev_t *dev, demon_isr_fn isr, void *ctx);
+
+/* Sleep until the irq line is high (the ISR runs) or timeout_cycles demon clock cycles have
+ * passed (demon_plat_wait_irq). No register access.
+ * Returns DEMON_OK (the line was high), DEMON_E_TIMEOUT, DEMON_E_NULL, DEMON_E_NOT_READY,
+ * DEMON_E_UNSUPPORTED. */
+demon_status_t demon_wait_irq(demon_dev_t *dev, uint32_t timeout_cycles);
 
 #ifdef __cplusplus
 }

@@ -19,6 +19,9 @@ typedef int (*demon_host_read32_fn)(void *user, uint32_t offset, uint32_t *value
 typedef int (*demon_host_write32_fn)(void *user, uint32_t offset, uint32_t value);
 typedef void (*demon_host_delay_fn)(void *user, uint32_t cycles);
 typedef uint32_t (*demon_host_now_fn)(void *user);
+typedef int (*demon_host_irq_fn)(void *user);                        /* the irq line: 1 high */
+typedef int (*demon_host_wait_irq_fn)(void *user, uint32_t timeout); /* 1: line high, 0: timeout */
+typedef void (*demon_host_isr_fn)(void *ctx);
 
 struct demon_host {
     demon_host_read32_fn read32;    /* required */
@@ -29,6 +32,13 @@ struct demon_host {
                                        NULL: the virtual clock below */
     uint32_t virtual_now;           /* kept by platform/host.c when `now` is NULL: cycles asked of
                                        demon_plat_delay_cycles plus one per access (start at 0) */
+    demon_host_irq_fn irq_line;     /* optional: the demon's irq line (NULL: never high) */
+    demon_host_wait_irq_fn wait_irq; /* optional: sleep until the line is high or timeout cycles
+                                       (NULL: delay the timeout, then look at the line) */
+    /* kept by platform/host.c (start NULL / 0): the attached ISR, and whether it is running */
+    demon_host_isr_fn isr;
+    void *isr_ctx;
+    uint32_t in_isr;
 };
 
 #ifdef __cplusplus

@@ -4,6 +4,7 @@
  *
  *   demon_linear_solve   the thermodynamic linear solve: load A and b, start, skip the burn-in,
  *                        average the captured ADC samples in exact fixed point, return x
+ *   demon_linear_solve_irq  the same, driven by the demon's interrupt instead of polling
  *   demon_anneal         an annealing schedule: stages of rising inverse temperature beta_k, the
  *                        coefficients beta_k * (A, b) loaded at each stage boundary while the
  *                        unit is idle, per-stage mean and spread of the captured samples
@@ -66,6 +67,15 @@ typedef struct demon_linear_solve_result {
 /* `dev` initialised by demon_init. Returns DEMON_OK with `result` filled, or the first error. */
 demon_status_t demon_linear_solve(demon_dev_t *dev, const demon_linear_solve_args_t *args,
                                   demon_linear_solve_result_t *result);
+
+/* The same solve, interrupt-driven (register map 1.3): IRQ_THRESHOLD = threshold
+ * (1..CAP_DEPTH; lowered to what is still to come near the end), CAP_LEVEL and CAP_OVERFLOW
+ * enabled, an ISR attached (demon_irq_attach) that drains the FIFO with demon_capture_drain and
+ * accumulates; the main loop sleeps in demon_wait_irq(idle_cycles), reading IRQ_STATUS once per
+ * wake-up without an interrupt (counted in empty_polls). Same samples, same arithmetic, same
+ * result as demon_linear_solve. DEMON_E_UNSUPPORTED on an instance without interrupts. */
+demon_status_t demon_linear_solve_irq(demon_dev_t *dev, const demon_linear_solve_args_t *args, uint32_t threshold,
+                                      demon_linear_solve_result_t *result);
 
 /* Largest number of annealing stages. */
 #define DEMON_ANNEAL_MAX_STAGES 16u

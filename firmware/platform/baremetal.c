@@ -15,9 +15,15 @@
  * Without it the clock is virtual: the cycles spent in demon_plat_delay_cycles plus one per bus
  * access (a lower bound of the time elapsed, so timeouts expire no earlier than asked).
  *
+ * Interrupts: demon_plat_irq_attach keeps the ISR; the board's vector table (the demon's irq line
+ * wired to an interrupt input) calls demon_baremetal_irq(), which runs it. demon_plat_wait_irq
+ * sleeps with DEMON_BAREMETAL_WFI() (e.g. -D'DEMON_BAREMETAL_WFI()=__asm__ volatile("wfi")';
+ * default: spin) until that handler has run or the clock says the timeout has passed.
+ *
  * This file builds on the host too (same flags as the rest: -std=c99 -Wall -Wextra -Werror);
  * it is compiled there, never run.
  */
+#include <stddef.h>
 #include <stdint.h>
 
 #include "demon_platform.h"
@@ -56,6 +62,48 @@ void demon_plat_delay_cycles(void *plat, uint32_t cycles)
     while (left != 0u) {
         left = left - 1u;
     }
+}
+
+#ifndef DEMON_BAREMETAL_WFI
+#define DEMON_BAREMETAL_WFI() ((void)0)
+#endif
+
+static demon_isr_fn bm_isr;
+static void *bm_isr_ctx;
+static volatile uint32_t bm_irq_count;   /* interrupts taken */
+
+void demon_baremetal_irq(void);
+
+/* The demon's interrupt handler: call it from the vector table. */
+void demon_baremetal_irq(void)
+{
+    bm_irq_count = bm_irq_count + 1u;
+    if (bm_isr != NULL) {
+        bm_isr(bm_isr_ctx);
+    }
+}
+
+void demon_plat_irq_attach(void *plat, demon_isr_fn isr, void *ctx)
+{
+    (void)plat;
+    bm_isr = isr;
+    bm_isr_ctx = ctx;
+}
+
+int demon_plat_wait_irq(void *plat, uint32_t timeout_cycles)
+{
+    uint32_t seen = bm_irq_count;
+    uint32_t t0 = demon_plat_now_cycles(plat);
+    while (bm_irq_count == seen) {
+        if (demon_plat_now_cycles(plat) - t0 > timeout_cycles) {
+            return 0;
+        }
+        DEMON_BAREMETAL_WFI();
+#ifndef DEMON_BAREMETAL_NOW_CYCLES
+        DEMON_BAREMETAL_TICK(1u);    /* the virtual clock advances while we sleep */
+#endif
+    }
+    return 1;
 }
 
 uint32_t demon_plat_now_cycles(void *plat)

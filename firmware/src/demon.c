@@ -739,3 +739,64 @@ demon_status_t demon_capture_drain(demon_dev_t *dev, uint32_t *first_seq, int32_
     if (DEMON_CAP_STATUS_UNDERFLOW_GET(level) != 0u) return DEMON_E_UNDERFLOW;
     return DEMON_OK;
 }
+
+/* ---------------------------------------------------------------------------------------------
+ * Interrupts
+ * ------------------------------------------------------------------------------------------- */
+
+/* Common entry check of the interrupt calls: the instance has the registers (map 1.3). */
+static demon_status_t check_irq(const demon_dev_t *dev)
+{
+    demon_status_t st = check_dev(dev);
+    if (st != DEMON_OK) return st;
+    if ((dev->info.version & 0xFFFFu) < DEMON_IRQ_MAP_MINOR) return DEMON_E_UNSUPPORTED;
+    return DEMON_OK;
+}
+
+demon_status_t demon_irq_config(demon_dev_t *dev, uint32_t mask, uint32_t threshold)
+{
+    demon_status_t st = check_irq(dev);
+    if (st != DEMON_OK) return st;
+    if ((mask & ~DEMON_IRQ_ALL) != 0u || threshold < 1u || threshold > dev->info.cap_depth) return DEMON_E_RANGE;
+    if ((st = wr(dev, DEMON_IRQ_THRESHOLD_OFFSET, threshold)) != DEMON_OK) return st;
+    return wr(dev, DEMON_IRQ_ENABLE_OFFSET, mask);
+}
+
+demon_status_t demon_irq_set_threshold(demon_dev_t *dev, uint32_t threshold)
+{
+    demon_status_t st = check_irq(dev);
+    if (st != DEMON_OK) return st;
+    if (threshold < 1u || threshold > dev->info.cap_depth) return DEMON_E_RANGE;
+    return wr(dev, DEMON_IRQ_THRESHOLD_OFFSET, threshold);
+}
+
+demon_status_t demon_irq_status(demon_dev_t *dev, uint32_t *status)
+{
+    demon_status_t st = check_irq(dev);
+    if (st != DEMON_OK) return st;
+    if (status == NULL) return DEMON_E_NULL;
+    return rd(dev, DEMON_IRQ_STATUS_OFFSET, status);
+}
+
+demon_status_t demon_irq_clear(demon_dev_t *dev, uint32_t mask)
+{
+    demon_status_t st = check_irq(dev);
+    if (st != DEMON_OK) return st;
+    if ((mask & ~DEMON_IRQ_ALL) != 0u) return DEMON_E_RANGE;
+    return wr(dev, DEMON_IRQ_STATUS_OFFSET, mask);
+}
+
+demon_status_t demon_irq_attach(demon_dev_t *dev, demon_isr_fn isr, void *ctx)
+{
+    demon_status_t st = check_irq(dev);
+    if (st != DEMON_OK) return st;
+    demon_plat_irq_attach(dev->plat, isr, ctx);
+    return DEMON_OK;
+}
+
+demon_status_t demon_wait_irq(demon_dev_t *dev, uint32_t timeout_cycles)
+{
+    demon_status_t st = check_irq(dev);
+    if (st != DEMON_OK) return st;
+    return demon_plat_wait_irq(dev->plat, timeout_cycles) ? DEMON_OK : DEMON_E_TIMEOUT;
+}
