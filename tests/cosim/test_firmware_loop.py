@@ -281,3 +281,48 @@ def test_anneal_in_the_loop(simulator, tmp_path):
         var = np.array(fw["result"]["var_q30"][k], dtype=np.float64) / 2**30
         assert np.all(np.abs(mean - law["mean"]) <= 5 * law["se_mean"] + law["lsb"] / 2), (k, mean, law)
         assert np.all(np.abs(var - law["pop_var"]) <= 5 * law["se_var"]), (k, var, law)
+
+
+# ---- interrupt-driven solve ----------------------------------------------------------------------
+
+@pytest.mark.sim
+@pytest.mark.parametrize("simulator", SIMS)
+def test_interrupt_driven_linear_solve_in_the_loop(simulator, tmp_path):
+    # The C program sleeps in demon_wait_irq; the bridge calls its ISR back when demon_top's irq
+    # line is high (the FIFO holds IRQ_THRESHOLD samples); the ISR drains the FIFO. The loop is the
+    # golden run bit for bit, and the answer is the polling solve's, to the bit: the same samples
+    # averaged with the same arithmetic.
+    from demonloop.cosim.firmware import IRQ_THRESHOLD
+
+    cfg = _config(**{"run.burn_in_samples": 50, "run.samples": 400})
+    trace_path = tmp_path / "trace.csv"
+    rep, _ = _run_ok("linear_solve_irq", cfg, simulator, trace_path)
+    fw = rep["firmware"]
+    total = 450
+    assert fw["result"]["count"] == 400 and fw["result"]["discarded"] == 50
+    assert rep["rtl_counters"]["CNT_IN"] == total and rep["rtl_counters"]["CNT_DROP"] == 0
+    polled = run_firmware("linear_solve", cfg, simulator, quiet=True)
+    assert polled["firmware"]["status"] == "DEMON_OK"
+    assert fw["result"]["x_q16"] == polled["firmware"]["result"]["x_q16"]
+    assert fw["result"]["sum"] == polled["firmware"]["result"]["sum"]
+    # interrupts did the work: the FIFO is touched only by the ISR's drains (CAP_STATUS, CAP_SEQ,
+    # whole samples, CAP_STATUS), never polled; each drain follows an interrupt
+    assert fw["irq_rises"] >= 1
+    rows = _trace(trace_path)
+    assert len(rows) == fw["reads"] + fw["writes"]
+    n = cfg.n
+    assert sum(r["register"].startswith("CAP_DATA") for r in rows) == total * n
+    reg = [r["register"] for r in rows]
+    for i, name in enumerate(reg):
+        if name == "CAP_STATUS":
+            opens = i + 1 < len(reg) and reg[i + 1] == "CAP_SEQ"
+            closes = reg[i - 1] == f"CAP_DATA[{n - 1}]"
+            empty = reg[i - 1] == "CAP_SEQ" or (i + 1 < len(reg) and not reg[i + 1].startswith("CAP_"))
+            assert opens or closes or empty, (i, reg[i - 2: i + 3])
+    # a drain takes at most IRQ_DRAIN_MAX = 8 samples (programs/linear_solve.c)
+    assert reg.count("CAP_SEQ") >= total // 8
+    C = regs.IRQ_STATUS
+    clears = [r for r in rows if r["op"] == "W" and r["register"] == "IRQ_STATUS"]
+    assert clears and all(int(r["value"], 16) in (C.field("CAP_LEVEL").put(1), 0x1F) for r in clears)
+    enables = [int(r["value"], 16) for r in rows if r["op"] == "W" and r["register"] == "IRQ_ENABLE"]
+    assert enables[0] == C.field("CAP_LEVEL").put(1) | C.field("CAP_OVERFLOW").put(1) and enables[-1] == 0
