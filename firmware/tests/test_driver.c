@@ -619,6 +619,131 @@ static void test_wait_idle_and_clock(void)
     CHECK_ST(demon_now(&D, NULL), DEMON_E_NULL);
 }
 
+/* Interrupt calls: IRQ_THRESHOLD then IRQ_ENABLE; write-1-to-clear; ranges; an instance of map
+ * 1.2 has none (DEMON_E_UNSUPPORTED, no access). */
+static int isr_calls;
+static void count_isr(void *ctx)
+{
+    regmodel_t *m = (regmodel_t *)ctx;
+    isr_calls++;
+    m->irq_enable = 0u;          /* a handler that silences the source, as a real one would */
+}
+
+static void old_map(regmodel_t *m) { m->version = 0x00010002u; }
+
+static void test_irq_calls(void)
+{
+    int32_t x[4] = {1, 2, 3, 4};
+    uint32_t st = 99u;
+    fresh(NULL);
+    CHECK_ST(demon_irq_config(&D, DEMON_IRQ_CAP_LEVEL | DEMON_IRQ_CAP_OVERFLOW, 3u), DEMON_OK);
+    CHECK(M.nlog == 2u && M.log[0].op == 'W' && M.log[0].offset == DEMON_IRQ_THRESHOLD_OFFSET && M.log[0].value == 3u
+          && M.log[1].offset == DEMON_IRQ_ENABLE_OFFSET && M.log[1].value == 0x3u);
+    regmodel_clear_log(&M);
+    CHECK_ST(demon_irq_config(&D, 0x20u, 3u), DEMON_E_RANGE);
+    CHECK_ST(demon_irq_config(&D, DEMON_IRQ_ALL, 0u), DEMON_E_RANGE);
+    CHECK_ST(demon_irq_config(&D, DEMON_IRQ_ALL, M.cap_depth + 1u), DEMON_E_RANGE);
+    CHECK_ST(demon_irq_set_threshold(&D, 0u), DEMON_E_RANGE);
+    CHECK_ST(demon_irq_clear(&D, 0x40u), DEMON_E_RANGE);
+    CHECK_ST(demon_irq_status(&D, NULL), DEMON_E_NULL);
+    CHECK(M.nlog == 0u);
+    /* stopped and idle: IDLE; two samples below the threshold of 3, the third raises CAP_LEVEL */
+    CHECK_ST(demon_irq_status(&D, &st), DEMON_OK);
+    CHECK(st == DEMON_IRQ_IDLE && M.log[0].offset == DEMON_IRQ_STATUS_OFFSET);
+    regmodel_accept(&M, x);
+    regmodel_accept(&M, x);
+    CHECK_ST(demon_irq_status(&D, &st), DEMON_OK);
+    CHECK((st & DEMON_IRQ_CAP_LEVEL) == 0u);
+    regmodel_accept(&M, x);
+    CHECK_ST(demon_irq_status(&D, &st), DEMON_OK);
+    CHECK((st & DEMON_IRQ_CAP_LEVEL) != 0u);
+    /* an SLVERR sets BUS_ERROR; clearing it is one write of the mask */
+    {
+        uint32_t v;
+        CHECK(M.host.read32(M.host.user, 0x0044u, &v) != 0);
+    }
+    CHECK_ST(demon_irq_status(&D, &st), DEMON_OK);
+    CHECK((st & DEMON_IRQ_BUS_ERROR) != 0u);
+    regmodel_clear_log(&M);
+    CHECK_ST(demon_irq_clear(&D, DEMON_IRQ_BUS_ERROR), DEMON_OK);
+    CHECK(M.nlog == 1u && M.log[0].offset == DEMON_IRQ_STATUS_OFFSET && M.log[0].value == DEMON_IRQ_BUS_ERROR);
+    CHECK((regmodel_irq_status(&M) & DEMON_IRQ_BUS_ERROR) == 0u);
+    /* the ISR: taken at the next platform entry while the line is high, not re-entered */
+    isr_calls = 0;
+    CHECK_ST(demon_irq_attach(&D, count_isr, &M), DEMON_OK);
+    CHECK(isr_calls == 0);                            /* attach makes no access */
+    CHECK_ST(demon_irq_status(&D, &st), DEMON_OK);    /* the line is high (CAP_LEVEL enabled, 3 waiting) */
+    CHECK(isr_calls == 1 && M.irq_enable == 0u);
+    CHECK_ST(demon_wait_irq(&D, 300u), DEMON_E_TIMEOUT);   /* silenced: nothing more */
+    CHECK(isr_calls == 1);
+    CHECK_ST(demon_irq_attach(&D, NULL, NULL), DEMON_OK);
+    /* an instance without the interrupt registers */
+    fresh(old_map);
+    CHECK_ST(demon_irq_config(&D, DEMON_IRQ_CAP_LEVEL, 1u), DEMON_E_UNSUPPORTED);
+    CHECK_ST(demon_irq_status(&D, &st), DEMON_E_UNSUPPORTED);
+    CHECK_ST(demon_wait_irq(&D, 10u), DEMON_E_UNSUPPORTED);
+    CHECK(M.nlog == 0u);
+}
+
+/* The interrupt-driven solve on the model: the same samples, the same sums as the polling solve. */
+static void test_linear_solve_irq(void)
+{
+    enum { N = 4, BURN = 5, SAMPLES = 23, TOTAL = BURN + SAMPLES + 3 };
+    static int32_t feed[TOTAL][N];
+    int32_t a[N * N];
+    int32_t b[N];
+    demon_linear_solve_args_t args;
+    static demon_linear_solve_result_t res;
+    static demon_linear_solve_result_t polled;
+    uint32_t i;
+    uint32_t j;
+    for (i = 0; i < TOTAL; i++) {
+        for (j = 0; j < N; j++) feed[i][j] = (int32_t)((i * 41u + j * 13u) % 1024u) - 512;
+    }
+    for (i = 0; i < N * N; i++) a[i] = (int32_t)i * 7 - 50;
+    for (i = 0; i < N; i++) b[i] = (int32_t)i * 300 - 400;
+    memset(&args, 0, sizeof args);
+    args.a = a;
+    args.b = b;
+    args.n = N;
+    args.burn_in = BURN;
+    args.samples = SAMPLES;
+    args.inv_scale_q16 = 2 * 65536 + 777;
+    args.idle_cycles = 400u;
+    args.timeout_cycles = 100000u;
+    fresh(NULL);
+    M.feed = &feed[0][0];
+    M.feed_count = TOTAL;
+    M.feed_per_delay = 1u;
+    CHECK_ST(demon_linear_solve(&D, &args, &polled), DEMON_OK);
+    fresh(NULL);
+    M.feed = &feed[0][0];
+    M.feed_count = TOTAL;
+    M.feed_per_delay = 1u;
+    CHECK_ST(demon_linear_solve_irq(&D, &args, 4u, &res), DEMON_OK);
+    CHECK(res.count == SAMPLES && res.discarded == BURN);
+    for (j = 0; j < N; j++) {
+        CHECK(res.sum[j] == polled.sum[j] && res.x_q16[j] == polled.x_q16[j]);
+    }
+    CHECK(M.enable == 0u && M.irq_enable == 0u && M.cap_underflow == 0u);
+    CHECK(M.host.isr == NULL);                       /* detached at the end */
+    CHECK_ST(demon_linear_solve_irq(&D, &args, 0u, &res), DEMON_E_RANGE);
+    CHECK_ST(demon_linear_solve_irq(&D, &args, M.cap_depth + 1u, &res), DEMON_E_RANGE);
+    /* nothing arrives: the sleep times out */
+    fresh(NULL);
+    args.timeout_cycles = 1000u;
+    CHECK_ST(demon_linear_solve_irq(&D, &args, 4u, &res), DEMON_E_TIMEOUT);
+    CHECK(M.enable == 0u && M.irq_enable == 0u && M.host.isr == NULL);
+    /* an overflow is reported by the ISR */
+    fresh(NULL);
+    M.cap_depth = 4u;
+    M.feed = &feed[0][0];
+    M.feed_count = TOTAL;
+    M.feed_per_delay = 10u;
+    args.timeout_cycles = 100000u;
+    CHECK_ST(demon_linear_solve_irq(&D, &args, 4u, &res), DEMON_E_OVERRUN);
+}
+
 static void test_bus_errors_stop_at_the_failing_access(void)
 {
     int32_t a[16];
@@ -1274,6 +1399,8 @@ int main(int argc, char **argv)
     test_underflow_is_checked_on_every_read();
     test_capture_drain();
     test_wait_idle_and_clock();
+    test_irq_calls();
+    test_linear_solve_irq();
     test_bus_errors_stop_at_the_failing_access();
     test_score_network_info_and_unit_checks();
     test_score_network_layers();
