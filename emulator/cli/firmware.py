@@ -36,8 +36,12 @@ def firmware_command():
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Override the config's seed.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Override a config value by dotted key, e.g. --set run.samples=1000 (repeatable).")
-def run_command(program, config, demon, trace, as_json, seed, sets):
-    """Run firmware PROGRAM (linear_solve, anneal or diffusion) against the RTL demon with CONFIG's
+@click.option("--bus-wait-states", type=int, default=0, show_default=True,
+              help="Bus-latency model: extra CPU cycles every register access costs after its response.")
+@click.option("--cpu-clock-ratio", type=float, default=1.0, show_default=True,
+              help="Bus-latency model: demon clock cycles per CPU cycle (2: a CPU at half the demon's clock).")
+def run_command(program, config, demon, trace, as_json, seed, sets, bus_wait_states, cpu_clock_ratio):
+    """Run firmware PROGRAM (linear_solve, linear_solve_irq, anneal or diffusion) against the RTL demon with CONFIG's
     analog array in the loop, one chain, and score its answer. CONFIG is a file or a bundled
     config's name (default: the bundled linear solve)."""
     from demonloop.cli.main import _load
@@ -51,7 +55,8 @@ def run_command(program, config, demon, trace, as_json, seed, sets):
         trace_path = Path(trace)
         if not trace_path.parent.is_dir():
             raise ConfigError("--trace", f"folder {str(trace_path.parent)!r} does not exist")
-    rep = run_firmware(program, cfg, demon, trace=trace_path, quiet=as_json)
+    rep = run_firmware(program, cfg, demon, trace=trace_path, quiet=as_json, bus_wait_states=bus_wait_states,
+                       cpu_clock_ratio=cpu_clock_ratio)
     rep["config_path"] = str(path)
     fw = rep["firmware"]
     if as_json:

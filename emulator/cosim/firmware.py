@@ -246,9 +246,16 @@ def solution_error_bound(cfg: Config, program) -> tuple[float, np.ndarray]:
 
 
 def run_firmware(program_name: str, cfg: Config, simulator: str, trace: Path | None = None,
-                 quiet: bool = False, idle_cycles: int | None = None, program_overrides: dict | None = None) -> dict:
+                 quiet: bool = False, idle_cycles: int | None = None, program_overrides: dict | None = None,
+                 bus_wait_states: int = 0, cpu_clock_ratio: float = 1.0) -> dict:
     """Run firmware program ``program_name`` against the RTL demon on ``simulator`` with ``cfg``'s
     analog array in the loop (one chain). Returns the report (see the module docstring).
+
+    The CPU-side bus-latency model: every register access costs the CPU ``bus_wait_states``
+    extra CPU cycles after its AXI4-Lite response (an interconnect's and a bridge's wait states),
+    and the CPU clock runs ``cpu_clock_ratio`` times slower than the demon's (2.0: a 50 MHz core
+    beside a 100 MHz demon), so an access takes ``ceil(bus_wait_states * cpu_clock_ratio)`` demon
+    cycles more than the bus handshake itself.
 
     ``program_overrides`` replaces the program's arguments (``burn_in``, ``samples``, ...; for the
     linear solve also ``a_raw`` / ``b_raw``, the coefficients the firmware loads): tests use it to
@@ -258,6 +265,10 @@ def run_firmware(program_name: str, cfg: Config, simulator: str, trace: Path | N
 
     cfg = cfg.with_overrides({"chains": 1}) if cfg.chains != 1 else cfg
     check_firmware_config(program_name, cfg)
+    if not (isinstance(bus_wait_states, int) and 0 <= bus_wait_states <= 100_000):
+        raise ConfigError("--bus-wait-states", f"must be an integer in 0..100000, got {bus_wait_states!r}")
+    if not (0.01 <= float(cpu_clock_ratio) <= 1000.0):
+        raise ConfigError("--cpu-clock-ratio", f"must be in 0.01..1000, got {cpu_clock_ratio!r}")
 
     def log(msg):
         if not quiet:
@@ -281,7 +292,8 @@ def run_firmware(program_name: str, cfg: Config, simulator: str, trace: Path | N
         job = {"config": cfg.raw(), "base_dir": str(cfg.base_dir), "simulator": simulator, "result": str(result),
                "library": str(lib), "program": program_name, "program_args": args,
                "drain_cycles": DRAIN_CYCLES, "trace": str(trace) if trace else None,
-               "follow_writes": fw_program.follow_writes}
+               "follow_writes": fw_program.follow_writes,
+               "access_extra_cycles": int(np.ceil(bus_wait_states * float(cpu_clock_ratio) - 1e-9))}
         log(f"running firmware program {program_name} with {cfg.total_samples:,} samples on the {simulator} RTL demon")
         t0 = time.perf_counter()
         log_path = Path(tmp) / "sim.log"

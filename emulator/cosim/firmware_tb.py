@@ -232,9 +232,11 @@ class FirmwareBus:
     """Platform callbacks of the C code: each register access is one AXI4-Lite transaction (in the
     scheduler thread, through :func:`resume`), traced; delays are simulated time."""
 
-    def __init__(self, top: DemonTop, shadow: RegisterShadow | None = None):
+    def __init__(self, top: DemonTop, shadow: RegisterShadow | None = None, extra_cycles: int = 0):
         self.top = top
         self.shadow = shadow
+        # the bus-latency model: demon cycles each access costs the CPU after its response
+        self.extra_cycles = int(extra_cycles)
         self.trace: list[tuple[int, str, int, int, str]] = []   # (cycle, R/W, offset, value, resp)
         self.enable_cycle: int | None = None
         self.deadline: int | None = None      # HDL cycle after which every access fails
@@ -298,6 +300,7 @@ class FirmwareBus:
             return 0, False
         value, resp = await self.top.read(offset)
         self.trace.append((self.top.cycle_now(), "R", offset, value, resp.name))
+        await self._bus_wait()
         return value, resp == AxiResp.OKAY
 
     async def _awrite(self, offset: int, value: int) -> bool:
@@ -309,6 +312,7 @@ class FirmwareBus:
         ok = resp == AxiResp.OKAY
         if ok and self.shadow is not None:
             self.shadow.record(self.top.cycle_now() - WRITE_EFFECT_LAG, offset, value)
+        await self._bus_wait()
         if ok and offset == regs.CTRL_OFFSET and regs.CTRL.field("ENABLE").get(value) and self.enable_cycle is None:
             self.enable_cycle = self.top.cycle_now()
             self.started.set()
@@ -318,6 +322,14 @@ class FirmwareBus:
         if not self._late() and cycles > 0:
             self.delay_cycles += cycles
             await Timer(cycles * self.top.period, unit="step")
+
+    async def _bus_wait(self) -> None:
+        """The bus-latency model: the next access starts extra_cycles clock edges later than it
+        would. The wait ends half a period after an edge, so the bus master's next transaction
+        starts at the following edge whatever the simulator's ordering of a Timer and an edge in
+        one time step (ending on the edge itself would make it extra_cycles - 1 on Icarus)."""
+        if self.extra_cycles:
+            await Timer(self.extra_cycles * self.top.period + self.top.period // 2, unit="step")
 
     async def _anow(self) -> int:
         return self.top.cycle_now() & 0xFFFFFFFF
@@ -523,7 +535,7 @@ async def firmware_in_the_loop(dut):
     prog = PROGRAMS[job["program"]](job, program)
     # a program that reprograms the demon mid-run: the golden model follows its writes
     shadow = RegisterShadow(program) if job.get("follow_writes") else None
-    bus = FirmwareBus(top, shadow)
+    bus = FirmwareBus(top, shadow, int(job.get("access_extra_cycles", 0)))
     irq_watch = cocotb.start_soon(bus.watch_irq())
     dev = ctypes.create_string_buffer(lib.demon_programs_sizeof(SIZEOF_DEV))
 
@@ -552,6 +564,7 @@ async def firmware_in_the_loop(dut):
         "bus_errors_after_deadline": bus.expired, "python_errors": bus.errors,
         "reads": sum(1 for t in bus.trace if t[1] == "R"), "writes": sum(1 for t in bus.trace if t[1] == "W"),
         "delay_cycles": bus.delay_cycles, "enable_cycle": bus.enable_cycle, "irq_rises": bus.irq_rises,
+        "access_extra_cycles": bus.extra_cycles,
         "end_cycle": top.cycle_now(), "result": prog.output() if status == 0 else None,
         "us_per_access": wall / max(1, len(bus.trace)) * 1e6,
     }

@@ -26,6 +26,8 @@ QUICK = ["--set", "run.samples=150", "--set", "run.burn_in_samples=30"]
     (["linear_solve", str(DEFAULT), "--demon", "golden"], "--demon", "icarus"),
     (["diffusion", str(DEFAULT)], "workload.kind", "diffusion workload"),
     (["diffusion", str(REPO / "hw_configs" / "posterior_wells.yaml")], "workload.kind", "diffusion workload"),
+    (["linear_solve", str(DEFAULT), "--bus-wait-states", "-1"], "--bus-wait-states", "0..100000"),
+    (["linear_solve", str(DEFAULT), "--cpu-clock-ratio", "0"], "--cpu-clock-ratio", "0.01..1000"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch, argv, field, words):
     monkeypatch.chdir(tmp_path)

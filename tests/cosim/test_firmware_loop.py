@@ -326,3 +326,28 @@ def test_interrupt_driven_linear_solve_in_the_loop(simulator, tmp_path):
     assert clears and all(int(r["value"], 16) in (C.field("CAP_LEVEL").put(1), 0x1F) for r in clears)
     enables = [int(r["value"], 16) for r in rows if r["op"] == "W" and r["register"] == "IRQ_ENABLE"]
     assert enables[0] == C.field("CAP_LEVEL").put(1) | C.field("CAP_OVERFLOW").put(1) and enables[-1] == 0
+
+
+# ---- the bus-latency model -----------------------------------------------------------------------
+
+@pytest.mark.sim
+def test_bus_wait_states_lengthen_every_access_exactly(tmp_path):
+    # ceil(wait_states * cpu_clock_ratio) demon cycles after every response: consecutive CAP_DATA
+    # reads of one sample are that many cycles further apart than without the model; the loop and
+    # the answer do not change (the FIFO absorbs the slower reads at this latency).
+    cfg = _config(**{"run.burn_in_samples": 10, "run.samples": 60})
+
+    def gaps(path):
+        rows = _trace(path)
+        return [int(b["cycle"]) - int(a["cycle"]) for a, b in zip(rows, rows[1:])
+                if a["register"].startswith("CAP_DATA") and b["register"].startswith("CAP_DATA")]
+
+    base, _ = _run_ok("linear_solve", cfg, "icarus", tmp_path / "t0.csv")
+    slow = run_firmware("linear_solve", cfg, "icarus", trace=tmp_path / "t1.csv", quiet=True,
+                        bus_wait_states=2, cpu_clock_ratio=1.5)
+    assert slow["firmware"]["status"] == "DEMON_OK" and slow["bit_exact"]
+    assert slow["firmware"]["access_extra_cycles"] == 3
+    g0, g1 = gaps(tmp_path / "t0.csv"), gaps(tmp_path / "t1.csv")
+    assert len(g0) == len(g1) > 0
+    assert set(np.array(g1) - np.array(g0)) == {3}
+    assert slow["firmware"]["result"]["x_q16"] == base["firmware"]["result"]["x_q16"]
