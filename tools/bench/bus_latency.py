@@ -6,7 +6,7 @@ twin (``linear_solve_irq``) on the default config with the bus-latency model of
 ``demonloop firmware run``: every register access costs ``--bus-wait-states`` extra CPU cycles
 after its AXI4-Lite response (CPU clock = demon clock here). For each wait-state count it prints
 whether the program finished (DEMON_OK) or lost samples (DEMON_E_OVERRUN), the accesses per
-sample, and the bus time per sample they cost (accesses x (handshake + wait states), demon cycles)
+sample it took (up to the failure, if any), and the bus time per sample they cost (accesses x (handshake + wait states), demon cycles)
 against the sample period; and plots the bus time per sample with the outcome.
 
     .venv/bin/python tools/bench/bus_latency.py                      # Icarus, 300 samples a run
@@ -28,12 +28,15 @@ from demonloop.cosim.firmware import run_firmware
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def handshake_cycles(trace: Path) -> float:
-    """Median cycles between consecutive CAP_DATA reads of one sample: one access's bus cost."""
+def from_trace(trace: Path, n: int) -> tuple[float, int, int]:
+    """(median cycles between consecutive CAP_DATA reads of one sample: one access's bus cost,
+    samples the firmware took (reads of CAP_DATA[n-1]), accesses until the last of them)."""
     rows = [r for r in csv.DictReader(ln for ln in trace.read_text().splitlines() if not ln.startswith("#"))]
     gaps = [int(b["cycle"]) - int(a["cycle"]) for a, b in zip(rows, rows[1:])
             if a["register"].startswith("CAP_DATA") and b["register"].startswith("CAP_DATA")]
-    return float(np.median(gaps)) if gaps else float("nan")
+    last = f"CAP_DATA[{n - 1}]"
+    taken = [i for i, r in enumerate(rows) if r["register"] == last]
+    return (float(np.median(gaps)) if gaps else float("nan")), len(taken), (taken[-1] + 1 if taken else 0)
 
 
 def main() -> None:
@@ -46,7 +49,6 @@ def main() -> None:
     cfg = load_config(ROOT / "hw_configs" / "spu8_linear_solve.yaml").with_overrides(
         {"chains": 1, "run.burn_in_samples": 50, "run.samples": a.samples})
     period = cfg.adc.sample_period_cycles
-    total = cfg.total_samples
     rows = []
     print(f"{'program':<18}{'wait':>6}{'status':>18}{'acc/sample':>12}{'cyc/access':>12}{'bus cyc/sample':>16}"
           f"  (sample period {period} cycles)")
@@ -56,8 +58,8 @@ def main() -> None:
                 trace = Path(tmp) / "t.csv"
                 rep = run_firmware(prog, cfg, a.demon, trace=trace, quiet=True, bus_wait_states=w)
                 fw = rep["firmware"]
-                hs = handshake_cycles(trace)
-            acc = (fw["reads"] + fw["writes"]) / total
+                hs, taken, upto = from_trace(trace, cfg.n)
+            acc = upto / max(1, taken)          # accesses per sample the firmware took
             bus = acc * hs
             rows.append((prog, w, fw["status"], acc, hs, bus))
             print(f"{prog:<18}{w:>6}{fw['status']:>18}{acc:>12.2f}{hs:>12.1f}{bus:>16.1f}")
