@@ -6,7 +6,11 @@ Writes, deterministically (same YAML in, same bytes out):
 - ``rtl/demon_regs.vh``: Verilog localparams (offsets, field lsb/width, reset values, array bases),
   meant to be ``include``d inside a module body;
 - ``firmware/include/demon_regs.h``: C99 header (offsets, field shifts/masks, entry-offset macros);
-- ``emulator/demon/regs.py``: Python constants plus small dataclasses describing the map.
+- ``emulator/demon/regs.py``: Python constants plus small dataclasses describing the map;
+- ``firmware/include/demon.svd``: CMSIS-SVD 1.3 for debuggers (one peripheral DEMON at base
+  address 0, which the board's SVD or the debugger relocates; every register with its fields,
+  every array as a dim'd register; a register whose description says "write 1 to clear" gets
+  ``modifiedWriteValues oneToClear``).
 
 Usage::
 
@@ -33,6 +37,7 @@ OUTPUTS = {
     "verilog": "rtl/demon_regs.vh",
     "c": "firmware/include/demon_regs.h",
     "python": "emulator/demon/regs.py",
+    "svd": "firmware/include/demon.svd",
 }
 WORD_BYTES = 4
 
@@ -441,7 +446,71 @@ def emit_python(m: Regmap) -> str:
     return "\n".join(out) + "\n"
 
 
-EMITTERS = {"verilog": emit_verilog, "c": emit_c, "python": emit_python}
+def emit_svd(m: Regmap) -> str:
+    from xml.sax.saxutils import escape
+
+    def acc(a: str) -> str:
+        return "read-only" if a == "ro" else "read-write"
+
+    def text(t: str) -> str:
+        return escape(" ".join(t.split()))
+
+    major, minor = m.version >> 16, m.version & 0xFFFF
+    out = ['<?xml version="1.0" encoding="utf-8"?>',
+           f"<!-- {BANNER} -->",
+           '<device schemaVersion="1.3" xmlns:xs="http://www.w3.org/2001/XMLSchema-instance" '
+           'xs:noNamespaceSchemaLocation="CMSIS-SVD.xsd">',
+           f"  <name>{m.prefix}</name>",
+           f"  <version>{major}.{minor}</version>",
+           f"  <description>{m.name} register map {major}.{minor} (AXI4-Lite slave)</description>",
+           "  <addressUnitBits>8</addressUnitBits>",
+           f"  <width>{m.data_width}</width>",
+           f"  <size>{m.data_width}</size>",
+           "  <resetValue>0x00000000</resetValue>",
+           "  <resetMask>0xFFFFFFFF</resetMask>",
+           "  <peripherals>",
+           "    <peripheral>",
+           f"      <name>{m.prefix}</name>",
+           "      <baseAddress>0x00000000</baseAddress>",
+           "      <addressBlock>",
+           "        <offset>0x0</offset>",
+           f"        <size>0x{1 << m.addr_width:X}</size>",
+           "        <usage>registers</usage>",
+           "      </addressBlock>",
+           "      <registers>"]
+    items = sorted([(r.offset, "r", r) for r in m.registers] + [(a.offset, "a", a) for a in m.arrays],
+                   key=lambda t: t[0])
+    for _, kind, x in items:
+        out.append("        <register>")
+        if kind == "a":
+            out.append(f"          <dim>{x.max_entries}</dim>")
+            out.append(f"          <dimIncrement>0x{WORD_BYTES:X}</dimIncrement>")
+            out.append(f"          <name>{x.name}[%s]</name>")
+        else:
+            out.append(f"          <name>{x.name}</name>")
+        out.append(f"          <description>{text(x.description)}</description>")
+        out.append(f"          <addressOffset>0x{x.offset:04X}</addressOffset>")
+        out.append(f"          <access>{acc(x.access)}</access>")
+        if kind == "r" and x.reset is not None:
+            out.append(f"          <resetValue>0x{x.reset:08X}</resetValue>")
+        if kind == "r" and "write 1 to clear" in x.description:
+            out.append("          <modifiedWriteValues>oneToClear</modifiedWriteValues>")
+        if kind == "r" and x.fields:
+            out.append("          <fields>")
+            for f in x.fields:
+                out.append("            <field>")
+                out.append(f"              <name>{f.name}</name>")
+                out.append(f"              <description>{text(f.description)}</description>")
+                out.append(f"              <bitOffset>{f.lsb}</bitOffset>")
+                out.append(f"              <bitWidth>{f.width}</bitWidth>")
+                out.append("            </field>")
+            out.append("          </fields>")
+        out.append("        </register>")
+    out += ["      </registers>", "    </peripheral>", "  </peripherals>", "</device>"]
+    return "\n".join(out) + "\n"
+
+
+EMITTERS = {"verilog": emit_verilog, "c": emit_c, "python": emit_python, "svd": emit_svd}
 
 
 def render(m: Regmap) -> dict[str, str]:

@@ -118,3 +118,35 @@ def test_c_header_compiles_and_agrees(tmp_path: Path) -> None:
                         f"-I{ROOT / 'firmware' / 'include'}", "-o", str(tmp_path / "t"), str(src)],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
+
+
+def test_svd_describes_the_yaml() -> None:
+    # firmware/include/demon.svd (CMSIS-SVD, for debuggers): every register at its offset with its
+    # access, reset value and fields, every array as a dim'd register of its entries, parsed back
+    # from the XML and compared with the YAML (not with the generator's own data).
+    import xml.etree.ElementTree as ET
+
+    doc = yaml.safe_load((ROOT / "rtl" / "regmap.yaml").read_text())
+    svd = ET.parse(ROOT / "firmware" / "include" / "demon.svd").getroot()
+    assert svd.tag == "device" and svd.findtext("width") == "32"
+    major, minor = doc["version"] >> 16, doc["version"] & 0xFFFF
+    assert svd.findtext("version") == f"{major}.{minor}"
+    regs_xml = {r.findtext("name"): r for r in svd.iter("register")}
+    access = {"ro": "read-only", "rw": "read-write"}
+    for d in doc["registers"]:
+        r = regs_xml.pop(d["name"])
+        assert int(r.findtext("addressOffset"), 16) == d["offset"]
+        assert r.findtext("access") == access[d["access"]]
+        if "reset" in d:
+            assert int(r.findtext("resetValue"), 16) == d["reset"]
+        fields = {f.findtext("name"): (int(f.findtext("bitOffset")), int(f.findtext("bitWidth")))
+                  for f in r.iter("field")}
+        assert fields == {f["name"]: (f["lsb"], f["width"]) for f in d.get("fields", [])}
+        w1c = r.findtext("modifiedWriteValues")
+        assert (w1c == "oneToClear") == ("write 1 to clear" in " ".join(d["description"].split())), d["name"]
+    for d in doc["arrays"]:
+        r = regs_xml.pop(f"{d['name']}[%s]")
+        assert int(r.findtext("addressOffset"), 16) == d["offset"]
+        assert int(r.findtext("dim")) == d["max_entries"] and int(r.findtext("dimIncrement"), 16) == 4
+        assert r.findtext("access") == access[d["access"]]
+    assert regs_xml == {}
