@@ -313,8 +313,40 @@ def emit_c(m: Regmap) -> str:
         out.append(f"#define {n}_STRIDE {WORD_BYTES}u")
         out.append(f"#define {n}_ENTRY(i) ({n}_OFFSET + {n}_STRIDE * (uint32_t)(i))")
         out.append("")
+    out += _c_struct_view(m)
     out.append(f"#endif /* {guard} */")
     return "\n".join(out) + "\n"
+
+
+def _c_struct_view(m: Regmap) -> list[str]:
+    """The map as a C struct of volatile 32-bit words (gaps as reserved arrays), with a
+    compile-time check of every member's offset (C99: a negative array size fails the build)."""
+    p = m.prefix
+    lo = p.lower()
+    items = sorted([(r.offset, r.name, 1) for r in m.registers] + [(a.offset, a.name, a.max_entries) for a in m.arrays])
+    out = [f"/* The register map as a struct: `volatile {lo}_regs_view_t *r = ({lo}_regs_view_t *)base;` then",
+           f" * r->CTRL, r->COEF_A[i]. Each member sits at its offset above (checked below); gaps are",
+           f" * reserved words (unmapped: SLVERR). The driver itself uses the offsets. */",
+           f"typedef struct {lo}_regs_view {{"]
+    at = 0
+    for off, name, count in items:
+        if off > at:
+            out.append(f"    uint32_t reserved_{at:04X}[{(off - at) // WORD_BYTES}];")
+        out.append(f"    uint32_t {name}{f'[{count}]' if count > 1 else ''};   /* 0x{off:04X} */")
+        at = off + WORD_BYTES * count
+    end = 1 << m.addr_width
+    if end > at:
+        out.append(f"    uint32_t reserved_{at:04X}[{(end - at) // WORD_BYTES}];")
+    out.append(f"}} {lo}_regs_view_t;")
+    out.append("")
+    out.append("#include <stddef.h>")
+    out.append(f"#define {p}_VIEW_CHECK(member, offset) \\")
+    out.append(f"    typedef char {lo}_view_check_##member[(offsetof({lo}_regs_view_t, member) == (offset)) ? 1 : -1]")
+    for off, name, _ in items:
+        out.append(f"{p}_VIEW_CHECK({name}, {p}_{name}_OFFSET);")
+    out.append(f"typedef char {lo}_view_check_size[(sizeof({lo}_regs_view_t) == 0x{end:X}u) ? 1 : -1];")
+    out.append("")
+    return out
 
 
 def emit_python(m: Regmap) -> str:

@@ -444,4 +444,92 @@
 #define DEMON_MLP_W_STRIDE 4u
 #define DEMON_MLP_W_ENTRY(i) (DEMON_MLP_W_OFFSET + DEMON_MLP_W_STRIDE * (uint32_t)(i))
 
+/* The register map as a struct: `volatile demon_regs_view_t *r = (demon_regs_view_t *)base;` then
+ * r->CTRL, r->COEF_A[i]. Each member sits at its offset above (checked below); gaps are
+ * reserved words (unmapped: SLVERR). The driver itself uses the offsets. */
+typedef struct demon_regs_view {
+    uint32_t ID;   /* 0x0000 */
+    uint32_t VERSION;   /* 0x0004 */
+    uint32_t SHAPE;   /* 0x0008 */
+    uint32_t WIDTHS;   /* 0x000C */
+    uint32_t FORMAT;   /* 0x0010 */
+    uint32_t TIMING;   /* 0x0014 */
+    uint32_t reserved_0018[2];
+    uint32_t CTRL;   /* 0x0020 */
+    uint32_t STATUS;   /* 0x0024 */
+    uint32_t reserved_0028[2];
+    uint32_t CNT_IN;   /* 0x0030 */
+    uint32_t CNT_OUT;   /* 0x0034 */
+    uint32_t CNT_DROP;   /* 0x0038 */
+    uint32_t CNT_SAT;   /* 0x003C */
+    uint32_t SCRATCH;   /* 0x0040 */
+    uint32_t reserved_0044[1];
+    uint32_t IRQ_ENABLE;   /* 0x0048 */
+    uint32_t IRQ_STATUS;   /* 0x004C */
+    uint32_t IRQ_THRESHOLD;   /* 0x0050 */
+    uint32_t reserved_0054[11];
+    uint32_t CAP_STATUS;   /* 0x0080 */
+    uint32_t CAP_SEQ;   /* 0x0084 */
+    uint32_t reserved_0088[6];
+    uint32_t UNIT;   /* 0x00A0 */
+    uint32_t MLP_SHAPE;   /* 0x00A4 */
+    uint32_t MLP_WIDTHS;   /* 0x00A8 */
+    uint32_t MLP_FORMAT;   /* 0x00AC */
+    uint32_t SCHED_LEN;   /* 0x00B0 */
+    uint32_t SCHED_K;   /* 0x00B4 */
+    uint32_t STEP;   /* 0x00B8 */
+    uint32_t reserved_00BC[17];
+    uint32_t CAP_DATA[64];   /* 0x0100 */
+    uint32_t reserved_0200[384];
+    uint32_t SCHED_NOISE[512];   /* 0x0800 */
+    uint32_t COEF_A[4096];   /* 0x1000 */
+    uint32_t SCHED_EMB[1024];   /* 0x5000 */
+    uint32_t COEF_B[64];   /* 0x6000 */
+    uint32_t reserved_6100[192];
+    uint32_t MLP_B[512];   /* 0x6400 */
+    uint32_t SCHED_SCALE[512];   /* 0x6C00 */
+    uint32_t SCHED_DRIFT[512];   /* 0x7400 */
+    uint32_t reserved_7C00[256];
+    uint32_t MLP_W[8192];   /* 0x8000 */
+} demon_regs_view_t;
+
+#include <stddef.h>
+#define DEMON_VIEW_CHECK(member, offset) \
+    typedef char demon_view_check_##member[(offsetof(demon_regs_view_t, member) == (offset)) ? 1 : -1]
+DEMON_VIEW_CHECK(ID, DEMON_ID_OFFSET);
+DEMON_VIEW_CHECK(VERSION, DEMON_VERSION_OFFSET);
+DEMON_VIEW_CHECK(SHAPE, DEMON_SHAPE_OFFSET);
+DEMON_VIEW_CHECK(WIDTHS, DEMON_WIDTHS_OFFSET);
+DEMON_VIEW_CHECK(FORMAT, DEMON_FORMAT_OFFSET);
+DEMON_VIEW_CHECK(TIMING, DEMON_TIMING_OFFSET);
+DEMON_VIEW_CHECK(CTRL, DEMON_CTRL_OFFSET);
+DEMON_VIEW_CHECK(STATUS, DEMON_STATUS_OFFSET);
+DEMON_VIEW_CHECK(CNT_IN, DEMON_CNT_IN_OFFSET);
+DEMON_VIEW_CHECK(CNT_OUT, DEMON_CNT_OUT_OFFSET);
+DEMON_VIEW_CHECK(CNT_DROP, DEMON_CNT_DROP_OFFSET);
+DEMON_VIEW_CHECK(CNT_SAT, DEMON_CNT_SAT_OFFSET);
+DEMON_VIEW_CHECK(SCRATCH, DEMON_SCRATCH_OFFSET);
+DEMON_VIEW_CHECK(IRQ_ENABLE, DEMON_IRQ_ENABLE_OFFSET);
+DEMON_VIEW_CHECK(IRQ_STATUS, DEMON_IRQ_STATUS_OFFSET);
+DEMON_VIEW_CHECK(IRQ_THRESHOLD, DEMON_IRQ_THRESHOLD_OFFSET);
+DEMON_VIEW_CHECK(CAP_STATUS, DEMON_CAP_STATUS_OFFSET);
+DEMON_VIEW_CHECK(CAP_SEQ, DEMON_CAP_SEQ_OFFSET);
+DEMON_VIEW_CHECK(UNIT, DEMON_UNIT_OFFSET);
+DEMON_VIEW_CHECK(MLP_SHAPE, DEMON_MLP_SHAPE_OFFSET);
+DEMON_VIEW_CHECK(MLP_WIDTHS, DEMON_MLP_WIDTHS_OFFSET);
+DEMON_VIEW_CHECK(MLP_FORMAT, DEMON_MLP_FORMAT_OFFSET);
+DEMON_VIEW_CHECK(SCHED_LEN, DEMON_SCHED_LEN_OFFSET);
+DEMON_VIEW_CHECK(SCHED_K, DEMON_SCHED_K_OFFSET);
+DEMON_VIEW_CHECK(STEP, DEMON_STEP_OFFSET);
+DEMON_VIEW_CHECK(CAP_DATA, DEMON_CAP_DATA_OFFSET);
+DEMON_VIEW_CHECK(SCHED_NOISE, DEMON_SCHED_NOISE_OFFSET);
+DEMON_VIEW_CHECK(COEF_A, DEMON_COEF_A_OFFSET);
+DEMON_VIEW_CHECK(SCHED_EMB, DEMON_SCHED_EMB_OFFSET);
+DEMON_VIEW_CHECK(COEF_B, DEMON_COEF_B_OFFSET);
+DEMON_VIEW_CHECK(MLP_B, DEMON_MLP_B_OFFSET);
+DEMON_VIEW_CHECK(SCHED_SCALE, DEMON_SCHED_SCALE_OFFSET);
+DEMON_VIEW_CHECK(SCHED_DRIFT, DEMON_SCHED_DRIFT_OFFSET);
+DEMON_VIEW_CHECK(MLP_W, DEMON_MLP_W_OFFSET);
+typedef char demon_view_check_size[(sizeof(demon_regs_view_t) == 0x10000u) ? 1 : -1];
+
 #endif /* DEMON_REGS_H */
