@@ -200,3 +200,14 @@ def test_the_driver_uses_the_generated_header_only() -> None:
     code = re.sub(r"/\*.*?\*/", "", src, flags=re.S)
     assert not re.search(r"0x[0-9A-Fa-f]{4}u?\b", code.replace("0x444D4F4Eu", "").replace("0x80000000u", "")
                          .replace("0xFFFFu", "").replace("0xFFFFFFFFu", "")), "a hard-coded register offset"
+
+
+def test_linux_uio_platform_against_a_mapped_file(tmp_path: Path) -> None:
+    # platform/linux_uio.c with the driver, strict and sanitized, against a file mapped as the
+    # register window: init reads what the file holds, loads land at the map's offsets, a
+    # started unit refuses loads, the clock follows CLOCK_MONOTONIC, an access beyond the
+    # mapping is a bus error (firmware/tests/test_uio.c).
+    r = make("uio", tmp_path)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out
+    assert STRICT in out and SANITIZE in out and " 0 failed" in out
