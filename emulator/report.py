@@ -87,8 +87,14 @@ def _jsonable(x):
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename: never half-written."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        from demonloop.config.errors import OutputError, short
+
+        raise OutputError(f"cannot write {short(str(path), 200, quote=False)}: "
+                          f"{exc.strerror or type(exc).__name__}") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
