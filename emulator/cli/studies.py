@@ -12,7 +12,7 @@ from demonloop.config import ConfigError
 
 
 @click.command("sweep")
-@click.argument("config", type=click.Path(dir_okay=False))
+@click.argument("config")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUES",
               help="A swept key: a list 6,8,10 or a range START:STOP:STEP (STOP included); repeatable.")
 @click.option("--seeds", type=int, default=3, show_default=True, help="Runs (seeds) per point.")
@@ -29,23 +29,26 @@ from demonloop.config import ConfigError
               help="Progress bar on stderr [default: when stderr is a terminal].")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
 def sweep_command(config, sets, seeds, seed, chains, workers, dask_address, out, progress, as_json):
-    """Run CONFIG's golden closed loop over a grid of dotted keys, several seeds per point.
+    """Run CONFIG's golden closed loop (a YAML file, or a bundled config's name) over a grid of
+    dotted keys, several seeds per point.
 
     Writes one row per run to OUT/sweep.csv and OUT/sweep.json; resumable (run the same command
     again after an interruption)."""
+    from demonloop.cli.main import check_out_dir
     from demonloop.config import load_config
+    from demonloop.resources import config_path
     from demonloop.studies.sweep import Sweep, SweepInterrupted, default_workers, parse_axes, run_sweep, summary_text
 
-    path = Path(config)
+    path = config_path(config)
     cfg = load_config(path)
     axes = parse_axes(sets)
     if chains is not None:
         if chains < 1:
             raise ConfigError("--chains", f"must be >= 1, got {chains}")
         cfg = cfg.with_overrides({"chains": chains})
-    if workers is not None and workers < 1:
-        raise ConfigError("--workers", f"must be >= 1, got {workers}")
-    out_dir = Path(out) if out else Path("out") / f"{cfg.name}-sweep"
+    if workers is not None and not 1 <= workers <= 1024:
+        raise ConfigError("--workers", f"must be 1 .. 1024, got {workers}")
+    out_dir = check_out_dir(Path(out) if out else Path("out") / f"{cfg.name}-sweep")
     sw = Sweep(cfg=cfg, axes=axes, seeds=seeds, base_seed=cfg.seed if seed is None else seed,
                out_dir=out_dir, config_path=str(path))
     try:
