@@ -138,7 +138,7 @@ def _tagged(registry, default: str, key: str):
 
     def pick(v) -> str:
         name = v.get(key, default) if isinstance(v, dict) else getattr(v, key, default)
-        return name if name in sections else default
+        return name if isinstance(name, str) and name in sections else default
 
     members = tuple(Annotated[s, Tag(name)] for name, s in sections.items())
     if len(members) == 1:

@@ -195,8 +195,9 @@ def parse_yaml(text: str, field: str = "(yaml)", source: str | None = None):
     """The document in ``text`` under the rules above; ConfigError naming ``field`` if refused."""
     if len(text) > MAX_BYTES:
         raise ConfigError(field, f"longer than {MAX_BYTES} characters", source)
-    loader = StrictLoader(text)
+    loader = None
     try:
+        loader = StrictLoader(text)
         data = loader.get_single_data()
         _check_plain(data)
         return data
@@ -210,7 +211,8 @@ def parse_yaml(text: str, field: str = "(yaml)", source: str | None = None):
     except (ValueError, TypeError, OverflowError, RecursionError, MemoryError) as exc:
         raise ConfigError(field, f"unreadable YAML ({type(exc).__name__})", source) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def read_config_text(path: Path) -> str:
