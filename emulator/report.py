@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,11 @@ def build_report(cfg, program, loop, est, demon: str, wall_s: float, extra: dict
     c, pc = loop.counters, loop.plant.counters
     t = loop.timing
     unit_updates = cfg.chains * cfg.n * c.samples
+    # degenerate estimates (too few samples, zero spread) are NaN, stored as null; numpy's
+    # warnings about them are not news here (the same as a sweep's rows)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        metrics = _jsonable(est.metrics())
     rep = {
         "config": cfg.name,
         "workload": cfg.workload.kind,
@@ -33,7 +39,7 @@ def build_report(cfg, program, loop, est, demon: str, wall_s: float, extra: dict
         "chains": cfg.chains,
         "units": cfg.n,
         "mode": w.mode(cfg),
-        "metrics": _jsonable(est.metrics()),
+        "metrics": metrics,
         "headline": w.headline,
         "samples": c.samples,
         "burn_in_samples": w.burn_in_samples(cfg),
@@ -125,7 +131,15 @@ def summary(rep: dict, files: list[str]) -> str:
 
     lat = rep["latency"]
     lines = [f"demonloop run: {rep['config']} ({rep['workload']}, {rep['mode']} mode, {rep['demon']} demon, seed {rep['seed']})"]
-    lines += workloads.WORKLOADS.get(rep["workload"]).summary(rep)
+    try:
+        lines += workloads.WORKLOADS.get(rep["workload"]).summary(rep)
+    except (KeyError, TypeError, ValueError):
+        # metrics the run could not estimate (too few samples, a degenerate spread) are null
+        known = {k: v for k, v in rep["metrics"].items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        missing = sorted(k for k, v in rep["metrics"].items() if v is None)
+        lines.append("  metrics          " + (", ".join(f"{k} {v:.3g}" for k, v in list(known.items())[:8]) or "none")
+                     + (f"; not estimable from this run: {', '.join(missing[:8])}" if missing else
+                        "; the workload's scores need more samples"))
     f = rep["f_clk_Hz"]
     lines.append(
         f"  cycles           {rep['cycles']:,} ({rep['cycles'] / f * 1e3:.3g} ms at {_si(f)}Hz); "

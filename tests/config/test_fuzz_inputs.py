@@ -353,3 +353,51 @@ def test_the_fuzzer_reaches_valid_runs_and_refusals(stubs, arena):
     assert reached and code == 0
     code, out, err, reached = invoke(["check", "spu8_linear_solve", "--set", "adc.bits=.inf"], arena, [arena])
     assert not reached and code == 2 and err.startswith("error: ") and err.count("\n") == 1
+
+
+@st.composite
+def small_run(draw):
+    """A bundled config with plausible changes, cut to a run of a few chains and samples."""
+    name = draw(st.sampled_from(sorted(BASES)))
+    doc = copy.deepcopy(BASES[name])
+    for _ in range(draw(st.integers(0, 2))):
+        numbers = [p for p, v in _paths(doc) if isinstance(v, (int, float)) and not isinstance(v, bool)
+                   and p[0] not in ("chains", "run")]
+        path = draw(st.sampled_from(numbers))
+        parent = _parent(doc, path)
+        old = parent[path[-1]]
+        if isinstance(old, int):
+            parent[path[-1]] = max(0, old + draw(st.sampled_from([-2, -1, 1, 2, old])))
+        else:
+            parent[path[-1]] = old * draw(st.sampled_from([0.01, 0.1, 0.5, 2.0, 10.0, 100.0]))
+    doc["chains"] = draw(st.sampled_from([1, 2, 3, 8]))
+    run = doc.setdefault("run", {})
+    run["samples"] = draw(st.sampled_from([1, 2, 3, 10, 40]))
+    run["burn_in_samples"] = draw(st.sampled_from([0, 1, 5]))
+    if doc.get("workload", {}).get("kind") == "diffusion":
+        doc["workload"]["steps"] = draw(st.sampled_from([1, 2, 5, 20]))
+        doc["workload"]["burn_in_steps"] = draw(st.sampled_from([1, 2]))
+    return name, doc
+
+
+@seeded
+@settings(FUZZ, max_examples=max(1, EXAMPLES // 10))
+@given(case=small_run(), as_json=st.booleans())
+def test_a_small_run_of_a_changed_config_never_reports_nan(arena, tmp_path_factory, case, as_json):
+    """Real runs (tiny): exit 0 prints and writes no NaN or inf, however degenerate the estimate;
+    exit 2 writes nothing."""
+    name, doc = case
+    note(f"base config {name}: {json.dumps(doc)[:3000]}")
+    cfg_dir = tmp_path_factory.mktemp("run")
+    (cfg_dir / "weights").symlink_to(bundled_configs()[name].parent / "weights")
+    path = cfg_dir / "c.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    out = cfg_dir / "out"
+    argv = ["run", str(path), "--no-plot", "--out", str(out)] + (["--json"] if as_json else [])
+    code, stdout, stderr, _ = invoke(argv, arena, [arena])
+    assert_contract(argv, code, stdout, stderr)
+    if code == 0:
+        text = (out / "report.json").read_text()
+        json.loads(text, parse_constant=lambda c: pytest.fail(f"report.json holds {c}"))
+    else:
+        assert not out.exists()
