@@ -18,6 +18,56 @@ import numpy as np
 REPORT_VERSION = 1
 
 
+def versions() -> dict:
+    """The versions a result depends on: demonloop, Python, numpy and scipy (bit-equality of
+    results is promised only between the same builds)."""
+    import platform
+
+    import scipy
+
+    from demonloop import __version__
+
+    return {"demonloop": __version__, "python": platform.python_version(), "numpy": np.__version__,
+            "scipy": scipy.__version__}
+
+
+def config_sha256(cfg) -> str:
+    """SHA-256 of the config as run (the validated document, overrides applied, as canonical JSON:
+    sorted keys, no spaces)."""
+    import hashlib
+
+    canon = json.dumps(cfg.raw(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canon.encode()).hexdigest()
+
+
+def file_sha256(path) -> str | None:
+    """SHA-256 of a file's bytes (None if it cannot be read)."""
+    import hashlib
+
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def provenance(cfg, simulator: str | None = None) -> dict:
+    """What a report records of where it came from: :func:`versions`, the config's SHA-256 and,
+    when an HDL simulator ran, its name and version (and cocotb's)."""
+    out = {"versions": versions(), "config_sha256": config_sha256(cfg)}
+    if simulator is not None:
+        from demonloop.cosim.simulators import SIMULATORS
+
+        try:
+            import cocotb
+
+            cocotb_version = getattr(cocotb, "__version__", None)
+        except ImportError:  # pragma: no cover - a dependency
+            cocotb_version = None
+        out["versions"]["cocotb"] = cocotb_version
+        out["simulator"] = {"name": simulator, "version": SIMULATORS.get(simulator).version()}
+    return out
+
+
 def build_report(cfg, program, loop, est, demon: str, wall_s: float, extra: dict | None = None) -> dict:
     """The report of a run of ``cfg`` (compiled to ``program``) on ``loop``, scored by ``est``."""
     from demonloop import workloads
@@ -65,6 +115,7 @@ def build_report(cfg, program, loop, est, demon: str, wall_s: float, extra: dict
         },
         "curve": [[int(k), float(e)] for k, e in est.curve],
         "report_version": REPORT_VERSION,
+        "provenance": provenance(cfg),
     }
     if extra:
         rep.update(extra)

@@ -109,7 +109,7 @@ def run(config, demon, seed, chains, out, as_json, waves, rtl_file, reference, p
     """Run CONFIG (a YAML file, or a bundled config's name; default: the bundled SPU-style 8-cell
     linear solve) in closed loop and score it."""
     from demonloop import workloads
-    from demonloop.report import mismatch_text, summary, write_json
+    from demonloop.report import file_sha256, mismatch_text, provenance, summary, write_json
 
     path, cfg = _load(config, seed, chains, sets)
     if demon != "golden" and cfg.chains != 1 and chains is None:
@@ -147,6 +147,8 @@ def run(config, demon, seed, chains, out, as_json, waves, rtl_file, reference, p
         rep = run_cosim(cfg, simulator=demon, waves=waves, out_dir=out_dir, quiet=as_json, plot=not no_plot,
                         rtl=rtl, reference=ref, progress=False if as_json else progress)
     rep["config_path"] = str(path)
+    rep["provenance"] = {**provenance(cfg, simulator=None if demon == "golden" else demon),
+                         "config_file_sha256": file_sha256(path)}
     write_json(out_dir / "report.json", rep)
     files = [str(out_dir / "report.json")]
     if not no_plot:

@@ -95,7 +95,7 @@ class _Constructor(SafeConstructor):
             raise _Refused("expected a mapping")
         out = {}
         for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
+            if key_node.tag == "tag:yaml.org,2002:merge" or (key_node.value == "<<" and key_node.style is None):
                 raise _Refused("merge keys (<<) are not supported")
             key = self.construct_object(key_node, deep=deep)
             if not isinstance(key, str):
@@ -206,8 +206,8 @@ def parse_yaml(text: str, field: str = "(yaml)", source: str | None = None):
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "malformed YAML"
-        raise ConfigError(field, f"{short(problem, 120)}{where}", source) from None
+        problem = getattr(exc, "problem", None) or (str(exc).splitlines() or ["malformed YAML"])[0]
+        raise ConfigError(field, f"{short(problem, 120, quote=False)}{where}", source) from None
     except (ValueError, TypeError, OverflowError, RecursionError, MemoryError) as exc:
         raise ConfigError(field, f"unreadable YAML ({type(exc).__name__})", source) from None
     finally:

@@ -66,7 +66,7 @@ from demonloop.config.loading import set_dotted, validate_config
 # demonloop.report (and the compiler, engine and workloads behind it) are imported where used, so
 # that registering this command keeps `demonloop --help` and the spawned workers' start light.
 
-SPEC_VERSION = 1
+SPEC_VERSION = 2
 
 #: Divergence: a converter or supply limit on more than this fraction of its events in a window.
 DIVERGENCE_FRACTION = 0.10
@@ -463,10 +463,15 @@ class Sweep:
 
     @property
     def spec(self) -> dict:
-        """What identifies the sweep (stored in ``sweep_spec.json``; a resume must match it)."""
+        """What identifies the sweep (stored in ``sweep_spec.json``; a resume must match it):
+        the config's SHA-256, the grid and seeds, and the versions of demonloop, Python, numpy and
+        scipy (runs recorded under other versions are not mixed with new ones)."""
+        from demonloop.report import versions
+
         canon = json.dumps(self.raw, sort_keys=True, separators=(",", ":"))
         return {
             "version": SPEC_VERSION,
+            "versions": versions(),
             "config": self.cfg.name,
             "config_sha256": hashlib.sha256(canon.encode()).hexdigest(),
             "axes": [{"key": a.key, "values": list(a.values)} for a in self.axes],
@@ -523,6 +528,16 @@ class Sweep:
                 old = json.loads(path.read_text())
             except (OSError, ValueError):
                 old = None
+            if not isinstance(old, dict):
+                old = None
+            if old is not None and old.get("versions") != spec["versions"] and all(
+                    old.get(k) == spec[k] for k in spec if k not in ("version", "versions")):
+                was = old.get("versions") if isinstance(old.get("versions"), dict) else {}
+                changed = ", ".join(f"{k} {was.get(k, '?')} -> {v}" for k, v in spec["versions"].items()
+                                    if was.get(k) != v) or "unrecorded"
+                raise ConfigError("--out", f"{self.out_dir} holds runs recorded under other versions ({changed}): "
+                                           "they would not be bit-identical to new runs; use another folder, "
+                                           "or delete it to start over")
             if old != spec:
                 diff = "unreadable" if old is None else ", ".join(
                     k for k in spec if old.get(k) != spec[k]) or "format"

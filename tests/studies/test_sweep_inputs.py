@@ -163,3 +163,34 @@ def test_workers_end_when_the_sweep_process_is_killed(tmp_path, demonloop_env):
                 os.kill(p, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
+
+
+def test_sweep_files_record_versions_and_a_resume_under_other_versions_is_refused(tmp_path, monkeypatch):
+    import numpy
+    import scipy
+
+    import demonloop
+    from demonloop import report
+
+    def sweep():
+        return Sweep(cfg=loop_config(), axes=parse_axes(["adc.bits=8,10"]), seeds=1, base_seed=0,
+                     out_dir=tmp_path / "sw")
+
+    run_sweep(sweep(), workers=1, progress=False)
+    spec = json.loads((tmp_path / "sw" / "sweep.json").read_text())["sweep"]
+    assert spec["versions"] == {"demonloop": demonloop.__version__, "python": sys.version.split()[0],
+                                "numpy": numpy.__version__, "scipy": scipy.__version__}
+    assert len(spec["config_sha256"]) == 64
+    real = report.versions
+    monkeypatch.setattr(report, "versions", lambda: {**real(), "numpy": "0.0.1"})
+    with pytest.raises(ConfigError, match=r"other versions \(numpy .* -> 0.0.1\)"):
+        run_sweep(sweep(), workers=1, progress=False)
+
+
+def test_a_spec_file_that_is_not_a_mapping_is_a_different_sweep(tmp_path):
+    out = tmp_path / "sw"
+    out.mkdir()
+    (out / "sweep_spec.json").write_text("[1, 2]")
+    sw = Sweep(cfg=loop_config(), axes=parse_axes(["adc.bits=8,10"]), seeds=1, base_seed=0, out_dir=out)
+    with pytest.raises(ConfigError, match="unreadable"):
+        run_sweep(sw, workers=1, progress=False)
