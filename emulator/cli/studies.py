@@ -63,14 +63,51 @@ def sweep_command(config, sets, seeds, seed, chains, workers, dask_address, out,
         click.echo(summary_text(sw, result))
 
 
+#: Largest sweep.json ``plot`` reads (bytes).
+MAX_SWEEP_JSON = 512 << 20
+
+
+def check_sweep_file(sweep_dir: Path) -> None:
+    """Refuse (ConfigError, field ``DIR``) a ``sweep.json`` that is not what ``demonloop sweep``
+    writes: a mapping with ``sweep`` (``config``, ``seeds``, ``axes`` of ``{key, values}``) and
+    ``rows`` (mappings with an integer ``point``). A missing file is left to the plotter's message."""
+    from demonloop.config.errors import short
+
+    path = sweep_dir / "sweep.json"
+    where = short(str(path), 200, quote=False)
+    try:
+        if not path.is_file():
+            return
+        if path.stat().st_size > MAX_SWEEP_JSON:
+            raise ConfigError("DIR", f"{where} is larger than {MAX_SWEEP_JSON} bytes")
+        data = json.loads(path.read_text())
+    except (OSError, ValueError, RecursionError) as exc:
+        raise ConfigError("DIR", f"{where} is not readable JSON ({type(exc).__name__})") from None
+    spec = data.get("sweep") if isinstance(data, dict) else None
+    rows = data.get("rows") if isinstance(data, dict) else None
+    ok = (isinstance(spec, dict) and isinstance(spec.get("config"), str) and isinstance(spec.get("seeds"), int)
+          and isinstance(spec.get("axes"), list)
+          and all(isinstance(a, dict) and isinstance(a.get("key"), str) and isinstance(a.get("values"), list)
+                  for a in spec["axes"])
+          and isinstance(rows, list)
+          and all(isinstance(r, dict) and isinstance(r.get("point"), int) and not isinstance(r.get("point"), bool)
+                  for r in rows))
+    if not ok:
+        raise ConfigError("DIR", f"{where} is not a sweep's result (expected sweep.config, sweep.seeds, "
+                                 "sweep.axes and rows with a point each)")
+
+
 @click.command("plot")
 @click.argument("sweep_dir", metavar="DIR", type=click.Path(file_okay=False))
 @click.option("--metric", default=None, help="Metric to plot [default: the workload's headline metric].")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Folder for the PNGs [default: DIR].")
 def plot_command(sweep_dir, metric, out):
     """Draw a sweep's figures (heatmap, metric curves, stability boundary) as PNG."""
+    from demonloop.cli.main import check_out_dir
     from demonloop.studies.plots import plot_sweep
 
+    check_sweep_file(Path(sweep_dir))
+    check_out_dir(Path(out) if out else Path(sweep_dir))
     files = plot_sweep(Path(sweep_dir), Path(out) if out else None, metric)
     if not files:
         click.echo("demonloop plot: nothing to draw (no swept key has more than one value)")

@@ -302,9 +302,26 @@ sweep_values = st.one_of(st.just("many").map(lambda _: "adc.bits=" + ",".join(["
 ]))
 
 
+SWEEP_FILES = ["[1]", '{"rows": "x"}', "{", "", "null", '{"sweep": {}, "rows": []}',
+               '{"sweep": {"config": 1, "seeds": 1, "axes": []}, "rows": []}',
+               '{"sweep": {"config": "x", "seeds": 1, "axes": [{"key": 1}]}, "rows": []}',
+               '{"sweep": {"config": "x", "seeds": 1, "axes": []}, "rows": [{"point": "0"}]}',
+               '{"sweep": {"config": "x", "seeds": 1, "axes": []}, "rows": [1]}', "NaN", "[" * 100000]
+
+
 @st.composite
 def command_line(draw, tmp: Path):
-    cmd = draw(st.sampled_from(["check", "run", "sweep"]))
+    cmd = draw(st.sampled_from(["check", "run", "sweep", "plot"]))
+    if cmd == "plot":
+        sw = tmp / "sw"
+        sw.mkdir()
+        (sw / "sweep.json").write_text(draw(st.sampled_from(SWEEP_FILES)))
+        argv = ["plot", str(sw)]
+        if draw(st.booleans()):
+            argv += ["--out", draw(st.sampled_from([str(tmp / "afile"), "/proc/x", str(tmp / "p")]))]
+        if draw(st.booleans()):
+            argv += ["--metric", draw(st.sampled_from(["kl", "", "x" * 10000]))]
+        return argv
     config = draw(st.sampled_from(sorted(BASES) + ["/dev/zero", "/", "a" * 5000, "no/such.yaml", "-",
                                                    str(tmp / "afile"), "spu8_linear_solve.yaml"]))
     argv = [cmd, config]
