@@ -59,18 +59,14 @@ class Reached(Exception):
     """Validation passed and the expensive part was about to start."""
 
 
-@pytest.fixture(scope="module")
-def stubs():
+@pytest.fixture
+def stubs(monkeypatch):
     """``run``'s loop and the sweep's executor stop at once (validation is what is fuzzed)."""
-    mp = pytest.MonkeyPatch()
-
     def stop(*a, **k):
         raise Reached()
 
-    mp.setattr(demonloop.loop, "run_golden", stop)
-    mp.setattr(demonloop.studies.sweep, "_run_sweep", stop)
-    yield
-    mp.undo()
+    monkeypatch.setattr(demonloop.loop, "run_golden", stop)
+    monkeypatch.setattr(demonloop.studies.sweep, "_run_sweep", stop)
 
 
 @pytest.fixture(scope="module")
@@ -411,7 +407,8 @@ def test_a_small_run_of_a_changed_config_never_reports_nan(arena, tmp_path_facto
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     out = cfg_dir / "out"
     argv = ["run", str(path), "--no-plot", "--out", str(out)] + (["--json"] if as_json else [])
-    code, stdout, stderr, _ = invoke(argv, arena, [arena])
+    code, stdout, stderr, reached = invoke(argv, arena, [arena])
+    assert not reached, "the loop is stubbed out"
     assert_contract(argv, code, stdout, stderr)
     if code == 0:
         text = (out / "report.json").read_text()
