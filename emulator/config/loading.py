@@ -65,6 +65,17 @@ def _schema_error(exc: ValidationError):
     return err
 
 
+def _empty_matrices(data: dict, source) -> None:
+    """``workload.A: {}`` (and the other matrix keys): refused here, as the matrix validator
+    does not expect an empty mapping."""
+    w = data.get("workload")
+    if isinstance(w, dict):
+        for key in ("A", "covariance", "precision"):
+            if w.get(key) == {}:
+                raise ConfigError(f"workload.{key}", "a matrix is a list of rows or {random_spd: {...}}, got {}",
+                                  source)
+
+
 def validate_config(data: Any, source: str | None = None, base_dir: Path | None = None):
     """Validate a parsed YAML document; raise :class:`ConfigError` on the first problem.
     ``base_dir`` is where relative paths (a score network) are read from."""
@@ -73,12 +84,16 @@ def validate_config(data: Any, source: str | None = None, base_dir: Path | None 
 
     if not isinstance(data, dict):
         raise ConfigError("(top level)", "a config must be a YAML mapping of sections", source)
+    _empty_matrices(data, source)
     try:
         cfg = Config.model_validate(data)
     except ValidationError as exc:
         e = _schema_error(exc)
         e.source = source
         raise e from None
+    except (IndexError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        # a validator that did not expect this shape of value: still one line, exit 2
+        raise ConfigError("(config)", f"a value has an unexpected shape ({type(exc).__name__})", source) from None
     cfg._base_dir = Path(base_dir) if base_dir is not None else None
     try:
         check_ranges(cfg)

@@ -90,6 +90,8 @@ def test_every_bundled_config_still_loads():
     (["name=/tmp/x"], "name"),
     (["description=" + "x" * 100_000], "description"),
     (["adc.bits=1", "adc.bits=2"], "given more than once"),
+    (["workload.A={}"], "workload.A"),                    # found by the fuzzer: an IndexError
+    (["demon.kind=[]"], "demon.kind"),                    # found by the fuzzer: unhashable
 ])
 def test_bad_values_are_refused(tmp_path, capsys, monkeypatch, sets, field):
     monkeypatch.chdir(tmp_path)
