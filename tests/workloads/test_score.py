@@ -65,6 +65,11 @@ def test_diffusion_hardware_samples_match_the_float_sampler():
     # ... and not distinguishable from the float64 sampler's at the fine bandwidth
     assert det["hw_vs_float"]["mmd_fine_p"] > P_MIN, det["hw_vs_float"]
     assert_hardware_costs_nothing_measurable(m)
+    # the network: its float64 samples stay on the arms (precision floor 0.97, issue 19) and cover
+    # the spiral as fresh data does (recall within 3 binomial standard errors)
+    fl, da = det["float64"], det["data"]
+    assert fl["precision"] >= 0.97, fl
+    assert abs(fl["recall"] - da["recall"]) < 3 * np.hypot(fl["recall_se"], da["recall_se"]), (fl, da)
 
 
 def assert_hardware_costs_nothing_measurable(m: dict) -> None:
@@ -100,7 +105,8 @@ def test_diffusion_precision_recall_hardware_against_float64(name):
 def assert_network_matches_fresh_data(m: dict) -> None:
     """The network's float64 sampler is as precise and covers as much as fresh data of the same
     size, within 3 binomial standard errors of the difference (the network's quality; the mixture
-    network meets it, the spiral and digits networks do not yet: see README)."""
+    network meets it; the spiral network meets a precision floor of 0.97 instead, and the digits
+    network does not yet: see docs/score_workloads.md)."""
     det = m["detail"]
     for key in ("precision", "recall"):
         fl, da = det["float64"], det["data"]
