@@ -818,7 +818,7 @@ def explain_text(rep: dict) -> str:
              f"{t['demon_initiation_interval']}); demon updates every {t['update_period_cycles']} cycles")
     st = rep["stability"]
     ms = st["max_stable_latency_cycles"]
-    ms_txt = "any latency (no feedback matrix)" if ms is None else (
+    ms_txt = "any latency" if ms is None else (
         "no latency at all" if ms < 0 else f"latency up to {ms} cycles")
     L.append(f"  stability       spectral radius {st['spectral_radius']:.4f} -> "
              f"{'stable' if st['stable'] else 'UNSTABLE'} (margin {st['margin']:.3g}); stable for {ms_txt}")
