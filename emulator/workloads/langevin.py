@@ -61,6 +61,9 @@ from demonloop.workloads.base import Workload
 from demonloop.workloads.metrics import integrated_autocorr_time
 
 N_BATCH = 16
+#: Ratio of the largest to the smallest noise density the per-unit amplifiers realise (a density
+#: ratio of 4 is an amplitude ratio of 2): unequal capacitances up to this ratio are exact.
+AMPLIFIER_DENSITY_RANGE = 4.0
 
 # ----------------------------------------------------------------------------------------------
 # Config: matrices given as rows or drawn at random
@@ -167,6 +170,7 @@ class HardwareProgram:
     quantization: dict            # costs of quantization
     notes: list[str] = field(default_factory=list)
     controls: object = None       # demonloop.plant.Controls for a demon with analog control channels
+    amplifier_rel_error: float = 0.0   # predicted covariance error left by the amplifiers' density range
 
     def demon(self) -> LinearDemon:
         return LinearDemon(self.spec, self.A_raw, self.b_raw)
@@ -236,7 +240,7 @@ class LangevinWorkload(Workload):
         return 1.0 / (cfg.compiler.range_sigmas * np.sqrt(1.0 / lam_min))
 
     def noise_level(self, cfg, a: float, M: np.ndarray, S1: np.ndarray) -> float | None:
-        """The amplifier density ``q`` per unit (uniform) that makes the sampled covariance
+        """The amplifier density ``q`` per unit (times each unit's capacitance profile) that makes the sampled covariance
         ``a^2 M^-1``; None: one effective temperature (``array.noise.effective_temperature_K``).
         ``S1``: the x-covariance per unit ``q``."""
         noise = cfg.array.noise
@@ -459,16 +463,33 @@ def compile_langevin(cfg, w: LangevinWorkload) -> HardwareProgram:
             f"b' reaches {np.abs(b_design).max():.3g}, beyond {spec.bias}",
         )
 
-    # ---- noise: q uniform so that cov is exactly a^2-proportional to M^-1 in the ideal limit --
+    # ---- noise: per-unit densities q_j = q c_j with c_j proportional to C_j, so that the
+    # covariance is exactly a^2-proportional to M^-1 in the ideal limit. With drift C^-1 G
+    # (G = gamma M symmetric) and noise density N, the stationary covariance S solves
+    # G S C + C S G = N (Lyapunov, multiplied by C on both sides); S = s G^-1 gives N = 2 s C:
+    # fluctuation-dissipation with each unit's own capacitance (a uniform density is exact only
+    # for equal C). The amplifiers reach densities over AMPLIFIER_DENSITY_RANGE; beyond it the
+    # profile is clipped and the error that leaves is predicted (Lyapunov) and noted.
     Cinv = np.diag(1.0 / C_self)
-    S1 = stationary_covariance(Cinv @ (gamma * M), Cinv @ Cinv) / FS**2  # x-covariance per unit q
+    shape = C_self / C_self.max()
+    shape_real = np.clip(shape, 1.0 / AMPLIFIER_DENSITY_RANGE, None)
+    S1 = stationary_covariance(Cinv @ (gamma * M), Cinv @ np.diag(shape_real) @ Cinv) / FS**2  # x-cov per unit q
+    amp_err = 0.0
+    if np.any(shape_real != shape):
+        S_t = np.linalg.inv(M)
+        q_fit = float(np.trace(S_t)) / float(np.trace(S1)) * a**2
+        amp_err = _rel(S1 * q_fit / a**2, S_t)
+        notes.append(
+            f"array.C_F spans a ratio {shape.max() / shape.min():.3g}, beyond the noise amplifiers' "
+            f"density range {AMPLIFIER_DENSITY_RANGE:g}: the covariance will be off by {amp_err:.3g} "
+            "(relative Frobenius, predicted); bring the capacitances within that ratio")
     q = w.noise_level(cfg, a, M, S1)
     G_nominal = coupled_matrix(g_self, g_couple)
     if q is None:
         Te = ar.noise.effective_temperature_K
         q_amp = 2.0 * K_B * max(Te - T, 0.0) * np.diag(G_nominal)
     else:
-        q_amp = np.full(n, q)
+        q_amp = q * shape_real
 
     elements = Elements(C_self=C_self, C_couple=None, g_self=g_self, g_couple=g_couple, L=None,
                         q_amp=q_amp, T=T)
@@ -496,6 +517,7 @@ def compile_langevin(cfg, w: LangevinWorkload) -> HardwareProgram:
         config=cfg, M=M, b_t=b_t, gamma=gamma, scale=a, elements=elements, adc=adc, dac=dac,
         spec=spec, A_raw=A_raw, b_raw=b_raw, A_design=A_design, b_design=b_design,
         implemented={"M": M_impl, "b_t": bt_impl}, quantization=quant, notes=notes,
+        amplifier_rel_error=amp_err,
     )
 
 
