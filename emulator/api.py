@@ -125,4 +125,5 @@ def run(config, demon: str = "golden", seed: int | None = None, chains: int | No
         samples = codes.astype(np.int32)
     else:
         raise ConfigError("demon", f"must be golden or one of {', '.join(SIMULATORS.names())}, got {demon!r}")
+    rep["warnings"] = w.check(cfg).get("warnings", [])      # check's design rules, as the CLI reports them
     return Result(report=rep, estimate=est.estimate(), samples=samples, config=cfg, estimator=est)

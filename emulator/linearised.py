@@ -80,6 +80,32 @@ class LinearisedLoop:
         return acc[:d, :d] / samples
 
 
+    def time_average_product_variance(self, samples: int, white: np.ndarray | None = None) -> np.ndarray:
+        """``V[i, j]``: variance of one chain's time average of ``s_i s_j`` over ``samples``
+        stationary update instants (zero-mean Gaussian state, first block of ``z``, per unit of
+        ``s``), by Isserlis: ``(1/S) sum_{|k|<S} (1 - |k|/S) (G_ii(k) G_jj(k) + G_ij(k) G_ji(k))``
+        with ``G(k) = [F^k P]`` and ``G(-k) = G(k)^T``. ``white`` (dim,) adds white measurement
+        noise of that variance to each unit (the ADC's ``lsb**2 / 12``), at lag 0 only."""
+        P = sla.solve_discrete_lyapunov(self.F, self.W)
+        P = 0.5 * (P + P.T)
+        d = self.dim
+        G0 = P[:d, :d].copy()
+        if white is not None:
+            G0 = G0 + np.diag(white)
+        dg = np.diag(G0)
+        acc = np.outer(dg, dg) + G0 * G0.T
+        Fk = np.eye(self.F.shape[0])
+        for k in range(1, samples):
+            Fk = Fk @ self.F
+            Gk = (Fk @ P)[:d, :d]
+            dk = np.diag(Gk)
+            term = np.outer(dk, dk) + Gk * Gk.T
+            acc += (1.0 - k / samples) * (term + term.T)
+            if np.abs(Fk).max() < 1e-14:
+                break
+        return acc / samples
+
+
 def build(sde: LinearSDE, n: int, T_clk: float, period: int, ii: int, latency: int,
           K: np.ndarray, u0: np.ndarray) -> LinearisedLoop:
     """The closed loop for array ``sde`` (state dim ``d_s``, input dim ``n``) with feedback

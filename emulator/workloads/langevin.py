@@ -698,6 +698,158 @@ def _gauss_tail(z: np.ndarray) -> np.ndarray:
     return 0.5 * np.array([math.erfc(v / math.sqrt(2.0)) for v in np.atleast_1d(z)])
 
 
+#: Probability of clipping (per unit, ADC or DAC) above which ``check`` warns, and the fraction
+#: of clipped conversions or saturated codes above which ``run`` says the range was exceeded.
+CLIP_THRESHOLD = 1e-3
+#: Predicted headline bias above which (and above twice the run's standard error) ``check`` warns.
+LATENCY_BIAS_THRESHOLD = 0.03
+
+
+def warning(code: str, message: str, figure, key: str, advice: str = "", value=None) -> dict:
+    """One design-rule finding: a stable ``code``, the human ``message``, the ``figure`` it is
+    about, the config ``key`` to change, what to do (``advice``) and, where one is predicted to
+    work, the ``value`` to set it to (``--set key=value``)."""
+    return {"code": code, "message": message, "figure": figure, "key": key, "advice": advice, "value": value}
+
+
+def _dac_force_spread(cfg, program, mean: np.ndarray, cov: np.ndarray) -> dict:
+    """The DAC force ``f = b' - A' x`` (in DAC full scales) in the linearised loop's stationary
+    state: ``x = g v / FS + x0`` (the ADC's linearisation) plus its quantization noise
+    ``lsb**2 / 12``, so ``f ~ N(b' - A' E[x], A' Cov[x] A'^T)``; and the probability of each
+    unit's code sitting at either end of the DAC range (what the plant counts as saturated)."""
+    n = cfg.n
+    adc = program.adc
+    A = program.A_raw * program.spec.coef.lsb
+    b = program.b_raw * program.spec.bias.lsb
+    g = adc.linear_gain / adc.full_scale_V
+    mx = g * mean[:n] + adc.linear_offset_V / adc.full_scale_V
+    lsb_a = 2.0 ** (1 - cfg.adc.bits)
+    cx = g[:, None] * cov[:n, :n] * g[None, :] + np.eye(n) * lsb_a**2 / 12
+    fm = b - A @ mx
+    fs = np.sqrt(np.clip(np.diag(A @ cx @ A.T), 0.0, None))
+    lsb_d = 2.0 ** (1 - cfg.dac.bits)
+    # codes >= code_max (f >= 1 - lsb, rounded: from 1 - 1.5 lsb) or <= code_min (f <= -1 + lsb/2)
+    hi = (1.0 - 1.5 * lsb_d - fm) / np.maximum(fs, 1e-300)
+    lo = (1.0 - 0.5 * lsb_d + fm) / np.maximum(fs, 1e-300)
+    return {"mean": fm, "std": fs, "p_clip": _gauss_tail(hi) + _gauss_tail(lo)}
+
+
+def _mixing_samples(lin, cfg) -> float | None:
+    """The sampled closed loop's slowest time constant in sample periods, ``-q / ln rho(F)``
+    (``q`` sample periods per update), None if it does not decay."""
+    r = lin.spectral_radius
+    if not 0.0 < r < 1.0:
+        return None
+    return float(-(lin.update_period / cfg.adc.sample_period_cycles) / np.log(r))
+
+
+def predict_errors(cfg, w, program, lin, mean: np.ndarray, cov: np.ndarray) -> dict:
+    """What ``run`` should measure, from the linearised sampled loop: the headline error of its
+    stationary moments (latency, sampling, coefficient quantization and the ADC's ``lsb**2/12``
+    included), scored by the workload itself (the **bias**), and the statistical error of
+    ``chains x samples`` samples (the **standard error**: the exact variance of the time average
+    of ``x`` for the mean, of ``x_i x_j`` for the covariance, from the loop's autocovariances;
+    the covariance's as the root of the summed entry variances over the target's norm)."""
+    n = cfg.n
+    FS = cfg.adc.full_scale_V
+    lsb = 2.0 ** (1 - cfg.adc.bits)
+    mu_x = mean[:n] / FS
+    cov_x = cov[:n, :n] / FS**2 + np.eye(n) * lsb**2 / 12
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sc = w.score(program, mu_x, cov_x if w.needs_covariance else None)
+    bias = float(sc["headline"])
+    S = cfg.run.samples
+    tavg = lin.time_average_covariance(S)[:n, :n] / FS**2        # one chain's time average
+    tau = float(np.mean(np.diag(tavg) * S / np.maximum(np.diag(cov_x), 1e-300)))
+    N_eff = cfg.chains * S / max(tau, 1.0)
+    a = program.scale
+    se = None
+    if not w.needs_covariance:
+        x_star = np.linalg.solve(program.M, program.b_t)
+        nrm = np.linalg.norm(x_star)
+        if nrm > 0:
+            se = float(np.sqrt(np.trace(tavg) / cfg.chains) / a / nrm)
+    elif w.headline in ("cov_rel_error", "rel_error"):
+        # sum of the entries' variances over the target's norm (both in x units)
+        V = lin.time_average_product_variance(S, white=np.full(lin.dim, (lsb * FS) ** 2 / 12))[:n, :n] / FS**4
+        se = float(np.sqrt(V.sum() / cfg.chains) / (a**2 * np.linalg.norm(np.linalg.inv(program.M))))
+    return {"headline": w.headline, "bias": bias, "standard_error": se,
+            "error_bound": bias + 3.0 * se if se is not None else None,
+            "tau_int_samples": tau, "effective_samples": N_eff}
+
+
+def _design_rules(cfg, w, program, out: dict, p_clip: np.ndarray, dac: dict) -> None:
+    """The warnings that need the stationary state: ADC clipping, DAC saturation, resolution,
+    and the predicted bias against the statistical error."""
+    warn = out["warnings"]
+    sp = out["spread"]
+    j = int(p_clip.argmax())
+    if p_clip[j] > CLIP_THRESHOLD:
+        warn.append(warning(
+            "adc_clipping", f"unit {j} clips {p_clip[j]:.2g} of its samples at the ADC (predicted)", float(p_clip[j]),
+            "compiler.range_sigmas", f"raise it from {cfg.compiler.range_sigmas:g} (or adc.full_scale_V)",
+            cfg.compiler.range_sigmas + 1.0))
+    pd = dac["p_clip"]
+    k = int(pd.argmax())
+    fixes: dict = {}                 # the advice so far, as overrides (the bias search applies them)
+    if pd[k] > CLIP_THRESHOLD:
+        need = float(np.max((np.abs(dac["mean"]) + cfg.compiler.range_sigmas * dac["std"])))
+        fs = cfg.dac.full_scale_A * need / (1.0 - 2.0 ** (1 - cfg.dac.bits))
+        fs = float(f"{fs * 1.05:.2g}")
+        fixes["dac.full_scale_A"] = fs
+        warn.append(warning(
+            "dac_saturation", f"unit {k}'s force code saturates the DAC on {pd[k]:.2g} of updates (predicted; "
+            f"the force's spread is {dac['std'][k]:.3g} of the DAC range at mean {dac['mean'][k]:+.3g})",
+            float(pd[k]), "dac.full_scale_A",
+            f"raise it from {cfg.dac.full_scale_A:.3g} to {fs:.3g} A "
+            f"({cfg.compiler.range_sigmas:g} standard deviations of every force inside the range)", fs))
+    if (np.array(sp["std_in_lsb"])).min() < 2.0:
+        warn.append(warning(
+            "adc_resolution", "the noise is under 2 ADC LSBs on some unit: quantization will bias the estimate",
+            float(np.min(sp["std_in_lsb"])), "adc.bits", "add bits"))
+    pr = out["predictions"]
+    se = pr["standard_error"]
+    if pr["bias"] > LATENCY_BIAS_THRESHOLD and (se is None or pr["bias"] > 2.0 * se):
+        tau0 = cfg.compiler.time_constant_samples
+        advice, value = "raise it", None
+        for f in (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0):
+            if f == 1.0 and not fixes:
+                continue
+            b = _bias_at(cfg, w, {**fixes, "compiler.time_constant_samples": tau0 * f})
+            if b is not None and b < 0.5 * pr["bias"] and b < max(LATENCY_BIAS_THRESHOLD, 2.0 * (se or 0.0)):
+                with_fix = f" with the {', '.join(fixes)} advice" if fixes else ""
+                advice = (f"{'keep' if f == 1.0 else 'raise'} it{'' if f == 1.0 else f' from {tau0:g}'} to "
+                          f"{tau0 * f:g}{with_fix} (predicted {pr['headline']} bias {b:.3g})")
+                value = tau0 * f
+                break
+        warn.append(warning(
+            "latency_bias", f"the sampled loop's stationary law is off the target: predicted {pr['headline']} "
+            f"bias {pr['bias']:.3g}" + (f", above twice the run's standard error {se:.2g}" if se else "")
+            + " (latency, sampling and coefficient quantization)", pr["bias"], "compiler.time_constant_samples",
+            advice, value))
+
+
+def _bias_at(cfg, w, over: dict) -> float | None:
+    """The predicted headline bias of ``cfg`` with ``over`` applied (None if it does not compile
+    or is unstable)."""
+    from demonloop import linearised
+
+    try:
+        c2 = cfg.with_overrides(over)
+        p2 = w.compile(c2)
+    except ConfigError:
+        return None
+    lin = linearised.from_program(p2)
+    if lin.spectral_radius >= 1.0:
+        return None
+    mean, cov = lin.stationary()
+    n, FS = c2.n, c2.adc.full_scale_V
+    lsb = 2.0 ** (1 - c2.adc.bits)
+    cov_x = cov[:n, :n] / FS**2 + np.eye(n) * lsb**2 / 12
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(w.score(p2, mean[:n] / FS, cov_x if w.needs_covariance else None)["headline"])
+
+
 def explain(cfg, w: LangevinWorkload) -> dict:
     """The check report (JSON-able): the compiled program, the drift's eigenvalues (time
     constants), the stationary mean and spread of every unit in the sampled closed loop (exact
@@ -779,27 +931,48 @@ def explain(cfg, w: LangevinWorkload) -> dict:
         hi = (1.0 - 0.5 * lsb - mu) / np.maximum(sd, 1e-300)
         lo = (1.0 + 0.5 * lsb + mu) / np.maximum(sd, 1e-300)
         p_clip = _gauss_tail(hi) + _gauss_tail(lo)
+        dac = _dac_force_spread(cfg, program, mean, cov)
         out["spread"] = {
             "mean_fraction_of_full_scale": mu.tolist(),
             "std_fraction_of_full_scale": sd.tolist(),
             "clip_probability": p_clip.tolist(),
             "std_in_lsb": (sd / lsb).tolist(),
+            "dac_force_mean": dac["mean"].tolist(),
+            "dac_force_std": dac["std"].tolist(),
+            "dac_clip_probability": dac["p_clip"].tolist(),
         }
-        if p_clip.max() > 1e-3:
-            warn.append(f"unit {int(p_clip.argmax())} clips {p_clip.max():.2g} of its samples at the ADC")
-        if (sd / lsb).min() < 2.0:
-            warn.append("the noise is under 2 ADC LSBs on some unit: quantization will bias the estimate")
+        out["predictions"] = predict_errors(cfg, w, program, lin, mean, cov)
+        _design_rules(cfg, w, program, out, p_clip, dac)
     else:
         out["spread"] = None
-        warn.append(f"the loop is unstable with {cfg.loop_latency_cycles} cycles of latency "
-                    f"(spectral radius {rho:.3f})")
-    slow = out["time_constants"]["closed_loop"]["slowest_tau_samples"]
-    if slow and cfg.run.burn_in_samples < 5 * slow:
-        warn.append(f"run.burn_in_samples = {cfg.run.burn_in_samples} is under 5 slowest time constants "
-                    f"({5 * slow:.0f} samples)")
+        out["predictions"] = None
+        warn.append(warning(
+            "unstable", f"the loop is unstable with {cfg.loop_latency_cycles} cycles of latency "
+            f"(spectral radius {rho:.3f})", rho, "compiler.time_constant_samples",
+            "raise it (a slower loop tolerates more latency) or cut the demon's latency"))
+    mix = _mixing_samples(lin, cfg)
+    out["mixing"] = {"slowest_tau_samples": mix, "burn_in_samples": cfg.run.burn_in_samples,
+                     "samples": cfg.run.samples}
+    if mix is not None and cfg.run.burn_in_samples < 5 * mix:
+        warn.append(warning(
+            "slow_mixing", f"run.burn_in_samples = {cfg.run.burn_in_samples} is under 5 slowest time constants "
+            f"({5 * mix:.0f} samples)", mix, "run.burn_in_samples", f"set it to at least {int(np.ceil(5 * mix))}"))
+    if mix is not None and cfg.run.samples < 50 * mix:
+        warn.append(warning(
+            "slow_mixing", f"run.samples = {cfg.run.samples} is under 50 slowest time constants "
+            f"({50 * mix:.0f} samples): few independent samples per chain", mix, "run.samples",
+            f"set it to at least {int(np.ceil(50 * mix))}"))
     if out["timing"]["dropped_fraction"] > 0:
-        warn.append(f"the demon's initiation interval ({cfg.demon_initiation_interval} cycles) exceeds the "
-                    f"sample period: {out['timing']['dropped_fraction']:.0%} of samples will be dropped")
+        warn.append(warning(
+            "dropped_samples", f"the demon's initiation interval ({cfg.demon_initiation_interval} cycles) exceeds "
+            f"the sample period: {out['timing']['dropped_fraction']:.0%} of samples will be dropped",
+            out["timing"]["dropped_fraction"], "adc.sample_period_cycles",
+            f"set it to at least {cfg.demon_initiation_interval}"))
+    if program.amplifier_rel_error > 0:
+        warn.append(warning(
+            "amplifier_range", "the capacitances span more than the noise amplifiers' density range "
+            f"{AMPLIFIER_DENSITY_RANGE:g}: predicted covariance error {program.amplifier_rel_error:.3g}",
+            program.amplifier_rel_error, "array.C_F", f"keep the largest within {AMPLIFIER_DENSITY_RANGE:g}x the smallest"))
     return jsonable(out)
 
 
@@ -840,10 +1013,34 @@ def explain_text(rep: dict) -> str:
              f"{t['demon_initiation_interval']}); demon updates every {t['update_period_cycles']} cycles")
     st = rep["stability"]
     ms = st["max_stable_latency_cycles"]
-    ms_txt = "any latency" if ms is None else (
-        "no latency at all" if ms < 0 else f"latency up to {ms} cycles")
+    lat = rep["timing"]["loop_latency_cycles"]
+    if ms is None:
+        ms_txt = "any latency"
+    elif ms < lat and st["stable"]:
+        # stability need not be monotone in latency: a stiff loop can overshoot with none
+        ms_txt = ("this latency, though not with none (a stiff loop overshoots without it)" if ms < 0 else
+                  f"this latency, though not at every latency up to it (from {ms + 1} cycles)")
+    else:
+        ms_txt = "no latency at all" if ms < 0 else f"latency up to {ms} cycles"
     L.append(f"  stability       spectral radius {st['spectral_radius']:.4f} -> "
              f"{'stable' if st['stable'] else 'UNSTABLE'} (margin {st['margin']:.3g}); stable for {ms_txt}")
-    for w in rep["warnings"]:
-        L.append(f"  warning         {w}")
+    pr = rep.get("predictions")
+    if pr:
+        se = f" ± {pr['standard_error']:.2g} (standard error)" if pr["standard_error"] is not None else ""
+        L.append(f"  predicted       {pr['headline']} bias {pr['bias']:.3g}{se}; tau_int {pr['tau_int_samples']:.3g} samples, "
+                 f"{pr['effective_samples']:.3g} effective samples")
+    L.extend(warning_lines(rep["warnings"]))
     return "\n".join(L)
+
+
+def warning_lines(warnings: list) -> list[str]:
+    """One line per warning: ``warning [code] message -> key: advice``."""
+    out = []
+    for w in warnings:
+        if isinstance(w, str):
+            out.append(f"  warning         {w}")
+            continue
+        adv = f": {w['advice']}" if w.get("advice") else ""
+        key = f" -> {w['key']}{adv}" if w.get("key") else ""
+        out.append(f"  warning         [{w['code']}] {w['message']}{key}")
+    return out
