@@ -96,3 +96,24 @@ def test_strict_exits_3_on_a_warning_and_runs_nothing(tmp_path):
     assert "[dac_saturation]" in r.stderr
     r = subprocess.run(exe + ["check", "spu8_linear_solve", "--strict"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_predicted_dac_clipping_is_what_the_run_counts():
+    # a loop whose force spread reaches the DAC limits on ~0.3% of the codes: rare enough that the
+    # linearised loop still describes it; the prediction is the Gaussian tail of f = b' - A' x
+    cfg = validate_config(twelve_unit_config()).with_overrides(
+        {"compiler.time_constant_samples": 8, "dac.full_scale_A": 7e-5, "chains": 1024})
+    rep = check(cfg)
+    assert "dac_saturation" in codes(rep)
+    p = np.array(rep["spread"]["dac_clip_probability"])
+    tau = rep["predictions"]["tau_int_samples"]
+    out, _ = run_golden(cfg)
+    measured = out["range_check"]["dac_saturation_fraction"]
+    assert "dac_saturation" in out["range_check"]["exceeded"]
+    N = cfg.chains * out["samples"]            # per unit (burn-in included: the loop starts near its law)
+    # the fraction averages n indicator series, each with variance p (1 - p) and an
+    # autocorrelation time no longer than the state's (2 tau_int as the variance factor); the
+    # sd of their mean is at most the mean of their sds (the units may be correlated)
+    se = np.mean(np.sqrt(p * (1 - p) * 2 * tau / N))
+    assert p.mean() > 10 * se                              # a rate the run resolves
+    assert abs(measured - p.mean()) < 4.5 * se, (measured, p.mean(), se)
