@@ -246,6 +246,8 @@ class LangevinWorkload(Workload):
         noise = cfg.array.noise
         if noise.rms_V is not None or noise.effective_temperature_K is not None:
             raise ConfigError("array.noise", f"is set by the target distribution for workload.kind {self.kind}; remove it")
+        if noise.amplifiers_off:
+            return 0.0
         return a**2 * float(np.trace(np.linalg.inv(M))) / float(np.trace(S1))
 
     def quantization_answer(self, M, b_t, M_impl, bt_impl) -> dict:
@@ -532,13 +534,24 @@ def _compile_rlc(cfg, w, M, b_t, a, adc, dac, spec, notes) -> HardwareProgram:
     np.fill_diagonal(C_couple, 0.0)
     C_self = np.clip(np.diag(Cm) - np.abs(C_couple).sum(axis=1), 0.0, None)
     g_self = 1.0 / ar.per_unit("R_ohm")
-    # v ~ N(0, k T_e C^-1) = N(0, k T_e / kappa M^-1) and x = v / FS  =>  T_e = a^2 kappa FS^2 / k
+    # resistive coupling: a resistor across every coupling capacitor (ordinary polarity: damping)
+    g_couple = None
+    if ar.R_couple_ohm is not None:
+        g_couple = np.where(C_couple != 0, 1.0 / ar.R_couple_ohm, 0.0)
+    # v ~ N(0, k T_e C^-1) = N(0, k T_e / kappa M^-1) and x = v / FS  =>  T_e = a^2 kappa FS^2 / k.
+    # Exact fluctuation-dissipation needs every resistor's noise at T_e (N = 2 k T_e G): an
+    # amplifier on each self resistor (density 2 k (T_e - T) g_self) and one across each coupling
+    # resistor (2 k (T_e - T) g_couple, a source between its two nodes).
     Te = a**2 * kappa * FS**2 / K_B
-    if Te < T:
+    if ar.noise.amplifiers_off:
+        Te = T
+        notes.append(f"array.noise is off: physical noise only, v ~ N(0, k_B T C^-1) at {T} K")
+    elif Te < T:
         notes.append(f"the target spread needs {Te:.3g} K, below the physical {T} K: the floor dominates")
     q_amp = 2.0 * K_B * max(Te - T, 0.0) * g_self
-    elements = Elements(C_self=C_self, C_couple=C_couple, g_self=g_self, g_couple=None,
-                        L=ar.per_unit("L_H"), q_amp=q_amp, T=T)
+    q_couple = None if g_couple is None else 2.0 * K_B * max(Te - T, 0.0) * g_couple
+    elements = Elements(C_self=C_self, C_couple=C_couple, g_self=g_self, g_couple=g_couple,
+                        L=ar.per_unit("L_H"), q_amp=q_amp, T=T, q_couple=q_couple)
     A_raw = np.zeros((n, n), dtype=np.int64)
     b_raw = np.zeros(n, dtype=np.int64)
     quant = {"coef_rel_error": 0.0, "bias_rel_error": 0.0, "matrix_rel_error": 0.0,
