@@ -104,7 +104,8 @@ def run(config, demon, seed, chains, out, as_json, waves, rtl_file, reference, p
         prepare_rtl(cfg, rtl)               # the ports and widths, before anything is built or written
 
     # check's design rules, printed before the run and kept in the report
-    warnings = w.check(cfg).get("warnings", [])
+    checked = w.check(cfg)
+    warnings = checked.get("warnings", [])
     if warnings and not as_json:
         from demonloop.workloads.langevin import warning_lines
 
@@ -129,6 +130,8 @@ def run(config, demon, seed, chains, out, as_json, waves, rtl_file, reference, p
                         rtl=rtl, reference=ref, progress=False if as_json else progress)
     rep["config_path"] = str(path)
     rep["warnings"] = warnings
+    if checked.get("predictions"):
+        rep["predictions"] = checked["predictions"]
     write_json(out_dir / "report.json", rep)
     files = [str(out_dir / "report.json")]
     if not no_plot:
