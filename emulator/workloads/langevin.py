@@ -828,23 +828,60 @@ def _design_rules(cfg, w, program, out: dict, p_clip: np.ndarray, dac: dict) -> 
     pr = out["predictions"]
     se = pr["standard_error"]
     if pr["bias"] > LATENCY_BIAS_THRESHOLD and (se is None or pr["bias"] > 2.0 * se):
+        # coefficients: with the advice so far, does A' leave integer bits unused? They are
+        # better spent as fraction bits (the coefficient quantization is part of the bias)
+        coef_fix = _coef_bits_advice(cfg, w, fixes)
+        if coef_fix is not None:
+            fixes["demon.coef"] = coef_fix
+            warn.append(warning(
+                "coef_precision", f"A' uses {coef_fix['int_bits']} of the {cfg.demon.coef.int_bits} integer bits of "
+                f"demon.coef{' with the ' + ', '.join(k for k in fixes if k != 'demon.coef') + ' advice' if len(fixes) > 1 else ''}: "
+                "the rest would cut the coefficient quantization", cfg.demon.coef.int_bits - coef_fix["int_bits"],
+                "demon.coef", f"set it to {{int_bits: {coef_fix['int_bits']}, frac_bits: {coef_fix['frac_bits']}}}",
+                coef_fix))
         tau0 = cfg.compiler.time_constant_samples
         advice, value = "raise it", None
-        for f in (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0):
+        # the first time constant (with the other advice applied) whose predicted bias is under
+        # the threshold, else the best one if it at least halves the bias
+        best = None
+        for f in (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0):
             if f == 1.0 and not fixes:
                 continue
             b = _bias_at(cfg, w, {**fixes, "compiler.time_constant_samples": tau0 * f})
-            if b is not None and b < 0.5 * pr["bias"] and b < max(LATENCY_BIAS_THRESHOLD, 2.0 * (se or 0.0)):
-                with_fix = f" with the {', '.join(fixes)} advice" if fixes else ""
-                advice = (f"{'keep' if f == 1.0 else 'raise'} it{'' if f == 1.0 else f' from {tau0:g}'} to "
-                          f"{tau0 * f:g}{with_fix} (predicted {pr['headline']} bias {b:.3g})")
-                value = tau0 * f
+            if b is not None and (best is None or b < best[1]):
+                best = (f, b)
+            if b is not None and b < LATENCY_BIAS_THRESHOLD:
                 break
+        if best is not None and (best[1] < LATENCY_BIAS_THRESHOLD or best[1] < 0.5 * pr["bias"]):
+            f, b = best
+            with_fix = f" with the {', '.join(fixes)} advice" if fixes else ""
+            advice = (f"{'keep' if f == 1.0 else 'raise'} it{'' if f == 1.0 else f' from {tau0:g}'} to "
+                      f"{tau0 * f:g}{with_fix} (predicted {pr['headline']} bias {b:.3g})")
+            value = tau0 * f
         warn.append(warning(
             "latency_bias", f"the sampled loop's stationary law is off the target: predicted {pr['headline']} "
             f"bias {pr['bias']:.3g}" + (f", above twice the run's standard error {se:.2g}" if se else "")
             + " (latency, sampling and coefficient quantization)", pr["bias"], "compiler.time_constant_samples",
             advice, value))
+
+
+def _coef_bits_advice(cfg, w, fixes: dict) -> dict | None:
+    """``{int_bits, frac_bits}`` for ``demon.coef`` (same word length) that just holds A' under
+    ``fixes``, if it frees at least one integer bit; else None."""
+    coef = getattr(cfg.demon, "coef", None)
+    if coef is None:
+        return None
+    try:
+        p2 = w.compile(cfg.with_overrides(fixes) if fixes else cfg)
+    except ConfigError:
+        return None
+    amax = float(np.abs(p2.A_design).max(initial=0.0))
+    if amax == 0.0:
+        return None
+    need = max(1, int(np.ceil(np.log2(amax * 1.05))) + 1)     # as the compiler counts them, 5% headroom
+    if need >= coef.int_bits:
+        return None
+    return {"int_bits": need, "frac_bits": coef.frac_bits + coef.int_bits - need}
 
 
 def _bias_at(cfg, w, over: dict) -> float | None:
