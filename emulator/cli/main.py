@@ -103,9 +103,11 @@ def cli():
 @click.option("--progress/--no-progress", default=None,
               help="A progress bar on stderr [default: when stderr is a terminal].")
 @click.option("--no-plot", is_flag=True, help="Skip the PNG plot.")
+@click.option("--strict", is_flag=True,
+              help="Exit 3 if check warns (before running, nothing written) or the measured clipping exceeds its threshold.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Override a config value by dotted key, e.g. --set adc.bits=10 (repeatable).")
-def run(config, demon, seed, chains, out, as_json, waves, rtl_file, reference, progress, no_plot, sets):
+def run(config, demon, seed, chains, out, as_json, waves, rtl_file, reference, progress, no_plot, sets, strict):
     """Run CONFIG (a YAML file, or a bundled config's name; default: the bundled SPU-style 8-cell
     linear solve) in closed loop and score it."""
     from demonloop import workloads
@@ -132,6 +134,17 @@ def run(config, demon, seed, chains, out, as_json, waves, rtl_file, reference, p
         check_cosim_config(cfg)
         prepare_rtl(cfg, rtl)               # the ports and widths, before anything is built or written
 
+    # check's design rules, printed before the run and kept in the report
+    checked = w.check(cfg)
+    warnings = checked.get("warnings", [])
+    if warnings and not as_json:
+        from demonloop.workloads.langevin import warning_lines
+
+        click.echo("\n".join(ln.strip() for ln in warning_lines(warnings)), err=True)
+    if strict and warnings:
+        click.echo(f"strict: {len(warnings)} warning(s) from check; not running", err=True)
+        sys.exit(3)
+
     if demon == "golden":
         from demonloop.loop import run_golden
 
@@ -149,6 +162,9 @@ def run(config, demon, seed, chains, out, as_json, waves, rtl_file, reference, p
     rep["config_path"] = str(path)
     rep["provenance"] = {**provenance(cfg, simulator=None if demon == "golden" else demon),
                          "config_file_sha256": file_sha256(path)}
+    rep["warnings"] = warnings
+    if checked.get("predictions"):
+        rep["predictions"] = checked["predictions"]
     write_json(out_dir / "report.json", rep)
     files = [str(out_dir / "report.json")]
     if not no_plot:
@@ -164,13 +180,16 @@ def run(config, demon, seed, chains, out, as_json, waves, rtl_file, reference, p
         click.echo(summary(rep, files))
     if rep.get("bit_exact") is False:
         sys.exit(1)
+    if strict and (rep.get("range_check") or {}).get("exceeded"):
+        sys.exit(3)
 
 
 @cli.command()
 @click.argument("config")
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as one JSON object.")
+@click.option("--strict", is_flag=True, help="Exit 3 if there is any warning.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a config value by dotted key.")
-def check(config, as_json, sets):
+def check(config, as_json, sets, strict):
     """Validate CONFIG (a file or a bundled name) and explain it: time constants, spread vs ADC
     range, quantization, loop stability."""
     from demonloop import workloads
@@ -179,6 +198,8 @@ def check(config, as_json, sets):
     w = workloads.of(cfg)
     rep = w.check(cfg)
     click.echo(json.dumps(rep, allow_nan=False) if as_json else w.check_text(rep))
+    if strict and rep.get("warnings"):
+        sys.exit(3)
 
 
 @cli.command()

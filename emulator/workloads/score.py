@@ -299,8 +299,12 @@ def explain_score(cfg, w: ScoreWorkload) -> dict:
     spread, warnings = w.check_spread(cfg, program)
     if spread is not None:
         out["spread"] = spread
-    out["warnings"].extend(warnings)
-    out["warnings"].extend(program.notes)
+    from demonloop.workloads.langevin import warning
+
+    # the data beyond the ADC range is the score workloads' clipping rule; compiler notes as they are
+    out["warnings"].extend(warning("adc_clipping", m, spread.get("data_beyond_full_scale") if spread else None,
+                                   "compiler.range_sigmas", "raise it") for m in warnings)
+    out["warnings"].extend(warning("compiler_note", m, None, "") for m in program.notes)
     return jsonable(out)
 
 
@@ -322,6 +326,7 @@ def explain_score_text(rep: dict) -> str:
         s = rep["spread"]
         L.append(f"  spread vs ADC   data reach {s['max_abs_data_fraction_of_full_scale']:.2f} of full scale; "
                  f"beyond it: data {s['data_beyond_full_scale']:.2g}, prior {s['prior_beyond_full_scale']:.2g}")
-    for w in rep["warnings"]:
-        L.append(f"  warning         {w}")
+    from demonloop.workloads.langevin import warning_lines
+
+    L.extend(warning_lines(rep["warnings"]))
     return "\n".join(L)
