@@ -14,19 +14,19 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 import yaml
 from scipy import stats
 
 from demonloop import check
 from demonloop.config import validate_config
+from demonloop.config.yaml_io import parse_yaml
 from demonloop.loop import run_golden
 from demonloop.workloads.langevin import CLIP_THRESHOLD
 from tests.conftest import REPO
 
 
 def twelve_unit_config() -> dict:
-    d = yaml.safe_load(open(REPO / "hw_configs" / "gauss16_digital.yaml"))
+    d = parse_yaml((REPO / "hw_configs" / "gauss16_digital.yaml").read_text())   # as demonloop reads it
     d["name"] = "gauss12_dac"
     d["array"]["n"] = 12
     d["workload"]["mean"] = d["workload"]["mean"][:12]
