@@ -192,14 +192,14 @@ def run_golden(cfg, progress: Callable[[int], None] | None = None, trace: Sample
                calibration: dict | None = None):
     """Compile and run ``cfg`` with the golden demon, all chains at once. Returns (report dict,
     estimator); ``trace`` (if given) sees every sample too; ``calibration`` (a document checked by
-    :func:`demonloop.calibration.load`) replaces the demon's coefficients."""
+    :func:`demonloop.studies.calibration.load`) replaces the demon's coefficients."""
     from demonloop import workloads
     from demonloop.report import build_report
 
     w = workloads.of(cfg)
     program = w.compile(cfg)
     if calibration is not None:
-        from demonloop.calibration import apply
+        from demonloop.studies.calibration import apply
 
         program = apply(program, calibration)
     est = w.estimator(program, cfg.chains)

@@ -1,4 +1,4 @@
-"""In-situ calibration (demonloop.calibration): the identification against the drawn instance
+"""In-situ calibration (demonloop.studies.calibration): the identification against the drawn instance
 (the test reads the true components; calibrate may not), that calibrate cannot read them, and the
 linear solve at 10% tolerances brought back to an ideal instance's standard error.
 
@@ -67,7 +67,7 @@ def bonferroni_ok(est, se, true):
 
 @pytest.fixture(scope="module")
 def calibrated():
-    from demonloop.calibration import Bench, calibrate
+    from demonloop.studies.calibration import Bench, calibrate
 
     base, true = configs(512)
     return calibrate(base, Bench(true)), true
@@ -96,7 +96,7 @@ def test_calibrate_cannot_read_the_instance(monkeypatch):
     # whether or not the config it is given carries the tolerances: it only measures.
     import inspect
 
-    from demonloop import calibration
+    from demonloop.studies import calibration
     from demonloop.plant.elements import Elements
 
     real = Elements.network

@@ -1,4 +1,4 @@
-"""``demonloop calibrate``: in-situ calibration of one drawn hardware instance (:mod:`demonloop.calibration`)."""
+"""``demonloop calibrate``: in-situ calibration of one drawn hardware instance (:mod:`demonloop.studies.calibration`)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def calibrate_command(config, out, seed, chains, samples, sets, as_json):
     """Measure the instance CONFIG draws (its tolerances and converter errors, seed --seed) through
     its ADC codes only, identify its drift, noise and converter errors, and write calibrated demon
     coefficients to OUT/calibration.json for `demonloop run CONFIG --calibration OUT/calibration.json`."""
-    from demonloop.calibration import Bench, calibrate
+    from demonloop.studies.calibration import Bench, calibrate
     from demonloop.cli.main import _load
     from demonloop.report import write_json
 

@@ -90,7 +90,7 @@ def run(config, demon, seed, chains, out, as_json, waves, rtl_file, reference, p
     w.compile(cfg)  # compile errors surface here, before anything is written
     calibration = None
     if calibration_file is not None:
-        from demonloop.calibration import load as load_calibration
+        from demonloop.studies.calibration import load as load_calibration
 
         if demon != "golden":
             raise ConfigError("--calibration", "applies to the golden demon")
