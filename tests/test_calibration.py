@@ -145,3 +145,44 @@ def test_run_calibration_refuses_another_instance_or_design(calibrated, tmp_path
         code, out, err = run_cli(["run", cfg, *sets, *extra, "--calibration", str(f), "--out", str(tmp_path / "o")], capsys)
         assert code == 2 and err.startswith("error: --calibration:") and words in err, err
         assert not (tmp_path / "o").exists()
+
+
+def gaussian(chains, time_constant_samples):
+    """An 8-unit Gaussian sampler in analog mode with the linear solve's matrix as precision."""
+    from demonloop.config.loading import validate_config
+
+    d = load_config(REPO / "hw_configs/spu8_linear_solve.yaml").raw()
+    d["workload"] = {"kind": "gaussian", "precision": d["workload"]["A"], "mean": [0.0] * 8}
+    d["chains"] = chains
+    d["compiler"]["time_constant_samples"] = time_constant_samples
+    base = validate_config(d)
+    return base, base.with_overrides(TOL)
+
+
+def test_gaussian_covariance_calibrated_through_the_demons_matrix():
+    # slow enough that the noise one sample period injects stays below the target covariance:
+    # the demon's matrix can then bring the covariance back (the residual couplings included)
+    from demonloop.studies.calibration import Bench, calibrate
+
+    base, true = gaussian(256, 16)
+    doc = calibrate(base.with_overrides({"chains": 512}), Bench(true.with_overrides({"chains": 512})))
+    cc = doc["covariance_correction"]
+    assert cc["reachable"] and not cc["nominal_matrix_kept"]
+    assert doc["coefficients"]["A_raw"] != doc["coefficients"]["A_raw_nominal"]
+    ideal, _ = run_golden(base)
+    uncal, _ = run_golden(true)
+    cal, _ = run_golden(true, calibration=doc)
+    se = ideal["metrics"]["cov_rel_standard_error"]
+    assert uncal["metrics"]["cov_rel_error"] > 10 * se
+    assert cal["metrics"]["cov_rel_error"] < 2 * se, (cal["metrics"]["cov_rel_error"], ideal["metrics"]["cov_rel_error"], se)
+
+
+def test_an_unreachable_covariance_is_said_so():
+    from demonloop.studies.calibration import Bench, calibrate
+
+    base, true = gaussian(64, 4)
+    doc = calibrate(base, Bench(true), samples=1000)
+    cc = doc["covariance_correction"]
+    # the fast cells' noise gain is +10% (noise_gain tolerance): no drift correction removes it
+    assert not cc["reachable"] and cc["note"]
+    assert cc["predicted_cov_rel_error_calibrated"] <= cc["predicted_cov_rel_error_nominal"]

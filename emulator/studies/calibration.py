@@ -56,7 +56,7 @@ from demonloop.config.errors import ConfigError
 
 FORMAT = "demonloop-calibration/1"
 #: workloads the calibration knows how to correct (their answer is the stationary mean)
-KINDS = ("linear_solve",)
+KINDS = ("linear_solve", "gaussian")
 
 
 class Bench:
@@ -228,6 +228,12 @@ def calibrate(cfg, bench: Bench, *, samples: int | None = None, chains: int | No
     J = -prog.A_raw.astype(np.float64) / 2.0**spec.out_shift
     s_a = 2.0 ** (cfg.adc.bits - 1)
     m_star = prog.scale * np.linalg.solve(prog.M, prog.b_t) * s_a
+    A_raw = prog.A_raw.astype(np.int64)
+    cov_fit = None
+    if w.needs_covariance:
+        P_star = prog.scale**2 * np.linalg.inv(prog.M) * s_a**2
+        A_raw, cov_fit = _covariance_matrix(fit, J, P_star, spec)
+        J = -A_raw.astype(np.float64) / 2.0**spec.out_shift
     beta = np.linalg.solve(Gam, (I - fit["Phi"] - Gam @ J) @ m_star - fit["delta"])
     H = np.linalg.solve(I - fit["Phi"] - Gam @ J, Gam)          # DC gain: bias codes -> mean codes
     b_raw1 = _bias_raw(beta, shift_b, spec)
@@ -243,7 +249,7 @@ def calibrate(cfg, bench: Bench, *, samples: int | None = None, chains: int | No
             sums[:] += X
             seen[0] += 1
 
-    bench.run(LinearDemon(spec, prog.A_raw, b_raw1), T, chains, int(rng.integers(2**62)), on_mean)
+    bench.run(LinearDemon(spec, A_raw, b_raw1), T, chains, int(rng.integers(2**62)), on_mean)
     chain_means = sums / max(1, seen[0])
     m1 = chain_means.mean(axis=0)
     m1_se = chain_means.std(axis=0, ddof=1) / np.sqrt(chains)
@@ -283,12 +289,118 @@ def calibrate(cfg, bench: Bench, *, samples: int | None = None, chains: int | No
         "predicted": {"target_mean_codes": m_star, "uncalibrated_mean_codes": m_nom,
                       "pass1_mean_codes": m1, "pass1_mean_se_codes": m1_se,
                       "calibrated_mean_se_codes": m_cal_se,
-                      "pass1_solution_rel_error": float(np.linalg.norm(m1 - m_star) / np.linalg.norm(m_star)),
-                      "uncalibrated_solution_rel_error": float(np.linalg.norm(m_nom - m_star) / np.linalg.norm(m_star))},
-        "coefficients": {"A_raw": prog.A_raw.astype(np.int64), "b_raw": b_raw.astype(np.int64),
+                      "pass1_solution_rel_error": _relerr(m1, m_star),
+                      "uncalibrated_solution_rel_error": _relerr(m_nom, m_star)},
+        "covariance_correction": cov_fit,
+        "coefficients": {"A_raw": A_raw.astype(np.int64), "A_raw_nominal": prog.A_raw.astype(np.int64), "b_raw": b_raw.astype(np.int64),
                          "b_raw_nominal": prog.b_raw.astype(np.int64), "b_raw_pass1": b_raw1.astype(np.int64)},
     }
     return _jsonable(doc)
+
+
+def closed_loop_covariance(fit: dict, J: np.ndarray) -> tuple[np.ndarray, float]:
+    """The stationary covariance of the ADC codes (and the spectral radius) of the identified
+    model with the demon's matrix ``J``: state ``(y_k, u_{k-1}, ..)``, ``u_k = beta + J y_k``."""
+    from scipy.linalg import solve_discrete_lyapunov
+
+    Phi, G, S = fit["Phi"], fit["Gamma"], fit["Sigma"]
+    n, L = len(Phi), len(G)
+    # state: y_k, u_{k-1}, ..., u_{k-L+1}
+    N = n * L
+    A = np.zeros((N, N))
+    A[:n, :n] = Phi + G[0] @ J
+    for j in range(1, L):
+        A[:n, n * j:n * (j + 1)] = G[j]
+    if L > 1:
+        A[n:2 * n, :n] = J
+        for j in range(2, L):
+            A[n * j:n * (j + 1), n * (j - 1):n * j] = np.eye(n)
+    rho = float(np.abs(np.linalg.eigvals(A)).max())
+    Q = np.zeros((N, N))
+    Q[:n, :n] = S
+    if rho >= 1:
+        return np.full((n, n), np.nan), rho
+    return solve_discrete_lyapunov(A, Q)[:n, :n], rho
+
+
+def _covariance_matrix(fit: dict, J0: np.ndarray, P_star: np.ndarray, spec):
+    """The demon matrix (``A_raw``) whose identified closed loop has stationary covariance
+    ``P_star`` (codes^2): least squares over the ``n^2`` entries from the nominal ``J0``, then
+    quantized to the coefficient format. The residual couplings the analog network got wrong
+    (and its gain errors) land in the demon's matrix."""
+    from scipy.optimize import least_squares
+
+    from demonloop.fixedpoint import Rounding, quantize
+
+    n = len(J0)
+    iu = np.triu_indices(n)
+    scale = np.linalg.norm(P_star)
+
+    def cov_resid(v):
+        P, rho = closed_loop_covariance(fit, v.reshape(n, n))
+        if not np.isfinite(P).all():
+            return np.full(len(iu[0]), 1e3)
+        return (P - P_star)[iu] / scale
+
+    def resid(v):
+        # a small pull towards the nominal matrix picks the least change among the solutions
+        return np.concatenate([cov_resid(v), 1e-4 * (v - J0.ravel())])
+
+    r0 = cov_resid(J0.ravel())
+    # start: the one-lag model Phi_cl = Phi + Gamma J with Phi_cl P* Phi_cl^T = P* - Sigma, i.e.
+    # L^-1 Phi_cl L = (L^-1 (P* - Sigma) L^-T)^(1/2) U, U orthogonal, closest to the nominal loop
+    Phi, Gam, S = fit["Phi"], sum(fit["Gamma"]), fit["Sigma"]
+    L = np.linalg.cholesky(P_star)
+    Li = np.linalg.inv(L)
+    R = Li @ (P_star - S) @ Li.T
+    ew, ev = np.linalg.eigh((R + R.T) / 2)
+    Rh = (ev * np.sqrt(np.clip(ew, 1e-3, None))) @ ev.T       # unreachable directions: as small as allowed
+    X0 = Li @ (Phi + Gam @ J0) @ L
+    Wu, _, Vt = np.linalg.svd(Rh.T @ X0)
+    Phi_cl = L @ (Rh @ Wu @ Vt) @ Li
+    J1 = np.linalg.solve(Gam, Phi_cl - Phi)
+    if np.linalg.norm(cov_resid(J1.ravel())) > np.linalg.norm(r0):
+        J1 = J0
+    reach = float(ew.min())
+    if reach > 0:
+        sol = least_squares(resid, J1.ravel(), method="lm", x_scale=np.full(n * n, 1e-2), max_nfev=20 * n * n)
+        J, nfev = sol.x.reshape(n, n), int(sol.nfev)
+    else:                               # the exact fit cannot reach the target: the start is as close
+        J, nfev = J1, 0
+    def candidate(Jc):
+        A_cal = -Jc * 2.0**spec.out_shift * spec.coef.lsb
+        raw, ovf = quantize(A_cal, spec.coef, Rounding.RND_CONV)
+        if ovf.any():
+            return None
+        Pq, _ = closed_loop_covariance(fit, -raw.astype(np.float64) / 2.0**spec.out_shift)
+        e = float(np.linalg.norm(Pq - P_star) / scale) if np.isfinite(Pq).all() else np.inf
+        return e, raw
+
+    # the best in range of: the optimum, the one-lag start, the nominal matrix
+    cands = [c for c in (candidate(J), candidate(J1)) if c is not None]
+    nominal = (float(np.linalg.norm(r0)), np.round(-J0 * 2.0**spec.out_shift).astype(np.int64))
+    err, A_raw = min(cands + [nominal], key=lambda c: c[0])
+    kept = A_raw is nominal[1]
+    Pq, rho = closed_loop_covariance(fit, -A_raw.astype(np.float64) / 2.0**spec.out_shift)
+    return A_raw, {"nominal_matrix_kept": kept,
+                   "reachable": reach > 0,
+                   "min_eig_whitened_target_minus_noise": reach,
+                   "note": ("" if reach > 0 else
+                            "the noise one sample period injects exceeds the target covariance in some direction: "
+                            "no drift correction reaches it (trim the noise amplifiers, or slow the array: "
+                            "compiler.time_constant_samples)"),
+                   "start_cov_rel_error": float(np.linalg.norm(cov_resid(J1.ravel()))), "method": "least squares of the identified closed loop's stationary covariance (discrete Lyapunov, "
+                             "latency lags in the state) over the demon's matrix",
+                   "predicted_cov_rel_error_nominal": float(np.linalg.norm(r0)),
+                   "predicted_cov_rel_error_calibrated": err,
+                   "optimizer_evaluations": nfev,
+                   "spectral_radius": rho}
+
+
+def _relerr(x, ref):
+    """``|x - ref| / |ref|``, or None for a zero reference (a zero-mean sampler)."""
+    d = float(np.linalg.norm(ref))
+    return float(np.linalg.norm(x - ref) / d) if d > 0 else None
 
 
 def _bias_raw(beta, shift_b, spec):
