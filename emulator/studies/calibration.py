@@ -37,9 +37,22 @@ fixed point). For the mean the workload wants, ``m* = a M^-1 b_t`` in ADC codes,
 
     beta_cal = Gamma^-1 ((I - Phi - Gamma J) m* - delta)
 
-and ``b_raw`` is requantized. The matrix ``A_raw`` is kept (the linear solve reads only the
-mean). The calibrated solution's error is then the run's statistical error plus the
-identification's, which shrinks as ``1/sqrt(calibration samples)``.
+and ``b_raw`` is requantized; then one pass at that operating point without excitation, and its
+measured residual ``m* - m_1`` corrected through the identified DC gain ``(I - Phi - Gamma
+J)^-1 Gamma``. The linear solve reads only the mean, so its matrix ``A_raw`` is kept, and the
+calibrated solution's error is the run's statistical error plus the operating-point pass's,
+which shrinks as ``1/sqrt(calibration samples)``.
+
+**The covariance** (``gaussian``): the demon's matrix is chosen so that the identified closed
+loop, with the latency lags in its state (``y_k, u_{k-1}, ..``; ``u_k = beta + J y_k``), has the
+stationary covariance ``P* = a^2 M^-1`` in codes (discrete Lyapunov): the residual couplings the
+analog network got wrong, and its gain errors, land in ``A'``. Start: the one-lag model, where
+``Phi_cl P* Phi_cl^T = P* - Sigma`` gives ``Phi_cl = L (L^-1 (P* - Sigma) L^-T)^(1/2) U L^-1``
+(``L L^T = P*``, ``U`` the orthogonal matrix closest to the nominal loop); then Levenberg-Marquardt
+on the exact model. The target is reachable only when ``P* - Sigma`` is positive definite: the
+noise one sample period injects cannot be taken out by any drift, so when the amplifiers' gain
+errors push it above the target in a fast direction, the file says so and keeps the closest
+matrix (trim the noise amplifiers, or slow the array).
 """
 
 from __future__ import annotations

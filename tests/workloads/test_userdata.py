@@ -113,3 +113,26 @@ def test_good_data_passes_the_same_check(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("DEMONLOOP_CACHE", str(tmp_path / "cache"))
     code, err = _check(tmp_path, capsys, GOOD)
     assert code == 0, err
+
+
+def test_npz_columns_give_the_same_data_as_the_csv(tmp_path, monkeypatch):
+    from demonloop.workloads.userdata import load_regression_data
+
+    monkeypatch.setenv("DEMONLOOP_CACHE", str(tmp_path / "cache"))
+    cfg = load_config(EX / "logistic.yaml")
+    a = load_regression_data(cfg)
+    import csv
+
+    with open(EX / "trial.csv") as f:
+        rows = list(csv.DictReader(f))
+    np.savez(tmp_path / "trial.npz", **{k: np.array([float(r[k]) for r in rows]) for k in rows[0]})
+    doc = yaml.safe_load((EX / "logistic.yaml").read_text())
+    doc["workload"]["data"] = "trial.npz"
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(doc))
+    b = load_regression_data(load_config(tmp_path / "c.yaml"))
+    np.testing.assert_array_equal(a.X, b.X)
+    np.testing.assert_array_equal(a.y, b.y)
+    assert a.names == b.names == ("intercept", "dose", "age", "weight")
+    # standardised features and an intercept
+    np.testing.assert_allclose(a.X[:, 1:].mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(a.X[:, 1:].std(axis=0), 1, rtol=1e-12)

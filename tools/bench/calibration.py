@@ -5,8 +5,8 @@
    converter errors: ADC gains ±2%, ADC offset 10 mV, DAC gain -2%, DAC offset 1 uA), the
    linear-solve error uncalibrated and calibrated, against the ideal instance (no tolerances, ideal
    converters) at the same sample count, and what the calibration cost (ADC samples, hardware
-   time). The Gaussian sampler's covariance error, uncalibrated, on the same instances (the
-   calibration corrects the mean only).
+   time). The same for an 8-unit Gaussian sampler (the linear solve's matrix as precision,
+   time constant 16 sample periods) and its covariance error.
 2. Residual error against calibration time at 10%: calibrations with 32 .. 1024 chains, each
    scored by a long run (so the run's own error is small), against the calibration's own
    standard error (that of its operating-point pass).
@@ -42,6 +42,9 @@ def gaussian_config(chains):
     ls["workload"] = {"kind": "gaussian", "precision": A, "mean": [0.0] * 8}
     ls["chains"] = chains
     ls["array"]["noise"] = {}
+    # slow enough that the noise one sample period injects stays below the target covariance
+    # (at 4 sample periods the fastest cells' +10% noise gain cannot be undone by the drift)
+    ls["compiler"]["time_constant_samples"] = 16
     from demonloop.config.loading import validate_config
 
     return validate_config(ls)
@@ -69,7 +72,7 @@ def main():
         gbase = None
     rows = []
     print(f"{'tol':>5} {'uncal':>9} {'cal':>9} {'cal/ideal_se':>12} {'ADC samples':>12} {'hw time s':>9}"
-          + (f" {'gauss ' + ghead + ' uncal':>22}" if gbase else ""))
+          + (f" {'gauss uncal':>12} {'gauss cal':>10}" if gbase else ""))
     for tol in (0.01, 0.05, 0.10, 0.20):
         true = instance(base, tol)
         unc, _ = run_golden(true)
@@ -81,15 +84,21 @@ def main():
              "ideal": ie, "ideal_se": ise, "adc_samples": doc["cost"]["adc_samples"],
              "hardware_time_s": doc["cost"]["hardware_time_s"], "wall_s": wall}
         if gbase is not None:
-            g, _ = run_golden(instance(gbase, tol))
+            gtrue = instance(gbase, tol)
+            g, _ = run_golden(gtrue)
+            gdoc = calibrate(gbase, Bench(gtrue))
+            gc, _ = run_golden(gtrue, calibration=gdoc)
             r["gaussian_uncalibrated"] = g["metrics"][ghead]
+            r["gaussian_calibrated"] = gc["metrics"][ghead]
             r["gaussian_ideal"] = gideal["metrics"][ghead]
+            r["gaussian_ideal_se"] = gideal["metrics"]["cov_rel_standard_error"]
         rows.append(r)
         print(f"{tol:5.2f} {r['uncalibrated']:9.3g} {r['calibrated']:9.3g} {r['calibrated'] / ise:12.2f} "
               f"{r['adc_samples']:12,} {r['hardware_time_s']:9.3g}"
-              + (f" {r['gaussian_uncalibrated']:22.3g}" if gbase else ""), flush=True)
+              + (f" {r['gaussian_uncalibrated']:12.3g} {r['gaussian_calibrated']:10.3g}" if gbase else ""), flush=True)
     if gbase is not None:
-        print(f"Gaussian sampler, ideal instance: {ghead} {gideal['metrics'][ghead]:.3g}")
+        print(f"Gaussian sampler, ideal instance: {ghead} {gideal['metrics'][ghead]:.3g} "
+              f"(standard error {gideal['metrics']['cov_rel_standard_error']:.3g})")
 
     # residual against calibration time, at 10%
     ev = base.with_overrides({"chains": a.eval_chains})
@@ -124,6 +133,8 @@ def main():
     ax1.axhline(2 * ise, color="k", ls=":", lw=0.8, label="2x that")
     if gbase is not None:
         ax1.semilogy(t, [r["gaussian_uncalibrated"] for r in rows], "^-", label=f"Gaussian {ghead}, uncalibrated")
+        ax1.semilogy(t, [r["gaussian_calibrated"] for r in rows], "v-", label=f"Gaussian {ghead}, calibrated")
+        ax1.axhline(rows[0]["gaussian_ideal_se"], color="C2", ls="--", lw=0.8, label="Gaussian: ideal standard error")
     ax1.set_xlabel("R, C, amplifier tolerance (1 sigma, %)")
     ax1.set_ylabel("relative error")
     ax1.set_title(f"error against tolerance ({a.chains} chains x {base.run.samples} samples)")
