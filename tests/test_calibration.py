@@ -186,3 +186,29 @@ def test_an_unreachable_covariance_is_said_so():
     # the fast cells' noise gain is +10% (noise_gain tolerance): no drift correction removes it
     assert not cc["reachable"] and cc["note"]
     assert cc["predicted_cov_rel_error_calibrated"] <= cc["predicted_cov_rel_error_nominal"]
+
+
+def test_calibrate_refuses_what_it_cannot_correct(tmp_path, capsys):
+    from tests.cli.test_main import run_cli
+
+    code, out, err = run_cli(["calibrate", str(REPO / "hw_configs/posterior_wells.yaml"), "--out", str(tmp_path / "c")], capsys)
+    assert code == 2 and err.startswith("error: workload.kind:") and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "c").exists()
+
+
+def test_calibrate_command_writes_the_file_run_applies(tmp_path, capsys):
+    from tests.cli.test_main import run_cli
+
+    sets = [x for k, v in TOL.items() for x in ("--set", f"{k}={json.dumps(v)}")]
+    cfg = str(REPO / "hw_configs/spu8_linear_solve.yaml")
+    small = ["--set", "run.samples=400", "--chains", "16"]
+    code, out, err = run_cli(["calibrate", cfg, *sets, *small, "--out", str(tmp_path / "c")], capsys)
+    assert code == 0, err
+    doc = json.loads((tmp_path / "c" / "calibration.json").read_text())
+    assert doc["cost"]["adc_samples"] == 2 * 16 * (400 + 200) * 8     # two passes, burn-in included
+    code, out, err = run_cli(["run", cfg, *sets, *small, "--no-plot", "--calibration", str(tmp_path / "c" / "calibration.json"),
+                              "--out", str(tmp_path / "r")], capsys)
+    assert code == 0, err
+    assert "calibration" in out
+    rep = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert rep["calibration"]["cost"] == doc["cost"]
