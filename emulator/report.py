@@ -235,6 +235,10 @@ def summary(rep: dict, files: list[str]) -> str:
     uups = rep["unit_updates_per_s"]
     lines.append(f"  wall time        {rep['wall_s']:.3g} s ({_si(uups)}unit-updates/s)")
     lines.append(f"  codes sha256     {rep['codes_sha256'][:16]}... (chain 0's ADC and DAC codes)")
+    if rep.get("calibration"):
+        c = rep["calibration"]["cost"]
+        lines.append(f"  calibration      demon coefficients from demonloop calibrate ({c['adc_samples']:,} ADC samples, "
+                     f"{c['hardware_time_s']:.3g} s of hardware time)")
     if "simulator" in rep:
         meas = ", ".join(map(str, rep.get("demon_latency_measured") or [])) or "no output"
         ref = rep.get("reference", "golden")

@@ -107,7 +107,10 @@ def cli():
               help="Exit 3 if check warns (before running, nothing written) or the measured clipping exceeds its threshold.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Override a config value by dotted key, e.g. --set adc.bits=10 (repeatable).")
-def run(config, demon, seed, chains, out, as_json, waves, rtl_file, reference, progress, no_plot, sets, strict):
+@click.option("--calibration", "calibration_file", default=None, metavar="FILE",
+              help="Apply the demon coefficients of `demonloop calibrate` (made for this design and seed).")
+def run(config, demon, seed, chains, out, as_json, waves, rtl_file, reference, progress, no_plot, sets, strict,
+        calibration_file):
     """Run CONFIG (a YAML file, or a bundled config's name; default: the bundled SPU-style 8-cell
     linear solve) in closed loop and score it."""
     from demonloop import workloads
@@ -118,6 +121,13 @@ def run(config, demon, seed, chains, out, as_json, waves, rtl_file, reference, p
         cfg = cfg.with_overrides({"chains": 1})
     w = workloads.of(cfg)
     w.compile(cfg)  # compile errors surface here, before anything is written
+    calibration = None
+    if calibration_file is not None:
+        from demonloop.studies.calibration import load as load_calibration
+
+        if demon != "golden":
+            raise ConfigError("--calibration", "applies to the golden demon")
+        calibration = load_calibration(calibration_file, cfg)
     out_dir = check_out_dir(Path(out) if out else Path("out") / cfg.name)
     plot_path = out_dir / "plot.png"
     if demon == "golden":
@@ -151,7 +161,8 @@ def run(config, demon, seed, chains, out, as_json, waves, rtl_file, reference, p
         bar = _progress(cfg.total_samples, f"{cfg.name} ({cfg.chains:,} chains)", quiet=as_json,
                         show=progress)
         try:
-            rep, est = run_golden(cfg, progress=(lambda k: bar.update(k - bar.n)) if bar else None)
+            rep, est = run_golden(cfg, progress=(lambda k: bar.update(k - bar.n)) if bar else None,
+                                  calibration=calibration)
         finally:
             if bar:
                 bar.close()
@@ -219,11 +230,12 @@ def configs(paths):
 
 
 def _add_commands() -> None:
+    from demonloop.cli.calibrate import calibrate_command
     from demonloop.cli.firmware import firmware_command
     from demonloop.cli.regress import regress_command
     from demonloop.cli.studies import plot_command, sweep_command
 
-    for command in (sweep_command, plot_command, firmware_command, regress_command):
+    for command in (sweep_command, plot_command, firmware_command, regress_command, calibrate_command):
         cli.add_command(command)
 
 

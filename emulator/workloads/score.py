@@ -129,9 +129,13 @@ class ScoreWorkload(Workload):
         return 1
 
     # ---- config ------------------------------------------------------------------------------
+    def builds_network(self, cfg) -> bool:
+        """True when the kind builds its network itself (``network_path`` then names it)."""
+        return False
+
     def validate(self, cfg) -> None:
         w = cfg.workload
-        if w.network is None:
+        if w.network is None and not self.builds_network(cfg):
             raise ConfigError("workload.network", "is required: the trained network's file (without .npz/.json)")
         try:
             stem = self.network_path(cfg)
