@@ -137,7 +137,7 @@ localparam [31:0] DEMON_CAP_SEQ_RESET = 32'h00000000;
 
 // UNIT (ro): Which force unit the instance has, and the MLP's build-time shape (read-only parameters).
 localparam [15:0] DEMON_UNIT_OFFSET = 16'h00A0;
-//   UNIT.FORCE_UNIT [1:0]: 0 linear f = b - A x, 1 score network (MLP)
+//   UNIT.FORCE_UNIT [1:0]: 0 linear f = b - A x, 1 score network (MLP), 2 polynomial (Ising)
 localparam integer DEMON_UNIT_FORCE_UNIT_LSB = 0;
 localparam integer DEMON_UNIT_FORCE_UNIT_WIDTH = 2;
 //   UNIT.ACTIVATION [4:4]: MLP hidden activation: 0 ReLU, 1 hard-tanh
@@ -200,6 +200,22 @@ localparam [31:0] DEMON_SCHED_K_RESET = 32'h00000001;
 localparam [15:0] DEMON_STEP_OFFSET = 16'h00B8;
 localparam [31:0] DEMON_STEP_RESET = 32'h00000000;
 
+// POLY_DWELL (rw): Polynomial unit: accepted words per schedule row, [15:0] (0 acts as 1; upper bits kept but ignored). The m-th word accepted since CTRL.STEP_RESET uses row min(m / POLY_DWELL, SCHED_K-1).
+localparam [15:0] DEMON_POLY_DWELL_OFFSET = 16'h00C0;
+localparam [31:0] DEMON_POLY_DWELL_RESET = 32'h00000001;
+
+// POLY_FORMAT (ro): Polynomial unit's formats (read-only parameters; 0 in other instances).
+localparam [15:0] DEMON_POLY_FORMAT_OFFSET = 16'h00C4;
+//   POLY_FORMAT.SCHED_W [5:0]: width of the schedule entries g, a, c, h (SCALE_INT + SCALE_FRAC)
+localparam integer DEMON_POLY_FORMAT_SCHED_W_LSB = 0;
+localparam integer DEMON_POLY_FORMAT_SCHED_W_WIDTH = 6;
+//   POLY_FORMAT.SCHED_FRAC [13:8]: fractional bits of the schedule entries
+localparam integer DEMON_POLY_FORMAT_SCHED_FRAC_LSB = 8;
+localparam integer DEMON_POLY_FORMAT_SCHED_FRAC_WIDTH = 6;
+//   POLY_FORMAT.LIN_BITS [21:16]: width of the coupling term L = b - J x, Q(1, LIN_BITS-1)
+localparam integer DEMON_POLY_FORMAT_LIN_BITS_LSB = 16;
+localparam integer DEMON_POLY_FORMAT_LIN_BITS_WIDTH = 6;
+
 // COEF_A[N*N] (rw): Matrix A, row-major (entry r*N + c at offset + 4*(r*N + c)), one coefficient per word, raw Q(COEF_INT, COEF_FRAC); writes keep the low COEF_W bits, reads return them sign-extended.
 localparam [15:0] DEMON_COEF_A_OFFSET = 16'h1000;
 localparam integer DEMON_COEF_A_MAX_ENTRIES = 4096;
@@ -244,5 +260,25 @@ localparam integer DEMON_SCHED_DRIFT_STRIDE = 4;
 localparam [15:0] DEMON_MLP_W_OFFSET = 16'h8000;
 localparam integer DEMON_MLP_W_MAX_ENTRIES = 8192;
 localparam integer DEMON_MLP_W_STRIDE = 4;
+
+// POLY_A[SCHED_LEN*N] (rw): Quadratic coefficient a_i[k] at entry k*N + i, raw Q(SCALE_INT, SCALE_FRAC); writes keep the low SCALE_W bits, reads return them sign-extended.
+localparam [15:0] DEMON_POLY_A_OFFSET = 16'h9000;
+localparam integer DEMON_POLY_A_MAX_ENTRIES = 960;
+localparam integer DEMON_POLY_A_STRIDE = 4;
+
+// POLY_C[SCHED_LEN*N] (rw): Quartic coefficient c_i[k] at entry k*N + i, raw Q(SCALE_INT, SCALE_FRAC); writes keep the low SCALE_W bits, reads return them sign-extended.
+localparam [15:0] DEMON_POLY_C_OFFSET = 16'hA000;
+localparam integer DEMON_POLY_C_MAX_ENTRIES = 960;
+localparam integer DEMON_POLY_C_STRIDE = 4;
+
+// POLY_H[SCHED_LEN*N] (rw): Scheduled bias h_i[k] at entry k*N + i, raw Q(SCALE_INT, SCALE_FRAC); writes keep the low SCALE_W bits, reads return them sign-extended.
+localparam [15:0] DEMON_POLY_H_OFFSET = 16'hB000;
+localparam integer DEMON_POLY_H_MAX_ENTRIES = 960;
+localparam integer DEMON_POLY_H_STRIDE = 4;
+
+// POLY_G[SCHED_LEN] (rw): Coupling scale g[k] of row k (multiplies b - J x), raw Q(SCALE_INT, SCALE_FRAC); writes keep the low SCALE_W bits, reads return them sign-extended.
+localparam [15:0] DEMON_POLY_G_OFFSET = 16'hBF00;
+localparam integer DEMON_POLY_G_MAX_ENTRIES = 64;
+localparam integer DEMON_POLY_G_STRIDE = 4;
 
 // verilator lint_on UNUSEDPARAM

@@ -248,7 +248,7 @@ UNIT = Register(
     reset=None,
     description="Which force unit the instance has, and the MLP's build-time shape (read-only parameters).",
     fields=(
-        Field('FORCE_UNIT', lsb=0, width=2, description='0 linear f = b - A x, 1 score network (MLP)'),
+        Field('FORCE_UNIT', lsb=0, width=2, description='0 linear f = b - A x, 1 score network (MLP), 2 polynomial (Ising)'),
         Field('ACTIVATION', lsb=4, width=1, description='MLP hidden activation: 0 ReLU, 1 hard-tanh'),
         Field('LAYERS', lsb=8, width=2, description='MLP hidden layers, 1..3 (0 in a linear instance)'),
         Field('EMB', lsb=16, width=5, description='time-embedding inputs E per schedule row, 0..16'),
@@ -320,6 +320,28 @@ STEP = Register(
     reset=0x00000000,
     description='Schedule step k, [15:0]: the row the next accepted input uses. Advances by one per accepted input, saturating at SCHED_K-1; CTRL.STEP_RESET and reset set it to 0.',
     fields=(),
+)
+
+POLY_DWELL = Register(
+    name='POLY_DWELL',
+    offset=0x00C0,
+    access='rw',
+    reset=0x00000001,
+    description='Polynomial unit: accepted words per schedule row, [15:0] (0 acts as 1; upper bits kept but ignored). The m-th word accepted since CTRL.STEP_RESET uses row min(m / POLY_DWELL, SCHED_K-1).',
+    fields=(),
+)
+
+POLY_FORMAT = Register(
+    name='POLY_FORMAT',
+    offset=0x00C4,
+    access='ro',
+    reset=None,
+    description="Polynomial unit's formats (read-only parameters; 0 in other instances).",
+    fields=(
+        Field('SCHED_W', lsb=0, width=6, description='width of the schedule entries g, a, c, h (SCALE_INT + SCALE_FRAC)'),
+        Field('SCHED_FRAC', lsb=8, width=6, description='fractional bits of the schedule entries'),
+        Field('LIN_BITS', lsb=16, width=6, description='width of the coupling term L = b - J x, Q(1, LIN_BITS-1)'),
+    ),
 )
 
 COEF_A = Array(
@@ -403,8 +425,44 @@ MLP_W = Array(
     description="MLP weights, layer by layer (input layer first), each W_l (out_l, in_l) row-major: entry (weights of the earlier layers) + r*in_l + c holds W_l[r][c]; the input layer's inputs are the n ADC channels then the E embedding values. W_ENTRIES = sum of out_l*in_l. Raw Q(WEIGHT_INT, WEIGHT_FRAC); writes keep the low WEIGHT_W bits, reads return them sign-extended.",
 )
 
-REGISTERS: tuple[Register, ...] = (ID, VERSION, SHAPE, WIDTHS, FORMAT, TIMING, CTRL, STATUS, CNT_IN, CNT_OUT, CNT_DROP, CNT_SAT, SCRATCH, CAP_STATUS, CAP_SEQ, UNIT, MLP_SHAPE, MLP_WIDTHS, MLP_FORMAT, SCHED_LEN, SCHED_K, STEP,)
-ARRAYS: tuple[Array, ...] = (COEF_A, COEF_B, CAP_DATA, SCHED_NOISE, SCHED_EMB, MLP_B, SCHED_SCALE, SCHED_DRIFT, MLP_W,)
+POLY_A = Array(
+    name='POLY_A',
+    offset=0x9000,
+    access='rw',
+    max_entries=960,
+    entries='SCHED_LEN*N',
+    description='Quadratic coefficient a_i[k] at entry k*N + i, raw Q(SCALE_INT, SCALE_FRAC); writes keep the low SCALE_W bits, reads return them sign-extended.',
+)
+
+POLY_C = Array(
+    name='POLY_C',
+    offset=0xA000,
+    access='rw',
+    max_entries=960,
+    entries='SCHED_LEN*N',
+    description='Quartic coefficient c_i[k] at entry k*N + i, raw Q(SCALE_INT, SCALE_FRAC); writes keep the low SCALE_W bits, reads return them sign-extended.',
+)
+
+POLY_H = Array(
+    name='POLY_H',
+    offset=0xB000,
+    access='rw',
+    max_entries=960,
+    entries='SCHED_LEN*N',
+    description='Scheduled bias h_i[k] at entry k*N + i, raw Q(SCALE_INT, SCALE_FRAC); writes keep the low SCALE_W bits, reads return them sign-extended.',
+)
+
+POLY_G = Array(
+    name='POLY_G',
+    offset=0xBF00,
+    access='rw',
+    max_entries=64,
+    entries='SCHED_LEN',
+    description='Coupling scale g[k] of row k (multiplies b - J x), raw Q(SCALE_INT, SCALE_FRAC); writes keep the low SCALE_W bits, reads return them sign-extended.',
+)
+
+REGISTERS: tuple[Register, ...] = (ID, VERSION, SHAPE, WIDTHS, FORMAT, TIMING, CTRL, STATUS, CNT_IN, CNT_OUT, CNT_DROP, CNT_SAT, SCRATCH, CAP_STATUS, CAP_SEQ, UNIT, MLP_SHAPE, MLP_WIDTHS, MLP_FORMAT, SCHED_LEN, SCHED_K, STEP, POLY_DWELL, POLY_FORMAT,)
+ARRAYS: tuple[Array, ...] = (COEF_A, COEF_B, CAP_DATA, SCHED_NOISE, SCHED_EMB, MLP_B, SCHED_SCALE, SCHED_DRIFT, MLP_W, POLY_A, POLY_C, POLY_H, POLY_G,)
 
 ID_OFFSET = 0x0000
 VERSION_OFFSET = 0x0004
@@ -428,6 +486,8 @@ MLP_FORMAT_OFFSET = 0x00AC
 SCHED_LEN_OFFSET = 0x00B0
 SCHED_K_OFFSET = 0x00B4
 STEP_OFFSET = 0x00B8
+POLY_DWELL_OFFSET = 0x00C0
+POLY_FORMAT_OFFSET = 0x00C4
 COEF_A_OFFSET = 0x1000
 COEF_B_OFFSET = 0x6000
 CAP_DATA_OFFSET = 0x0100
@@ -437,3 +497,7 @@ MLP_B_OFFSET = 0x6400
 SCHED_SCALE_OFFSET = 0x6C00
 SCHED_DRIFT_OFFSET = 0x7400
 MLP_W_OFFSET = 0x8000
+POLY_A_OFFSET = 0x9000
+POLY_C_OFFSET = 0xA000
+POLY_H_OFFSET = 0xB000
+POLY_G_OFFSET = 0xBF00

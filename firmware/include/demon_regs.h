@@ -207,7 +207,7 @@
 
 /* UNIT (ro): Which force unit the instance has, and the MLP's build-time shape (read-only parameters). */
 #define DEMON_UNIT_OFFSET 0x00A0u
-/*   UNIT.FORCE_UNIT [1:0]: 0 linear f = b - A x, 1 score network (MLP) */
+/*   UNIT.FORCE_UNIT [1:0]: 0 linear f = b - A x, 1 score network (MLP), 2 polynomial (Ising) */
 #define DEMON_UNIT_FORCE_UNIT_SHIFT 0u
 #define DEMON_UNIT_FORCE_UNIT_WIDTH 2u
 #define DEMON_UNIT_FORCE_UNIT_MASK 0x00000003u
@@ -312,6 +312,31 @@
 #define DEMON_STEP_OFFSET 0x00B8u
 #define DEMON_STEP_RESET 0x00000000u
 
+/* POLY_DWELL (rw): Polynomial unit: accepted words per schedule row, [15:0] (0 acts as 1; upper bits kept but ignored). The m-th word accepted since CTRL.STEP_RESET uses row min(m / POLY_DWELL, SCHED_K-1). */
+#define DEMON_POLY_DWELL_OFFSET 0x00C0u
+#define DEMON_POLY_DWELL_RESET 0x00000001u
+
+/* POLY_FORMAT (ro): Polynomial unit's formats (read-only parameters; 0 in other instances). */
+#define DEMON_POLY_FORMAT_OFFSET 0x00C4u
+/*   POLY_FORMAT.SCHED_W [5:0]: width of the schedule entries g, a, c, h (SCALE_INT + SCALE_FRAC) */
+#define DEMON_POLY_FORMAT_SCHED_W_SHIFT 0u
+#define DEMON_POLY_FORMAT_SCHED_W_WIDTH 6u
+#define DEMON_POLY_FORMAT_SCHED_W_MASK 0x0000003Fu
+#define DEMON_POLY_FORMAT_SCHED_W_GET(reg) ((((uint32_t)(reg)) & DEMON_POLY_FORMAT_SCHED_W_MASK) >> DEMON_POLY_FORMAT_SCHED_W_SHIFT)
+#define DEMON_POLY_FORMAT_SCHED_W_SET(val) ((((uint32_t)(val)) << DEMON_POLY_FORMAT_SCHED_W_SHIFT) & DEMON_POLY_FORMAT_SCHED_W_MASK)
+/*   POLY_FORMAT.SCHED_FRAC [13:8]: fractional bits of the schedule entries */
+#define DEMON_POLY_FORMAT_SCHED_FRAC_SHIFT 8u
+#define DEMON_POLY_FORMAT_SCHED_FRAC_WIDTH 6u
+#define DEMON_POLY_FORMAT_SCHED_FRAC_MASK 0x00003F00u
+#define DEMON_POLY_FORMAT_SCHED_FRAC_GET(reg) ((((uint32_t)(reg)) & DEMON_POLY_FORMAT_SCHED_FRAC_MASK) >> DEMON_POLY_FORMAT_SCHED_FRAC_SHIFT)
+#define DEMON_POLY_FORMAT_SCHED_FRAC_SET(val) ((((uint32_t)(val)) << DEMON_POLY_FORMAT_SCHED_FRAC_SHIFT) & DEMON_POLY_FORMAT_SCHED_FRAC_MASK)
+/*   POLY_FORMAT.LIN_BITS [21:16]: width of the coupling term L = b - J x, Q(1, LIN_BITS-1) */
+#define DEMON_POLY_FORMAT_LIN_BITS_SHIFT 16u
+#define DEMON_POLY_FORMAT_LIN_BITS_WIDTH 6u
+#define DEMON_POLY_FORMAT_LIN_BITS_MASK 0x003F0000u
+#define DEMON_POLY_FORMAT_LIN_BITS_GET(reg) ((((uint32_t)(reg)) & DEMON_POLY_FORMAT_LIN_BITS_MASK) >> DEMON_POLY_FORMAT_LIN_BITS_SHIFT)
+#define DEMON_POLY_FORMAT_LIN_BITS_SET(val) ((((uint32_t)(val)) << DEMON_POLY_FORMAT_LIN_BITS_SHIFT) & DEMON_POLY_FORMAT_LIN_BITS_MASK)
+
 /* COEF_A[N*N] (rw): Matrix A, row-major (entry r*N + c at offset + 4*(r*N + c)), one coefficient per word, raw Q(COEF_INT, COEF_FRAC); writes keep the low COEF_W bits, reads return them sign-extended. */
 #define DEMON_COEF_A_OFFSET 0x1000u
 #define DEMON_COEF_A_MAX_ENTRIES 4096u
@@ -365,5 +390,29 @@
 #define DEMON_MLP_W_MAX_ENTRIES 8192u
 #define DEMON_MLP_W_STRIDE 4u
 #define DEMON_MLP_W_ENTRY(i) (DEMON_MLP_W_OFFSET + DEMON_MLP_W_STRIDE * (uint32_t)(i))
+
+/* POLY_A[SCHED_LEN*N] (rw): Quadratic coefficient a_i[k] at entry k*N + i, raw Q(SCALE_INT, SCALE_FRAC); writes keep the low SCALE_W bits, reads return them sign-extended. */
+#define DEMON_POLY_A_OFFSET 0x9000u
+#define DEMON_POLY_A_MAX_ENTRIES 960u
+#define DEMON_POLY_A_STRIDE 4u
+#define DEMON_POLY_A_ENTRY(i) (DEMON_POLY_A_OFFSET + DEMON_POLY_A_STRIDE * (uint32_t)(i))
+
+/* POLY_C[SCHED_LEN*N] (rw): Quartic coefficient c_i[k] at entry k*N + i, raw Q(SCALE_INT, SCALE_FRAC); writes keep the low SCALE_W bits, reads return them sign-extended. */
+#define DEMON_POLY_C_OFFSET 0xA000u
+#define DEMON_POLY_C_MAX_ENTRIES 960u
+#define DEMON_POLY_C_STRIDE 4u
+#define DEMON_POLY_C_ENTRY(i) (DEMON_POLY_C_OFFSET + DEMON_POLY_C_STRIDE * (uint32_t)(i))
+
+/* POLY_H[SCHED_LEN*N] (rw): Scheduled bias h_i[k] at entry k*N + i, raw Q(SCALE_INT, SCALE_FRAC); writes keep the low SCALE_W bits, reads return them sign-extended. */
+#define DEMON_POLY_H_OFFSET 0xB000u
+#define DEMON_POLY_H_MAX_ENTRIES 960u
+#define DEMON_POLY_H_STRIDE 4u
+#define DEMON_POLY_H_ENTRY(i) (DEMON_POLY_H_OFFSET + DEMON_POLY_H_STRIDE * (uint32_t)(i))
+
+/* POLY_G[SCHED_LEN] (rw): Coupling scale g[k] of row k (multiplies b - J x), raw Q(SCALE_INT, SCALE_FRAC); writes keep the low SCALE_W bits, reads return them sign-extended. */
+#define DEMON_POLY_G_OFFSET 0xBF00u
+#define DEMON_POLY_G_MAX_ENTRIES 64u
+#define DEMON_POLY_G_STRIDE 4u
+#define DEMON_POLY_G_ENTRY(i) (DEMON_POLY_G_OFFSET + DEMON_POLY_G_STRIDE * (uint32_t)(i))
 
 #endif /* DEMON_REGS_H */
