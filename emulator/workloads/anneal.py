@@ -481,6 +481,11 @@ class AnnealEstimator:
 # ----------------------------------------------------------------------------------------------
 
 
+def _g(v) -> str:
+    """A figure for the summary; None (an infinite time to solution in strict JSON) reads inf."""
+    return "inf" if v is None else f"{v:.3g}"
+
+
 class AnnealWorkload(Workload):
     kind = "anneal"
     section = AnnealSection
@@ -566,13 +571,13 @@ class AnnealWorkload(Workload):
         if m.get("optimum_known"):
             lines.append(f"  {what:<16} best {m['best']:.6g}, optimum {m['optimum']:.6g} (gap {m['gap']:.3g}); "
                          f"success_probability {m['success_probability']:.3f} +- {m['success_probability_se']:.3f}; "
-                         f"time_to_solution_s (99%, hardware) {m['time_to_solution_s']:.3g}")
+                         f"time_to_solution_s (99%, hardware) {_g(m['time_to_solution_s'])}")
         else:
             lines.append(f"  {what:<16} best {m['best']:.6g}, mean {m['mean']:.6g} (optimum unknown: n > {EXACT_MAX_N})")
         sa = m.get("digital_sa")
         if sa:
             tail = (f"success_probability {sa['success_probability']:.3f}, time_to_solution_s (99%, wall) "
-                    f"{sa['time_to_solution_s']:.3g}") if "success_probability" in sa else f"mean {sa['mean']:.6g}"
+                    f"{_g(sa['time_to_solution_s'])}") if "success_probability" in sa else f"mean {sa['mean']:.6g}"
             lines.append(f"  digital SA       best {sa['best']:.6g}, {tail} ({sa['num_reads']} reads x "
                          f"{sa['num_sweeps']} sweeps, {sa['wall_s']:.3g} s wall)")
         lines.append(f"  samples          {m['samples_per_chain']:,} per chain x {rep['chains']:,} chains "
