@@ -82,7 +82,9 @@ module demon_poly #(
     localparam integer SW = (SW_RAW < 2) ? 2 : (SW_RAW > 32) ? 32 : SW_RAW;
     localparam integer XB = (X_BITS < 2) ? 2 : (X_BITS > 20) ? 20 : X_BITS;
     localparam integer SH = (LB - XB < 0) ? 0 : LB - XB;
-    localparam integer ACC_W = SW + LB + 2;
+    // SW + LB + 2 whenever the parameters are legal (F_BITS <= SCALE_FRAC + LB); the max keeps
+    // illegal sets elaborating far enough for the check below to report them.
+    localparam integer ACC_W = (SW + LB + 2 > F_BITS + 2) ? SW + LB + 2 : F_BITS + 2;
     localparam integer OUT_SHIFT_RAW = SCALE_FRAC + LB - F_BITS;
     localparam integer OUT_SHIFT = (OUT_SHIFT_RAW < 0) ? 0 : OUT_SHIFT_RAW;
     localparam integer N_S = (N < 1) ? 1 : N;
