@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from typing import Literal, Optional
 
 import numpy as np
-from pydantic import Field, PositiveInt
+from pydantic import Field, NonNegativeInt, PositiveInt
 
 from demonloop.config.base import QFormatConfig, Section
 from demonloop.demon.base import DemonKind
@@ -275,7 +275,9 @@ def quantize_poly(spec: PolySpec, J: np.ndarray, b: np.ndarray, g: np.ndarray, a
 
 class PolySection(Section):
     """``demon: {kind: polynomial}``: the polynomial (Ising) force unit (rtl/demon_poly.v around
-    rtl/demon_linear.v). The schedule's rows come from the workload."""
+    rtl/demon_linear.v). The schedule's rows come from the workload. ``latency_cycles`` (golden
+    runs only) overrides the unit's latency to study an idealised or a slower demon; the RTL has
+    its own."""
 
     kind: Literal["polynomial"]
     multipliers: Optional[PositiveInt] = None
@@ -285,7 +287,7 @@ class PolySection(Section):
     sched_len: int = Field(16, ge=1, le=MAX_SCHED_ROWS)
     rounding: Rounding = Rounding.RND_CONV
     overflow: Overflow = Overflow.SAT
-    latency_cycles: None = None
+    latency_cycles: Optional[NonNegativeInt] = None
 
 
 @dataclass(frozen=True)
