@@ -537,7 +537,8 @@ class AnnealWorkload(Workload):
         T_s = cfg.adc.sample_period_cycles / cfg.clock.f_clk_Hz
         inst = p.instance
         return jsonable({
-            "config": cfg.name, "valid": True, "workload": "anneal", "units": cfg.n, "demon": cfg.demon.kind,
+            "config": cfg.name, "valid": True, "workload": "anneal", "mode": "digital", "units": cfg.n,
+            "demon": cfg.demon.kind,
             "problem": inst.problem, "edges": int(np.count_nonzero(np.triu(inst.J, 1))),
             "exact_optimum": inst.n <= EXACT_MAX_N,
             "schedule": {"rows": len(p.beta), "dwell_samples": p.dwell, "beta": p.beta.tolist(),
