@@ -425,6 +425,7 @@ class AnnealEstimator:
         self.seen = 0
         self._metrics = None
         self._optimum = None
+        self.sa_objective: Optional[np.ndarray] = None
 
     def optimum(self) -> Optional[float]:
         inst = self.program.instance
@@ -468,6 +469,7 @@ class AnnealEstimator:
         base = p.config.workload.baseline
         if base.enabled:
             s_sa, wall = simulated_annealing(inst, base)
+            self.sa_objective = inst.objective(s_sa)
             sa = score_spins(inst, s_sa, opt, wall / base.num_reads)
             out["digital_sa"] = {"library": "dwave-samplers SimulatedAnnealingSampler", "num_reads": base.num_reads,
                                  "num_sweeps": base.num_sweeps, "wall_s": wall,
@@ -584,6 +586,57 @@ class AnnealWorkload(Workload):
         lines.append(f"  samples          {m['samples_per_chain']:,} per chain x {rep['chains']:,} chains "
                      f"({m['anneal_time_s'] * 1e3:.3g} ms of hardware time per anneal)")
         return lines
+
+    def plot(self, rep: dict, est, path, title: str):
+        """Left: the mean objective of the chains at the end of every schedule row, with the
+        optimum; right: the final objectives of the machine's chains beside digital SA's."""
+        import io
+
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        from demonloop.report import atomic_write
+
+        m = rep["metrics"]
+        if "best" not in m:
+            return None
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+        fig.suptitle(f"{rep['config']} — anneal ({m['problem']}, {m['units']} units), {rep['demon']} demon, "
+                     f"{rep['chains']:,} chains")
+        rows = np.array(m["row_mean_objective"])
+        ax1.plot(rows[:, 0], rows[:, 1], "o-", ms=3, label=f"mean {m['objective']} (hardware)")
+        if m.get("optimum_known"):
+            ax1.axhline(m["optimum"], color="k", lw=0.8, ls="--", label="exact optimum")
+        ax1.set_xlabel("samples (schedule rows end at the markers)")
+        ax1.set_ylabel(m["objective"])
+        ax1.legend(fontsize=8)
+        ax1.grid(True, alpha=0.3)
+        final = est.estimate().get("objective") if est is not None else None
+        if final is not None:
+            vals = [np.asarray(final)]
+            labels = ["s-unit machine"]
+            base = self._sa_objectives(est)
+            if base is not None:
+                vals.append(base)
+                labels.append("digital SA (dwave-samplers)")
+            ax2.hist(vals, bins=20, label=labels, weights=[np.full(len(v), 1.0 / len(v)) for v in vals])
+            if m.get("optimum_known"):
+                ax2.axvline(m["optimum"], color="k", lw=0.8, ls="--")
+            ax2.set_xlabel(f"final {m['objective']}")
+            ax2.set_ylabel("fraction of runs")
+            ax2.legend(fontsize=8)
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=110)
+        plt.close(fig)
+        atomic_write(path, buf.getvalue())
+        return path
+
+    @staticmethod
+    def _sa_objectives(est):
+        return getattr(est, "sa_objective", None)
 
 
 WORKLOAD = AnnealWorkload()
