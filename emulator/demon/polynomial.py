@@ -52,7 +52,7 @@ from typing import Literal, Optional
 import numpy as np
 from pydantic import Field, NonNegativeInt, PositiveInt
 
-from demonloop.config.base import QFormatConfig, Section
+from demonloop.config.base import OverflowMode, QFormatConfig, RoundingMode, Section
 from demonloop.demon.base import DemonKind
 from demonloop.demon.linear import LinearDemon, LinearDemonSpec
 from demonloop.fixedpoint import Overflow, QFormat, Rounding, narrow, quantize
@@ -285,8 +285,8 @@ class PolySection(Section):
     bias: QFormatConfig = QFormatConfig(int_bits=2, frac_bits=12)
     sched: QFormatConfig = QFormatConfig(int_bits=6, frac_bits=12)
     sched_len: int = Field(16, ge=1, le=MAX_SCHED_ROWS)
-    rounding: Rounding = Rounding.RND_CONV
-    overflow: Overflow = Overflow.SAT
+    rounding: RoundingMode = Rounding.RND_CONV
+    overflow: OverflowMode = Overflow.SAT
     latency_cycles: Optional[NonNegativeInt] = None
 
 
