@@ -117,3 +117,13 @@ def test_predicted_dac_clipping_is_what_the_run_counts():
     se = np.mean(np.sqrt(p * (1 - p) * 2 * tau / N))
     assert p.mean() > 10 * se                              # a rate the run resolves
     assert abs(measured - p.mean()) < 4.5 * se, (measured, p.mean(), se)
+
+
+def test_score_workload_warnings_carry_code_figure_and_key():
+    from demonloop import load_config
+
+    rep = check(load_config("diffusion_mixture", overrides={"compiler.range_sigmas": 1}))
+    adc = [w for w in rep["warnings"] if w["code"] == "adc_clipping"]
+    # one standard deviation of range: far more than 1e-3 of the data lies beyond it
+    assert adc and adc[0]["figure"] > 0.1 and adc[0]["key"] == "compiler.range_sigmas"
+    assert check("diffusion_mixture")["warnings"] == []
