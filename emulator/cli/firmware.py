@@ -53,6 +53,9 @@ def run_command(program, config, demon, trace, as_json, seed, sets):
             raise ConfigError("--trace", f"folder {str(trace_path.parent)!r} does not exist")
     rep = run_firmware(program, cfg, demon, trace=trace_path, quiet=as_json)
     rep["config_path"] = str(path)
+    from demonloop.report import file_sha256, provenance
+
+    rep["provenance"] = {**provenance(cfg, simulator=demon), "config_file_sha256": file_sha256(path)}
     fw = rep["firmware"]
     if as_json:
         click.echo(json.dumps(rep, allow_nan=False))

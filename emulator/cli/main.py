@@ -15,6 +15,7 @@ import click
 
 from demonloop import __version__
 from demonloop.config import ConfigError
+from demonloop.config.errors import OutputError, one_line
 from demonloop.cosim.simulators import SIMULATORS
 
 
@@ -25,6 +26,36 @@ def _positive(name):
             raise click.BadParameter(f"must be >= 1, got {value}", param_hint=name)
         return value
     return cb
+
+
+def check_out_dir(out_dir: Path, option: str = "--out") -> Path:
+    """Refuse (ConfigError) an output folder that cannot be written, before any work: it must be
+    a folder or not exist yet, and its nearest existing ancestor must take a new file (tried with
+    a temporary file, removed at once). Nothing is created."""
+    import os
+    import tempfile
+
+    from demonloop.config.errors import short
+
+    where = short(str(out_dir), 200, quote=False)
+    try:
+        if out_dir.exists() and not out_dir.is_dir():
+            raise ConfigError(option, f"{where} exists and is not a folder")
+        probe = out_dir
+        while not probe.exists():
+            if probe.parent == probe:
+                break
+            probe = probe.parent
+        if not probe.is_dir():
+            raise ConfigError(option, f"{where}: {short(str(probe), 200, quote=False)} is not a folder")
+        fd, tmp = tempfile.mkstemp(dir=probe, prefix=".demonloop-probe-")
+        os.close(fd)
+        os.unlink(tmp)
+    except ConfigError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise ConfigError(option, f"cannot write in {where}: {getattr(exc, 'strerror', None) or type(exc).__name__}") from None
+    return out_dir
 
 
 def _load(config: str | None, seed: int | None = None, chains: int | None = None, sets: tuple[str, ...] = ()):
@@ -80,14 +111,14 @@ def run(config, demon, seed, chains, out, as_json, waves, rtl_file, reference, p
     """Run CONFIG (a YAML file, or a bundled config's name; default: the bundled SPU-style 8-cell
     linear solve) in closed loop and score it."""
     from demonloop import workloads
-    from demonloop.report import mismatch_text, summary, write_json
+    from demonloop.report import file_sha256, mismatch_text, provenance, summary, write_json
 
     path, cfg = _load(config, seed, chains, sets)
     if demon != "golden" and cfg.chains != 1 and chains is None:
         cfg = cfg.with_overrides({"chains": 1})
     w = workloads.of(cfg)
     w.compile(cfg)  # compile errors surface here, before anything is written
-    out_dir = Path(out) if out else Path("out") / cfg.name
+    out_dir = check_out_dir(Path(out) if out else Path("out") / cfg.name)
     plot_path = out_dir / "plot.png"
     if demon == "golden":
         for flag, value in (("--rtl", rtl_file), ("--reference", reference)):
@@ -129,6 +160,8 @@ def run(config, demon, seed, chains, out, as_json, waves, rtl_file, reference, p
         rep = run_cosim(cfg, simulator=demon, waves=waves, out_dir=out_dir, quiet=as_json, plot=not no_plot,
                         rtl=rtl, reference=ref, progress=False if as_json else progress)
     rep["config_path"] = str(path)
+    rep["provenance"] = {**provenance(cfg, simulator=None if demon == "golden" else demon),
+                         "config_file_sha256": file_sha256(path)}
     rep["warnings"] = warnings
     if checked.get("predictions"):
         rep["predictions"] = checked["predictions"]
@@ -225,6 +258,9 @@ def main(argv=None) -> None:
     except ConfigError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(2)
+    except OutputError as e:
+        click.echo(f"failed: {one_line(str(e))}", err=True)
+        sys.exit(1)
     except _failed_runs() as e:
         click.echo(f"failed: {e}", err=True)
         sys.exit(1)
@@ -232,11 +268,10 @@ def main(argv=None) -> None:
         click.echo("aborted", err=True)
         sys.exit(130)
     except click.exceptions.UsageError as e:
-        msg = e.format_message().replace("\n", " ")
-        click.echo(f"error: {msg}", err=True)
+        click.echo(f"error: {one_line(e.format_message())}", err=True)
         sys.exit(2)
     except click.exceptions.ClickException as e:
-        click.echo(f"error: {e.format_message()}", err=True)
+        click.echo(f"error: {one_line(e.format_message())}", err=True)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)

@@ -10,18 +10,22 @@ from __future__ import annotations
 from typing import Annotated, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
-from demonloop.fixedpoint import QFormat
+from demonloop.fixedpoint import Overflow, QFormat, Rounding
 
 
 class Section(BaseModel):
-    """A config section: unknown keys are errors, defaults validated, instances frozen."""
+    """A config section: unknown keys are errors, defaults validated, instances frozen; strict
+    types (``true`` or ``"12"`` is not a number, ``1`` not a string) and finite floats."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, strict=True, allow_inf_nan=False)
 
 
 Scalar = Annotated[float, Field(allow_inf_nan=False)]
+#: A rounding / overflow mode, written by name in YAML (``RND_CONV``, ``SAT``).
+RoundingMode = Annotated[Rounding, Strict(False)]
+OverflowMode = Annotated[Overflow, Strict(False)]
 PerUnit = Union[Scalar, list[Scalar]]
 
 

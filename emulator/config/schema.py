@@ -12,6 +12,7 @@ a new kind brings its own section and nothing here changes.
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
@@ -150,7 +151,7 @@ def _tagged(registry, default: str, key: str):
 
     def pick(v) -> str:
         name = v.get(key, default) if isinstance(v, dict) else getattr(v, key, default)
-        return name if name in sections else default
+        return name if isinstance(name, str) and name in sections else default
 
     members = tuple(Annotated[s, Tag(name)] for name, s in sections.items())
     if len(members) == 1:
@@ -169,6 +170,9 @@ CHOICES = {"demon.kind": _demon.DEMONS.names(), "workload.kind": _workloads.WORK
            "adc.model": ADC_MODELS.names(), "dac.model": DAC_MODELS.names()}
 
 
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")
+
+
 class Config(Section):
     """A validated experiment config (see the module docstring). Derived values are read-only
     views; :meth:`with_overrides` makes a new validated config."""
@@ -178,7 +182,7 @@ class Config(Section):
     _spec: Any = PrivateAttr(default=None)
 
     name: str
-    description: str = ""
+    description: str = Field("", max_length=2000)
     seed: NonNegativeInt = 0
     chains: int = Field(1024, ge=1, le=1 << 20)
     clock: Clock = Clock()
@@ -189,6 +193,15 @@ class Config(Section):
     compiler: CompilerConfig = CompilerConfig()
     workload: WorkloadSection
     run: Run = Run()
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v: str) -> str:
+        # the name is a folder name under out/: no separators, no "..", nothing hidden
+        if not _NAME.fullmatch(v) or ".." in v:
+            raise ValueError("must be a plain name: letters, digits, '.', '_' or '-' (at most 64, "
+                             "not starting with '.' or '-', no '..')")
+        return v
 
     # ---- derived, read-only views -------------------------------------------------------
     @property

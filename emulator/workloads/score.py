@@ -48,7 +48,7 @@ from demonloop.plant.converters import ADC, DAC, build_adc, build_dac
 from demonloop.plant.elements import Elements
 from demonloop.plant.plant import Controls
 from demonloop.workloads.base import Workload, WorkloadSection
-from demonloop.workloads.score_models import ScoreNet, hardware_layers, load_score_net
+from demonloop.workloads.score_models import ScoreNet, check_network, hardware_layers, load_score_net
 
 CONTROL_HEADROOM = 0.9
 
@@ -133,14 +133,11 @@ class ScoreWorkload(Workload):
         w = cfg.workload
         if w.network is None:
             raise ConfigError("workload.network", "is required: the trained network's file (without .npz/.json)")
-        stem = self.network_path(cfg)
-        for ext in (".npz", ".json"):
-            if not stem.with_suffix(ext).is_file():
-                raise ConfigError("workload.network", f"no such file: {stem.with_suffix(ext)}")
         try:
-            arch = self.network_architecture(cfg)
-        except (ValueError, KeyError) as exc:
-            raise ConfigError("workload.network", f"unreadable network description: {exc}") from None
+            stem = self.network_path(cfg)
+            arch = check_network(stem)
+        except (ValueError, OSError) as exc:
+            raise ConfigError("workload.network", str(exc)) from None
         if int(arch["n"]) != cfg.n:
             raise ConfigError("array.n", f"is {cfg.n}, the network has {arch['n']} inputs")
         self.validate_kind(cfg, arch)

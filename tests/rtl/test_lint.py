@@ -43,7 +43,7 @@ LINT_SETS = {
                                BIAS_INT=3, BIAS_FRAC=10, ACT_INT=3, ACT_FRAC=9, SCALE_INT=3, SCALE_FRAC=9,
                                ACTIVATION=1, SCHED_LEN=12, ROUNDING=2, OVERFLOW=1),
     "mlp-spiral-p16": dict(FORCE_UNIT=1, N=2, EMB=4, LAYERS=2, HIDDEN1=64, HIDDEN2=64, MULTIPLIERS=16,
-                           SCHED_LEN=256, WEIGHT_INT=4, WEIGHT_FRAC=12, BIAS_INT=2, BIAS_FRAC=12, ACT_INT=5,
+                           SCHED_LEN=256, WEIGHT_INT=6, WEIGHT_FRAC=12, BIAS_INT=2, BIAS_FRAC=12, ACT_INT=6,
                            ACT_FRAC=11, SCALE_INT=2, SCALE_FRAC=14, CTRL_BITS=12, X_BITS=12, F_BITS=12,
                            ACTIVATION=1, ROUNDING=2),
     "mlp-n1-p1-noemb": dict(FORCE_UNIT=1, N=1, EMB=0, HIDDEN1=1, MULTIPLIERS=1, SCHED_LEN=1, CAP_DEPTH=2),
