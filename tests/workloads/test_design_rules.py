@@ -26,7 +26,9 @@ from tests.conftest import REPO
 
 
 def twelve_unit_config() -> dict:
-    d = yaml.safe_load(open(REPO / "hw_configs" / "gauss16_digital.yaml"))
+    from demonloop.config.yaml_io import parse_yaml
+
+    d = parse_yaml((REPO / "hw_configs" / "gauss16_digital.yaml").read_text())
     d["name"] = "gauss12_dac"
     d["array"]["n"] = 12
     d["workload"]["mean"] = d["workload"]["mean"][:12]
