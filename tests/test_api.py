@@ -10,7 +10,6 @@ import sys
 
 import numpy as np
 import pytest
-import yaml
 
 import demonloop
 from tests.cli.test_main import run_cli
