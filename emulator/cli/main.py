@@ -145,7 +145,7 @@ def run(config, demon, seed, chains, out, as_json, waves, rtl_file, reference, p
         prepare_rtl(cfg, rtl)               # the ports and widths, before anything is built or written
 
     # check's design rules, printed before the run and kept in the report
-    checked = w.check(cfg)
+    checked = _checked(w, cfg)
     warnings = checked.get("warnings", [])
     if warnings and not as_json:
         from demonloop.workloads.langevin import warning_lines
@@ -193,6 +193,21 @@ def run(config, demon, seed, chains, out, as_json, waves, rtl_file, reference, p
         sys.exit(1)
     if strict and (rep.get("range_check") or {}).get("exceeded"):
         sys.exit(3)
+
+
+def _checked(w, cfg) -> dict:
+    """``check``'s report for a run: its design rules and predictions. A prediction that cannot
+    be formed (a numerical failure of the linearised loop on a config that validated) becomes a
+    warning rather than stopping the run; a config error still stops it (exit 2)."""
+    try:
+        return w.check(cfg)
+    except ConfigError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - reported, not hidden
+        from demonloop.workloads.langevin import warning
+
+        return {"warnings": [warning("check_failed", f"check could not predict this run: {type(exc).__name__}: "
+                                     f"{str(exc)[:200]}", None, "")]}
 
 
 @cli.command()

@@ -777,8 +777,9 @@ def predict_errors(cfg, w, program, lin, mean: np.ndarray, cov: np.ndarray) -> d
         sc = w.score(program, mu_x, cov_x if w.needs_covariance else None)
     bias = float(sc["headline"])
     S = cfg.run.samples
-    tavg = lin.time_average_covariance(S)[:n, :n] / FS**2        # one chain's time average
-    tau = float(np.mean(np.diag(tavg) * S / np.maximum(np.diag(cov_x), 1e-300)))
+    tavg = lin.time_average_covariance(S)[:n, :n] / FS**2        # one chain's time average (state)
+    tau = float(np.mean(np.diag(tavg) * S / np.maximum(np.diag(cov[:n, :n]) / FS**2, 1e-300)))
+    tavg = tavg + np.eye(n) * lsb**2 / 12 / S                   # the ADC's white quantization noise
     N_eff = cfg.chains * S / max(tau, 1.0)
     a = program.scale
     se = None
@@ -1081,9 +1082,12 @@ def explain_text(rep: dict) -> str:
              f"{'stable' if st['stable'] else 'UNSTABLE'} (margin {st['margin']:.3g}); stable for {ms_txt}")
     pr = rep.get("predictions")
     if pr:
-        se = f" ± {pr['standard_error']:.2g} (standard error)" if pr["standard_error"] is not None else ""
-        L.append(f"  predicted       {pr['headline']} bias {pr['bias']:.3g}{se}; tau_int {pr['tau_int_samples']:.3g} samples, "
-                 f"{pr['effective_samples']:.3g} effective samples")
+        def g(v, fmt=".3g"):
+            return "n/a" if v is None else format(v, fmt)
+
+        se = f" ± {g(pr['standard_error'], '.2g')} (standard error)" if pr["standard_error"] is not None else ""
+        L.append(f"  predicted       {pr['headline']} bias {g(pr['bias'])}{se}; tau_int {g(pr['tau_int_samples'])} "
+                 f"samples, {g(pr['effective_samples'])} effective samples")
     L.extend(warning_lines(rep["warnings"]))
     return "\n".join(L)
 

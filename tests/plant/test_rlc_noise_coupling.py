@@ -102,3 +102,14 @@ def test_resistive_coupling_is_exact_with_amplifiers_across_the_coupling_resisto
     rep, _ = run_golden(cfg)
     m = rep["metrics"]
     assert m["cov_rel_error"] < 3 * m["cov_rel_standard_error"]
+
+
+def test_noise_switch_is_honoured_for_rc_gaussians_too():
+    from tests.conftest import small_config
+
+    cfg = small_config({"array.n": 2, "demon.multipliers": 2, "array.noise.enabled": False,
+                        "workload": {"kind": "gaussian", "covariance": [[1.0, 0.3], [0.3, 0.5]]}})
+    assert not np.any(compile_program(cfg).elements.q_amp)
+    on = small_config({"array.n": 2, "demon.multipliers": 2,
+                       "workload": {"kind": "gaussian", "covariance": [[1.0, 0.3], [0.3, 0.5]]}})
+    assert np.all(compile_program(on).elements.q_amp > 0)

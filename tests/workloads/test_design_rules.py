@@ -14,19 +14,21 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import yaml
 from scipy import stats
 
 from demonloop import check
 from demonloop.config import validate_config
-from demonloop.config.yaml_io import parse_yaml
 from demonloop.loop import run_golden
 from demonloop.workloads.langevin import CLIP_THRESHOLD
 from tests.conftest import REPO
 
 
 def twelve_unit_config() -> dict:
-    d = parse_yaml((REPO / "hw_configs" / "gauss16_digital.yaml").read_text())   # as demonloop reads it
+    from demonloop.config.yaml_io import parse_yaml
+
+    d = parse_yaml((REPO / "hw_configs" / "gauss16_digital.yaml").read_text())
     d["name"] = "gauss12_dac"
     d["array"]["n"] = 12
     d["workload"]["mean"] = d["workload"]["mean"][:12]
@@ -117,3 +119,13 @@ def test_predicted_dac_clipping_is_what_the_run_counts():
     se = np.mean(np.sqrt(p * (1 - p) * 2 * tau / N))
     assert p.mean() > 10 * se                              # a rate the run resolves
     assert abs(measured - p.mean()) < 4.5 * se, (measured, p.mean(), se)
+
+
+def test_score_workload_warnings_carry_code_figure_and_key():
+    from demonloop import load_config
+
+    rep = check(load_config("diffusion_mixture", overrides={"compiler.range_sigmas": 1}))
+    adc = [w for w in rep["warnings"] if w["code"] == "adc_clipping"]
+    # one standard deviation of range: far more than 1e-3 of the data lies beyond it
+    assert adc and adc[0]["figure"] > 0.1 and adc[0]["key"] == "compiler.range_sigmas"
+    assert check("diffusion_mixture")["warnings"] == []

@@ -10,6 +10,7 @@ where the old doubling search over latency ran for tens of minutes. The target i
 from __future__ import annotations
 
 import copy
+import resource
 import subprocess
 import sys
 import tempfile
@@ -40,14 +41,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         configs = sorted((REPO / "hw_configs").glob("*.yaml")) + [any_latency_config(Path(tmp) / "any_latency.yaml")]
         worst = 0.0
+        print("  wall    cpu   config                       stability")
         for c in configs:
+            r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.perf_counter()
             p = subprocess.run([exe, "check", str(c)], capture_output=True, text=True)
             dt = time.perf_counter() - t0
+            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
             worst = max(worst, dt)
             stab = next((ln.strip() for ln in p.stdout.splitlines() if "stability" in ln), p.stderr.strip())
-            print(f"{dt:6.2f} s  {c.name:28s} {stab[:90]}")
-        print(f"worst {worst:.2f} s against the 5 s target ({worst / 5.0:.2f} of it)")
+            print(f"{dt:6.2f} {cpu:6.2f} s  {c.name:28s} {stab[16:100]}")
+        print(f"worst wall time {worst:.2f} s against the 5 s target ({worst / 5.0:.2f} of it); "
+              "wall includes waiting for a busy machine, cpu is the process's own time")
 
 
 if __name__ == "__main__":
