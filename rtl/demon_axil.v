@@ -131,7 +131,9 @@ module demon_axil #(
     input  wire [31:0] cap_seq,        // CAP_SEQ
     input  wire [8:0]  cap_level,      // CAP_STATUS.LEVEL
     input  wire        cap_overflow,   // CAP_STATUS.OVERFLOW
-    input  wire        cap_underflow   // CAP_STATUS.UNDERFLOW
+    input  wire        cap_underflow,  // CAP_STATUS.UNDERFLOW
+    // interrupt request: high while an enabled IRQ_STATUS bit is set (registered)
+    output wire        irq
 );
 
 `include "demon_regs.vh"
@@ -192,6 +194,7 @@ module demon_axil #(
     localparam [3:0] K_SCHED_K = 4'd4;
     localparam [3:0] K_CAP = 4'd5;      // CAP_DATA entry < N (read-only)
     localparam [3:0] K_DWELL = 4'd6;    // POLY_DWELL
+    localparam [3:0] K_IRQ = 4'd7;      // IRQ_ENABLE, IRQ_STATUS (write 1 to clear), IRQ_THRESHOLD
     localparam [3:0] K_A = 4'd8;        // COEF_A entry < N*N (linear)
     localparam [3:0] K_B = 4'd9;        // COEF_B entry < N (linear)
     localparam [3:0] K_MW = 4'd10;      // MLP_W entry < unit_w_entries (MLP)
@@ -280,6 +283,8 @@ module demon_axil #(
                     kind_of = K_DWELL;
                 DEMON_CTRL_OFFSET:
                     kind_of = K_CTRL;
+                DEMON_IRQ_ENABLE_OFFSET, DEMON_IRQ_STATUS_OFFSET, DEMON_IRQ_THRESHOLD_OFFSET:
+                    kind_of = K_IRQ;
                 DEMON_SCRATCH_OFFSET:
                     kind_of = K_SCRATCH;
                 DEMON_SCHED_K_OFFSET:
@@ -350,8 +355,14 @@ module demon_axil #(
     reg [31:0] cnt_out;
     reg [31:0] cnt_drop;
     reg [31:0] cnt_sat;
+    localparam integer IRQ_BITS = 5;
+    reg [IRQ_BITS-1:0] irq_enable_q;
+    reg [IRQ_BITS-1:0] irq_status_q;
+    reg [8:0]  irq_threshold_q;
+    reg        irq_q;
 
     assign ctrl_enable = enable_q;
+    assign irq = irq_q;
     assign ctrl_sched_k = sched_k_q[15:0];
     assign ctrl_dwell = dwell_q[15:0];
 
@@ -366,7 +377,11 @@ module demon_axil #(
     wire [3:0] wr_kind = kind_of(s_axil_awaddr, w_entries, b_entries);
     wire       wr_arr = wr_kind[3];          // the force unit's arrays (CAP_DATA is read-only)
     wire       wr_ok = (wr_kind == K_CTRL) || (wr_kind == K_SCRATCH) || (wr_kind == K_SCHED_K)
-                    || (wr_kind == K_DWELL) || wr_arr;
+                    || (wr_kind == K_DWELL) || (wr_kind == K_IRQ) || wr_arr;
+    wire [15:0] wr_word = {s_axil_awaddr[15:2], 2'b00};
+    wire       wr_irq_enable = wr_go && (wr_kind == K_IRQ) && (wr_word == DEMON_IRQ_ENABLE_OFFSET) && s_axil_wstrb[0];
+    wire       wr_irq_status = wr_go && (wr_kind == K_IRQ) && (wr_word == DEMON_IRQ_STATUS_OFFSET) && s_axil_wstrb[0];
+    wire       wr_irq_threshold = wr_go && (wr_kind == K_IRQ) && (wr_word == DEMON_IRQ_THRESHOLD_OFFSET);
     wire       wr_ctrl = wr_go && (wr_kind == K_CTRL) && s_axil_wstrb[0];
     wire       clear = wr_ctrl && s_axil_wdata[DEMON_CTRL_CLEAR_LSB];
 
@@ -458,6 +473,9 @@ module demon_axil #(
                                               | ({31'd0, cap_overflow} << DEMON_CAP_STATUS_OVERFLOW_LSB)
                                               | ({31'd0, cap_underflow} << DEMON_CAP_STATUS_UNDERFLOW_LSB);
             DEMON_CAP_SEQ_OFFSET: rd_value = cap_seq;
+            DEMON_IRQ_ENABLE_OFFSET: rd_value = {{(32-IRQ_BITS){1'b0}}, irq_enable_q};
+            DEMON_IRQ_STATUS_OFFSET: rd_value = {{(32-IRQ_BITS){1'b0}}, irq_status_q};
+            DEMON_IRQ_THRESHOLD_OFFSET: rd_value = {23'd0, irq_threshold_q};
             DEMON_UNIT_OFFSET:    rd_value = UNIT_VALUE;
             DEMON_MLP_SHAPE_OFFSET: rd_value = MLP_SHAPE_VALUE;
             DEMON_MLP_WIDTHS_OFFSET: rd_value = MLP_WIDTHS_VALUE;
@@ -540,6 +558,41 @@ module demon_axil #(
             if (ev_out && cnt_out != CNT_MAX) cnt_out <= cnt_out + 1'b1;
             if (ev_drop && cnt_drop != CNT_MAX) cnt_drop <= cnt_drop + 1'b1;
             if (ev_out) cnt_sat <= sat_sum[32] ? CNT_MAX : sat_sum[31:0];   // SAT at 0xFFFFFFFF
+        end
+    end
+
+    // ------------------------------------------------------------------------------------------
+    // Interrupts: each IRQ_STATUS bit is set at every clock its condition holds, cleared by a
+    // write of 1 (write 1 to clear); irq is registered.
+    // ------------------------------------------------------------------------------------------
+
+    wire [8:0] irq_level_min = (irq_threshold_q == 9'd0) ? 9'd1 : irq_threshold_q;
+    wire       slverr_ev = (bvalid_q && s_axil_bready && bresp_q == RESP_SLVERR)
+                           || (rvalid_q && s_axil_rready && rresp_q == RESP_SLVERR);
+    wire       cnt_ev = (ev_drop && cnt_drop != CNT_MAX) || (ev_out && ev_sat != 10'd0 && cnt_sat != CNT_MAX);
+    wire [IRQ_BITS-1:0] irq_cond = {
+        slverr_ev,                                          // BUS_ERROR
+        cnt_ev,                                             // COUNTERS
+        !enable_q && !st_busy && !st_out_valid,             // IDLE
+        cap_overflow,                                       // CAP_OVERFLOW
+        cap_level >= irq_level_min                          // CAP_LEVEL
+    };
+    wire [IRQ_BITS-1:0] irq_w1c = wr_irq_status ? s_axil_wdata[IRQ_BITS-1:0] : {IRQ_BITS{1'b0}};
+
+    always @(posedge clk) begin
+        if (rst) begin
+            irq_enable_q <= DEMON_IRQ_ENABLE_RESET[IRQ_BITS-1:0];
+            irq_status_q <= DEMON_IRQ_STATUS_RESET[IRQ_BITS-1:0];
+            irq_threshold_q <= DEMON_IRQ_THRESHOLD_RESET[8:0];
+            irq_q <= 1'b0;
+        end else begin
+            irq_status_q <= (irq_status_q & ~irq_w1c) | irq_cond;
+            irq_q <= |(irq_status_q & irq_enable_q);
+            if (wr_irq_enable) irq_enable_q <= s_axil_wdata[IRQ_BITS-1:0];
+            if (wr_irq_threshold) begin
+                if (s_axil_wstrb[0]) irq_threshold_q[7:0] <= s_axil_wdata[7:0];
+                if (s_axil_wstrb[1]) irq_threshold_q[8] <= s_axil_wdata[8];
+            end
         end
     end
 

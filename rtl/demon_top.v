@@ -108,7 +108,9 @@ module demon_top #(
     // MLP: the two control codes above them
     output wire                 out_valid,
     input  wire                 out_ready,
-    output wire [N*F_BITS+((FORCE_UNIT == 1) ? 2*CTRL_BITS : 0)-1:0] out_data
+    output wire [N*F_BITS+((FORCE_UNIT == 1) ? 2*CTRL_BITS : 0)-1:0] out_data,
+    // interrupt request, active high, level: an enabled IRQ_STATUS bit is set (rtl/regmap.yaml)
+    output wire                 irq
 );
 
     localparam integer OUT_W = N * F_BITS + ((FORCE_UNIT == 1) ? 2 * CTRL_BITS : 0);
@@ -358,7 +360,8 @@ module demon_top #(
         .cap_seq(cap_seq),
         .cap_level(cap_level),
         .cap_overflow(cap_overflow),
-        .cap_underflow(cap_underflow)
+        .cap_underflow(cap_underflow),
+        .irq(irq)
     );
 
     demon_capture #(
