@@ -18,7 +18,7 @@ localparam [31:0] DEMON_ID_RESET = 32'h444D4F4E;
 
 // VERSION (ro): Register-map version, major in [31:16], minor in [15:0].
 localparam [15:0] DEMON_VERSION_OFFSET = 16'h0004;
-localparam [31:0] DEMON_VERSION_RESET = 32'h00010003;
+localparam [31:0] DEMON_VERSION_RESET = 32'h00010004;
 
 // SHAPE (ro): Build-time shape of the instance (read-only parameters).
 localparam [15:0] DEMON_SHAPE_OFFSET = 16'h0008;

@@ -89,7 +89,7 @@ VERSION = Register(
     name='VERSION',
     offset=0x0004,
     access='ro',
-    reset=0x00010003,
+    reset=0x00010004,
     description='Register-map version, major in [31:16], minor in [15:0].',
     fields=(),
 )

@@ -19,7 +19,7 @@
 
 /* VERSION (ro): Register-map version, major in [31:16], minor in [15:0]. */
 #define DEMON_VERSION_OFFSET 0x0004u
-#define DEMON_VERSION_RESET 0x00010003u
+#define DEMON_VERSION_RESET 0x00010004u
 
 /* SHAPE (ro): Build-time shape of the instance (read-only parameters). */
 #define DEMON_SHAPE_OFFSET 0x0008u
