@@ -114,12 +114,36 @@ def build_report(cfg, program, loop, est, demon: str, wall_s: float, extra: dict
             "notes": program.notes,
         },
         "curve": [[int(k), float(e)] for k, e in est.curve],
+        "range_check": range_check(pc, c.samples, getattr(loop, "chains", cfg.chains), cfg.n),
         "report_version": REPORT_VERSION,
         "provenance": provenance(cfg),
     }
     if extra:
         rep.update(extra)
     return _jsonable(rep)
+
+
+def range_check(pc, samples: int, chains: int, units: int) -> dict:
+    """The measured fractions of ADC conversions clipped, node-voltage samples at a rail and DAC
+    codes saturated, against the threshold ``demonloop check`` predicts with
+    (:data:`demonloop.workloads.langevin.CLIP_THRESHOLD`); ``exceeded`` names those above it."""
+    from demonloop.workloads.langevin import CLIP_THRESHOLD
+
+    conv = max(samples * chains * units, 1)
+    codes = max(pc.dac_updates * chains * units, 1)
+    fr = {"adc_clip_fraction": pc.adc_clipped / conv, "rail_clip_fraction": pc.rail_clipped / conv,
+          "dac_saturation_fraction": pc.dac_saturated / codes}
+    return {**fr, "threshold": CLIP_THRESHOLD,
+            "exceeded": [k.replace("_fraction", "") for k, v in fr.items() if v > CLIP_THRESHOLD]}
+
+
+def range_line(rc: dict) -> str:
+    """The range check in one line."""
+    figs = (f"ADC clipped {rc['adc_clip_fraction']:.2g}, rails {rc['rail_clip_fraction']:.2g}, "
+            f"DAC saturated {rc['dac_saturation_fraction']:.2g} (threshold {rc['threshold']:.2g})")
+    if rc["exceeded"]:
+        return f"  range check      EXCEEDED: {figs}: {', '.join(rc['exceeded'])} above it, the result is not trustworthy"
+    return f"  range check      ok: {figs}"
 
 
 def jsonable(x):
@@ -202,9 +226,19 @@ def summary(rep: dict, files: list[str]) -> str:
         f"DAC saturated {rep['dac_saturated']:,}, demon overflows {rep['demon_overflows']:,}, "
         f"dropped samples {rep['dropped_samples']:,}"
     )
+    if rep.get("range_check"):
+        lines.append(range_line(rep["range_check"]))
+    if rep.get("warnings"):
+        from demonloop.workloads.langevin import warning_lines
+
+        lines.extend(warning_lines(rep["warnings"]))
     uups = rep["unit_updates_per_s"]
     lines.append(f"  wall time        {rep['wall_s']:.3g} s ({_si(uups)}unit-updates/s)")
     lines.append(f"  codes sha256     {rep['codes_sha256'][:16]}... (chain 0's ADC and DAC codes)")
+    if rep.get("calibration"):
+        c = rep["calibration"]["cost"]
+        lines.append(f"  calibration      demon coefficients from demonloop calibrate ({c['adc_samples']:,} ADC samples, "
+                     f"{c['hardware_time_s']:.3g} s of hardware time)")
     if "simulator" in rep:
         meas = ", ".join(map(str, rep.get("demon_latency_measured") or [])) or "no output"
         ref = rep.get("reference", "golden")

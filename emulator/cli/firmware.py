@@ -61,7 +61,7 @@ def run_command(program, config, demon, trace, as_json, seed, sets):
         click.echo(json.dumps(rep, allow_nan=False))
     else:
         click.echo(summary(rep))
-    if fw["status"] != "DEMON_OK" or rep.get("bit_exact") is False:
+    if fw["status"] != "DEMON_OK" or rep.get("bit_exact") is False or rep.get("anneal_matches_exact") is False:
         sys.exit(1)
 
 
@@ -89,8 +89,13 @@ def summary(rep: dict) -> str:
         lines.append(f"  generated     {[round(v, 4) for v in fw['generated']]} (data units; the run's last sample, "
                      f"{'equal to' if same else 'DIFFERENT from'} the loop's), step {fw['result']['step']}")
     if fw.get("variance") is not None:
-        for b, v in zip(fw["betas"], fw["variance"]):
-            lines.append(f"  beta {b:<8g} mean spread {float(sum(v)) / len(v):.4g} (x in full scales, squared)")
+        for b, m, v in zip(fw["betas"], fw["mean"], fw["variance"]):
+            lines.append(f"  beta {b:<8g} mean |x| {float(sum(abs(x) for x in m)) / len(m):.4g}, mean variance "
+                         f"{float(sum(v)) / len(v):.4g} (x in full scales)")
+        if rep.get("anneal_matches_exact") is not None:
+            lines.append(f"  stages        {'equal to' if rep['anneal_matches_exact'] else 'DIFFERENT from'} the exact "
+                         f"integer recomputation from the loop's samples; {rep.get('refused_samples', 0)} samples "
+                         f"refused while stopped for the reloads")
     if rep.get("loop_ran"):
         lines.append(f"  loop          {'bit-exact with the golden model' if rep.get('bit_exact') else 'NOT bit-exact'}"
                      f"; RTL counters {rep['rtl_counters']}")

@@ -103,9 +103,14 @@ def cli():
 @click.option("--progress/--no-progress", default=None,
               help="A progress bar on stderr [default: when stderr is a terminal].")
 @click.option("--no-plot", is_flag=True, help="Skip the PNG plot.")
+@click.option("--strict", is_flag=True,
+              help="Exit 3 if check warns (before running, nothing written) or the measured clipping exceeds its threshold.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Override a config value by dotted key, e.g. --set adc.bits=10 (repeatable).")
-def run(config, demon, seed, chains, out, as_json, waves, rtl_file, reference, progress, no_plot, sets):
+@click.option("--calibration", "calibration_file", default=None, metavar="FILE",
+              help="Apply the demon coefficients of `demonloop calibrate` (made for this design and seed).")
+def run(config, demon, seed, chains, out, as_json, waves, rtl_file, reference, progress, no_plot, sets, strict,
+        calibration_file):
     """Run CONFIG (a YAML file, or a bundled config's name; default: the bundled SPU-style 8-cell
     linear solve) in closed loop and score it."""
     from demonloop import workloads
@@ -116,6 +121,13 @@ def run(config, demon, seed, chains, out, as_json, waves, rtl_file, reference, p
         cfg = cfg.with_overrides({"chains": 1})
     w = workloads.of(cfg)
     w.compile(cfg)  # compile errors surface here, before anything is written
+    calibration = None
+    if calibration_file is not None:
+        from demonloop.studies.calibration import load as load_calibration
+
+        if demon != "golden":
+            raise ConfigError("--calibration", "applies to the golden demon")
+        calibration = load_calibration(calibration_file, cfg)
     out_dir = check_out_dir(Path(out) if out else Path("out") / cfg.name)
     plot_path = out_dir / "plot.png"
     if demon == "golden":
@@ -132,13 +144,25 @@ def run(config, demon, seed, chains, out, as_json, waves, rtl_file, reference, p
         check_cosim_config(cfg)
         prepare_rtl(cfg, rtl)               # the ports and widths, before anything is built or written
 
+    # check's design rules, printed before the run and kept in the report
+    checked = _checked(w, cfg)
+    warnings = checked.get("warnings", [])
+    if warnings and not as_json:
+        from demonloop.workloads.langevin import warning_lines
+
+        click.echo("\n".join(ln.strip() for ln in warning_lines(warnings)), err=True)
+    if strict and warnings:
+        click.echo(f"strict: {len(warnings)} warning(s) from check; not running", err=True)
+        sys.exit(3)
+
     if demon == "golden":
         from demonloop.loop import run_golden
 
         bar = _progress(cfg.total_samples, f"{cfg.name} ({cfg.chains:,} chains)", quiet=as_json,
                         show=progress)
         try:
-            rep, est = run_golden(cfg, progress=(lambda k: bar.update(k - bar.n)) if bar else None)
+            rep, est = run_golden(cfg, progress=(lambda k: bar.update(k - bar.n)) if bar else None,
+                                  calibration=calibration)
         finally:
             if bar:
                 bar.close()
@@ -149,6 +173,9 @@ def run(config, demon, seed, chains, out, as_json, waves, rtl_file, reference, p
     rep["config_path"] = str(path)
     rep["provenance"] = {**provenance(cfg, simulator=None if demon == "golden" else demon),
                          "config_file_sha256": file_sha256(path)}
+    rep["warnings"] = warnings
+    if checked.get("predictions"):
+        rep["predictions"] = checked["predictions"]
     write_json(out_dir / "report.json", rep)
     files = [str(out_dir / "report.json")]
     if not no_plot:
@@ -164,13 +191,31 @@ def run(config, demon, seed, chains, out, as_json, waves, rtl_file, reference, p
         click.echo(summary(rep, files))
     if rep.get("bit_exact") is False:
         sys.exit(1)
+    if strict and (rep.get("range_check") or {}).get("exceeded"):
+        sys.exit(3)
+
+
+def _checked(w, cfg) -> dict:
+    """``check``'s report for a run: its design rules and predictions. A prediction that cannot
+    be formed (a numerical failure of the linearised loop on a config that validated) becomes a
+    warning rather than stopping the run; a config error still stops it (exit 2)."""
+    try:
+        return w.check(cfg)
+    except ConfigError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - reported, not hidden
+        from demonloop.workloads.langevin import warning
+
+        return {"warnings": [warning("check_failed", f"check could not predict this run: {type(exc).__name__}: "
+                                     f"{str(exc)[:200]}", None, "")]}
 
 
 @cli.command()
 @click.argument("config")
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as one JSON object.")
+@click.option("--strict", is_flag=True, help="Exit 3 if there is any warning.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a config value by dotted key.")
-def check(config, as_json, sets):
+def check(config, as_json, sets, strict):
     """Validate CONFIG (a file or a bundled name) and explain it: time constants, spread vs ADC
     range, quantization, loop stability."""
     from demonloop import workloads
@@ -179,6 +224,8 @@ def check(config, as_json, sets):
     w = workloads.of(cfg)
     rep = w.check(cfg)
     click.echo(json.dumps(rep, allow_nan=False) if as_json else w.check_text(rep))
+    if strict and rep.get("warnings"):
+        sys.exit(3)
 
 
 @cli.command()
@@ -198,11 +245,12 @@ def configs(paths):
 
 
 def _add_commands() -> None:
+    from demonloop.cli.calibrate import calibrate_command
     from demonloop.cli.firmware import firmware_command
     from demonloop.cli.regress import regress_command
     from demonloop.cli.studies import plot_command, sweep_command
 
-    for command in (sweep_command, plot_command, firmware_command, regress_command):
+    for command in (sweep_command, plot_command, firmware_command, regress_command, calibrate_command):
         cli.add_command(command)
 
 

@@ -52,11 +52,19 @@ class Noise(Section):
     (linear solve only; other workloads derive the level from the target distribution).
     ``effective_temperature_K``: inject the excess noise of a reference conductance at this
     temperature. ``null`` for both: the amplifiers are set by the compiler (``range_sigmas``).
+    ``enabled: false``: the amplifiers off, physical (Johnson) noise only. ``off: true`` says the
+    same from Python or ``--set array.noise.off=true``, but not in a YAML file, where a bare
+    ``off`` key is read as the boolean false: write ``enabled: false`` there.
     """
 
     rms_V: Optional[PositiveFloat] = None
     effective_temperature_K: Optional[PositiveFloat] = None
+    enabled: bool = True
     off: bool = False
+
+    @property
+    def amplifiers_off(self) -> bool:
+        return self.off or not self.enabled
 
     @model_validator(mode="after")
     def _one(self):
@@ -91,9 +99,14 @@ class Array(Section):
     noise: Noise = Noise()
     tolerance: Tolerance = Tolerance()
     rail_V: Optional[PositiveFloat] = None
+    #: RLC cells: a resistor of this value across every coupling capacitor (extra damping of the
+    #: coupled modes; its noise is raised to the cells' effective temperature too).
+    R_couple_ohm: Optional[PositiveFloat] = None
 
     @model_validator(mode="after")
     def _check(self):
+        if self.R_couple_ohm is not None and self.cell != "RLC":
+            raise FieldError("R_couple_ohm", "applies to RLC cells (RC couplings come from the workload's matrix)")
         for key in ("C_F", "R_ohm", "L_H"):
             v = getattr(self, key)
             if v is None:

@@ -17,6 +17,8 @@ Programs (``firmware/programs``):
 
 ``linear_solve``  load A and b, skip ``run.burn_in_samples``, average ``run.samples`` captured
                   samples in fixed point, return x (the config's workload must be a linear solve)
+``linear_solve_irq``  the same solve, interrupt-driven: the C program sleeps and an ISR, called
+                  back when the demon's irq line rises, drains the FIFO
 ``anneal``        an annealing schedule: stages of rising beta, coefficients beta*(A, b) reloaded
                   at each stage while the unit is idle, per-stage mean and variance (see
                   ``firmware/programs/anneal.c``). The co-simulation's golden model does not
@@ -52,6 +54,9 @@ DRAIN_CYCLES = 50_000
 #: coefficients) and the share of the run's samples each stage averages.
 ANNEAL_BETAS = (0.25, 0.5, 1.0)
 ANNEAL_SETTLE = 20
+#: Capture-FIFO level at which ``linear_solve_irq``'s interrupt fires (a quarter of demon_top's
+#: default depth of 32: room for the ISR's latency before the FIFO overflows).
+IRQ_THRESHOLD = 8
 
 
 class FirmwareBuildError(RuntimeError):
@@ -103,6 +108,9 @@ class FirmwareProgram:
     demon: str
     #: workload kinds whose answer the program computes (None: any workload of its demon)
     workloads: tuple[str, ...] | None = None
+    #: the program reprograms the demon at run time (coefficients, CTRL.ENABLE): the golden model
+    #: follows its bus writes instead of holding the config's coefficients
+    follow_writes: bool = False
 
     def check(self, cfg: Config) -> None:
         if self.workloads is not None and cfg.workload.kind not in self.workloads:
@@ -144,11 +152,21 @@ class LinearSolveProgram(FirmwareProgram):
                     mean=(np.array(r["mean_q30"], dtype=np.float64) / 2**30).tolist())
 
 
+class LinearSolveIrqProgram(LinearSolveProgram):
+    """The linear solve driven by the demon's interrupt: an ISR drains the capture FIFO whenever it
+    holds ``IRQ_THRESHOLD`` samples, the main loop sleeps (``demon_linear_solve_irq``)."""
+    name = "linear_solve_irq"
+
+    def args(self, cfg, program, idle_cycles):
+        return {**super().args(cfg, program, idle_cycles), "irq_threshold": IRQ_THRESHOLD}
+
+
 class AnnealProgram(LinearSolveProgram):
     """Stages of rising beta, coefficients beta*(A, b) reloaded at each stage while the unit is
     idle, per-stage mean and variance (``firmware/programs/anneal.c``)."""
 
     name, demon, workloads = "anneal", "linear", None
+    follow_writes = True
 
     def args(self, cfg, program, idle_cycles):
         return {**super().args(cfg, program, idle_cycles), **anneal_schedule(cfg)}
@@ -175,7 +193,7 @@ class DiffusionProgram(FirmwareProgram):
 
 #: The protocol programs ``demonloop firmware run`` knows, by name.
 PROGRAMS: Registry[FirmwareProgram] = Registry("firmware program")
-for _p in (LinearSolveProgram(), AnnealProgram(), DiffusionProgram()):
+for _p in (LinearSolveProgram(), LinearSolveIrqProgram(), AnnealProgram(), DiffusionProgram()):
     PROGRAMS.register(_p.name, _p)
 
 
@@ -262,7 +280,8 @@ def run_firmware(program_name: str, cfg: Config, simulator: str, trace: Path | N
         result = Path(tmp) / "result.json"
         job = {"config": cfg.raw(), "base_dir": str(cfg.base_dir), "simulator": simulator, "result": str(result),
                "library": str(lib), "program": program_name, "program_args": args,
-               "drain_cycles": DRAIN_CYCLES, "trace": str(trace) if trace else None}
+               "drain_cycles": DRAIN_CYCLES, "trace": str(trace) if trace else None,
+               "follow_writes": fw_program.follow_writes}
         log(f"running firmware program {program_name} with {cfg.total_samples:,} samples on the {simulator} RTL demon")
         t0 = time.perf_counter()
         log_path = Path(tmp) / "sim.log"

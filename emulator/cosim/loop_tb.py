@@ -65,6 +65,26 @@ class ChainResult:
     mismatch: dict | None = None
     python_s: float = 0.0
     unanswered: int = 0                   # accepted inputs the RTL never answered (free runs)
+    refused: int = 0                      # samples offered while CTRL.ENABLE was 0 (with a control)
+    # (sample index, run epoch) of every sample the demon accepted, in order: the capture FIFO's
+    # sequence numbers; the epoch counts CTRL.ENABLE rising writes (with a control; else 0)
+    accepted_m: list = field(default_factory=list)
+
+
+class Control:
+    """What the golden model needs to know of the firmware's run-time reconfiguration: for an
+    input handshake at HDL edge ``edge``, whether CTRL.ENABLE is set and the reference model the
+    demon computes with then (its coefficients as the firmware last wrote them). Queries come in
+    non-decreasing edge order, at least :attr:`lag` cycles after the edge (so every bus write
+    that took effect before it has been recorded). Implemented by
+    :class:`demonloop.cosim.firmware_tb.RegisterShadow`."""
+
+    lag: int = 4
+    #: CTRL.ENABLE writes that started the unit (0 -> 1), as of the last state_at
+    starts: int = 0
+
+    def state_at(self, edge: int):   # pragma: no cover - protocol
+        raise NotImplementedError
 
 
 class Progress:
@@ -89,8 +109,11 @@ class RTLDriver:
     ``reference``."""
 
     def __init__(self, top: DemonTop, program, simulator: str, reference: Reference = GOLDEN,
-                 has_axi: bool = True, progress: Progress | None = None):
+                 has_axi: bool = True, progress: Progress | None = None, control: Control | None = None):
         self.top = top
+        # None: the demon keeps the configuration it had at the start (every run but firmware that
+        # reprograms the demon mid-run); else the golden model follows the control's view of it.
+        self.control = control
         self.program = program
         self.cfg = program.config
         self.simulator = simulator
@@ -205,6 +228,32 @@ class RTLDriver:
             progress.add()
             loop.deliver(cy, F)     # the golden codes: the RTL's word was just found equal to them
 
+        control = self.control
+        # (input edge, cycle k, X, Xi, m) of samples whose acceptance waits for the control's
+        # view of the bus (firmware that reconfigures the demon at run time)
+        pending: deque = deque()
+
+        def offer(k, X, Xi, m):
+            """Sample m (taken at cycle k) reaches the demon's input at edge base + k + L_adc."""
+            nonlocal golden
+            if control is not None:
+                enabled, golden = control.state_at(base + k + t_adc)
+                if not enabled:
+                    res.refused += 1          # not ready, not counted: the RTL's ENABLE gate
+                    return
+            t_in = loop.offer(k)
+            if t_in is not None:
+                F, n_ovf = golden(X)          # the same integers as the golden model's force
+                loop.counters.demon_overflows += n_ovf
+                res.accepted_m.append((m, control.starts if control is not None else 0))
+                expected.append((base + t_in + t_dem, pack_out(F[0]), F, Xi, m))
+
+        def resolve(now_edge):
+            lag = control.lag
+            while pending and pending[0][0] + lag <= now_edge:
+                _, k, X, Xi, m = pending.popleft()
+                offer(k, X, Xi, m)
+
         for m in range(total):
             k = t.sample_cycle(m)
             edge = base + k - t.dac_latency
@@ -214,6 +263,8 @@ class RTLDriver:
             tw = time.perf_counter()
             if self.profile:
                 self.profile.enable()
+            if control is not None:
+                resolve(edge)
             collect()
             _check_missing(expected, edge, base, fail)
             if res.mismatch is not None:
@@ -221,11 +272,10 @@ class RTLDriver:
             k, X = loop.observe()
             Xi = X[0].astype(np.int64)
             res.codes[m] = Xi
-            t_in = loop.offer(k)
-            if t_in is not None:
-                F, n_ovf = golden(X)          # the same integers as the golden model's force
-                loop.counters.demon_overflows += n_ovf
-                expected.append((base + t_in + t_dem, pack_out(F[0]), F, Xi, m))
+            if control is None:
+                offer(k, X, Xi, m)
+            else:
+                pending.append((base + k + t_adc, k, X, Xi, m))
             top.schedule_input(base + k + t_adc, pack(Xi, x_bits))
             if self.profile:
                 self.profile.disable()
@@ -233,6 +283,9 @@ class RTLDriver:
 
         # drain: the last outputs, then the end of the run
         end = loop.end_cycle
+        if res.mismatch is None and pending:
+            await top.before_edge(pending[-1][0] + control.lag)
+            resolve(pending[-1][0] + control.lag)
         if res.mismatch is None:
             last = max([e[0] for e in expected], default=base) + 1
             await top.before_edge(max(last, base + end - t.dac_latency))

@@ -359,8 +359,10 @@ module {WRAPPER} #(
     input  wire [N*X_BITS-1:0]  in_data,
     output wire                 out_valid,
     input  wire                 out_ready,
-    output wire [N*F_BITS+{ctrl}-1:0] out_data
+    output wire [N*F_BITS+{ctrl}-1:0] out_data,
+    output wire                 irq
 );
+    assign irq = 1'b0;          // the demon interface has no interrupt: a user's demon raises none
 {chr(10).join(ties)}
     {design.toplevel} #(
 {over}

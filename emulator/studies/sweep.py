@@ -22,7 +22,8 @@ So every result depends on the command only, never on which process or machine r
 and asking for more seeds keeps the first ones.
 
 Stability: a run whose loop diverges is stopped early and reported ``stable: false`` with
-``diverged_at_cycle``. The definition is in :class:`DivergenceMonitor`; its metrics are empty
+``diverged_at_cycle``, and ``diverged_kind``: ``unstable`` when the linearised loop is
+predicted unstable, ``range`` when it is predicted stable (DAC, ADC or rail saturation). The definition is in :class:`DivergenceMonitor`; its metrics are empty
 (``null`` in JSON, an empty CSV cell), never NaN, and the sweep carries on.
 
 Execution: in this process (``workers=1``), in a pool of local processes (``workers > 1``), or on
@@ -415,6 +416,10 @@ def _run_task(task: dict) -> dict:
         "f_clk_Hz": f_clk,
     })
     row.update(w.predictions(program))
+    # why it diverged: "unstable" where the linearised loop is predicted unstable, "range" where
+    # it is predicted stable (the converters or the rails saturated: a ranging problem)
+    pred = row.get("predicted_stable")
+    row["diverged_kind"] = None if not diverged or pred is None else ("range" if pred else "unstable")
     row["headline"] = w.headline
     if not diverged:
         # degenerate estimates (e.g. a coarse ADC on a narrow signal: zero spread) give NaN or
@@ -844,6 +849,7 @@ def _run_sweep(sweep: Sweep, workers: int, client, progress: bool | None, on_res
         "ran": total - skipped,
         "skipped": skipped,
         "unstable": sum(1 for r in rows if not r["stable"]),
+        "diverged_range": sum(1 for r in rows if r.get("diverged_kind") == "range"),
         "wall_s": time.perf_counter() - t0,
         "files": [str(f) for f in files],
         "rows": rows,
@@ -882,7 +888,9 @@ def summary_text(sweep: Sweep, result: dict) -> str:
         f"  ran              {result['ran']} runs in {result['wall_s']:.3g} s"
         + (f" ({result['ran'] / result['wall_s'] * 60:.4g} runs/min)" if result["ran"] and result["wall_s"] > 0 else "")
         + (f"; {result['skipped']} already done (resumed)" if result["skipped"] else ""),
-        f"  unstable         {result['unstable']} of {result['runs']} runs diverged",
+        f"  unstable         {result['unstable']} of {result['runs']} runs diverged"
+        + (f" ({result['diverged_range']} of them predicted stable: range saturation)"
+           if result.get("diverged_range") else ""),
         f"  wrote            {', '.join(result['files'])}",
     ]
     return "\n".join(lines)

@@ -129,9 +129,13 @@ class ScoreWorkload(Workload):
         return 1
 
     # ---- config ------------------------------------------------------------------------------
+    def builds_network(self, cfg) -> bool:
+        """True when the kind builds its network itself (``network_path`` then names it)."""
+        return False
+
     def validate(self, cfg) -> None:
         w = cfg.workload
-        if w.network is None:
+        if w.network is None and not self.builds_network(cfg):
             raise ConfigError("workload.network", "is required: the trained network's file (without .npz/.json)")
         try:
             stem = self.network_path(cfg)
@@ -299,8 +303,12 @@ def explain_score(cfg, w: ScoreWorkload) -> dict:
     spread, warnings = w.check_spread(cfg, program)
     if spread is not None:
         out["spread"] = spread
-    out["warnings"].extend(warnings)
-    out["warnings"].extend(program.notes)
+    from demonloop.workloads.langevin import warning
+
+    # the data beyond the ADC range is the score workloads' clipping rule; compiler notes as they are
+    out["warnings"].extend(warning("adc_clipping", m, spread.get("data_beyond_full_scale") if spread else None,
+                                   "compiler.range_sigmas", "raise it") for m in warnings)
+    out["warnings"].extend(warning("compiler_note", m, None, "") for m in program.notes)
     return jsonable(out)
 
 
@@ -322,6 +330,7 @@ def explain_score_text(rep: dict) -> str:
         s = rep["spread"]
         L.append(f"  spread vs ADC   data reach {s['max_abs_data_fraction_of_full_scale']:.2f} of full scale; "
                  f"beyond it: data {s['data_beyond_full_scale']:.2g}, prior {s['prior_beyond_full_scale']:.2g}")
-    for w in rep["warnings"]:
-        L.append(f"  warning         {w}")
+    from demonloop.workloads.langevin import warning_lines
+
+    L.extend(warning_lines(rep["warnings"]))
     return "\n".join(L)

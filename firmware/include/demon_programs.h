@@ -1,8 +1,10 @@
 /*
- * demon_programs.h: protocol programs written against the driver (demon.h) only.
+ * demon_programs.h: protocol programs written against the driver (demon.h) only: they reach
+ * the platform (its clock, its idle wait) through demon_now and demon_idle, never dev->plat.
  *
  *   demon_linear_solve   the thermodynamic linear solve: load A and b, start, skip the burn-in,
  *                        average the captured ADC samples in exact fixed point, return x
+ *   demon_linear_solve_irq  the same, driven by the demon's interrupt instead of polling
  *   demon_anneal         an annealing schedule: stages of rising inverse temperature beta_k, the
  *                        coefficients beta_k * (A, b) loaded at each stage boundary while the
  *                        unit is idle, per-stage mean and spread of the captured samples
@@ -17,10 +19,15 @@
  *             (a: the compiler's scale, normalised ADC units per unit of the problem's x).
  * Sums are exact (int64: at most 2^30 samples of at most 2^23 in magnitude).
  *
- * Both programs wait for samples by polling the capture FIFO and, while it is empty, idling
- * `idle_cycles` through demon_plat_delay_cycles; after `max_idle` consecutive empty polls (0: no
- * limit) they stop with DEMON_E_TIMEOUT. A lost sample (FIFO overrun) is DEMON_E_OVERRUN. On any
- * error they stop the input (best effort) and return the first error.
+ * The programs wait for samples by polling the capture FIFO and, while it is empty, idling
+ * `idle_cycles` (demon_idle); once more than `timeout_cycles` demon clock cycles (demon_now, the
+ * platform's clock) have passed since the first empty poll of a wait (0: no limit) they stop with
+ * DEMON_E_TIMEOUT. A lost sample is DEMON_E_OVERRUN (a sequence number skipped, or
+ * CAP_STATUS.OVERFLOW), a FIFO read while empty DEMON_E_UNDERFLOW. On any error they stop the
+ * input (best effort) and return the first error. Every status they can return: DEMON_OK,
+ * DEMON_E_NULL, DEMON_E_NOT_READY, DEMON_E_SIZE, DEMON_E_RANGE, DEMON_E_UNSUPPORTED,
+ * DEMON_E_RUNNING (another handle started the unit meanwhile), DEMON_E_BUS, DEMON_E_OVERRUN,
+ * DEMON_E_UNDERFLOW, DEMON_E_TIMEOUT.
  */
 #ifndef DEMON_PROGRAMS_H
 #define DEMON_PROGRAMS_H
@@ -44,7 +51,7 @@ typedef struct demon_linear_solve_args {
     uint32_t samples;          /* samples averaged: sequence numbers burn_in .. burn_in+samples-1 */
     int32_t inv_scale_q16;     /* 1/a, Q(16, 16), > 0 */
     uint32_t idle_cycles;      /* back-off while the FIFO is empty */
-    uint32_t max_idle;         /* consecutive empty polls before DEMON_E_TIMEOUT; 0: no limit */
+    uint32_t timeout_cycles;   /* longest wait for one sample, demon clock cycles; 0: no limit */
 } demon_linear_solve_args_t;
 
 typedef struct demon_linear_solve_result {
@@ -60,6 +67,15 @@ typedef struct demon_linear_solve_result {
 /* `dev` initialised by demon_init. Returns DEMON_OK with `result` filled, or the first error. */
 demon_status_t demon_linear_solve(demon_dev_t *dev, const demon_linear_solve_args_t *args,
                                   demon_linear_solve_result_t *result);
+
+/* The same solve, interrupt-driven (register map 1.3): IRQ_THRESHOLD = threshold
+ * (1..CAP_DEPTH; lowered to what is still to come near the end), CAP_LEVEL and CAP_OVERFLOW
+ * enabled, an ISR attached (demon_irq_attach) that drains the FIFO with demon_capture_drain and
+ * accumulates; the main loop sleeps in demon_wait_irq(idle_cycles), reading IRQ_STATUS once per
+ * wake-up without an interrupt (counted in empty_polls). Same samples, same arithmetic, same
+ * result as demon_linear_solve. DEMON_E_UNSUPPORTED on an instance without interrupts. */
+demon_status_t demon_linear_solve_irq(demon_dev_t *dev, const demon_linear_solve_args_t *args, uint32_t threshold,
+                                      demon_linear_solve_result_t *result);
 
 /* Largest number of annealing stages. */
 #define DEMON_ANNEAL_MAX_STAGES 16u
@@ -77,7 +93,7 @@ typedef struct demon_anneal_args {
     uint32_t settle;               /* samples removed unread at the start of every stage */
     int32_t *work;                 /* scratch of at least N*N + N values (the scaled coefficients) */
     uint32_t idle_cycles;
-    uint32_t max_idle;
+    uint32_t timeout_cycles;
 } demon_anneal_args_t;
 
 typedef struct demon_anneal_result {
@@ -110,7 +126,7 @@ typedef struct demon_diffusion_args {
     uint32_t rows;                 /* schedule rows K, 1..SCHED_LEN */
     uint32_t samples;              /* samples of the run; the last one (number samples-1) is the result */
     uint32_t idle_cycles;
-    uint32_t max_idle;
+    uint32_t timeout_cycles;
 } demon_diffusion_args_t;
 
 typedef struct demon_diffusion_result {

@@ -25,13 +25,13 @@
  */
 #include <stddef.h>
 
-#include "demon_platform.h"
 #include "demon_programs.h"
 #include "prog_common.h"
 
-/* Polls of STATUS while waiting for the unit to go idle after a stop (it takes at most LATENCY
- * cycles; each poll is at least one bus transaction). */
-#define IDLE_POLLS_MAX 1000u
+/* The longest wait for the unit to go idle after a stop, in demon clock cycles: the word in
+ * flight completes within LATENCY cycles and the DAC takes it at once; the margin covers a slow
+ * DAC handshake. */
+#define IDLE_MARGIN_CYCLES 1024u
 
 demon_status_t demon_anneal_scale(const int32_t *v, uint32_t count, int32_t beta_q16, uint32_t width,
                                   int32_t *out)
@@ -80,23 +80,11 @@ static demon_status_t check_args(demon_dev_t *dev, const demon_anneal_args_t *ar
     return DEMON_OK;
 }
 
-static demon_status_t wait_idle(demon_dev_t *dev)
+/* Wait for the next captured sample (PROG_PEEK, PROG_DISCARD or PROG_READ, see prog_common.h). */
+static demon_status_t take(demon_dev_t *dev, const demon_anneal_args_t *args, demon_anneal_result_t *res, uint32_t what,
+                           uint32_t *seq, int32_t *codes)
 {
-    demon_state_t s;
-    uint32_t i;
-    demon_status_t st;
-    for (i = 0; i < IDLE_POLLS_MAX; i++) {
-        if ((st = demon_read_state(dev, &s)) != DEMON_OK) return st;
-        if (!s.busy && !s.out_valid) return DEMON_OK;
-    }
-    return DEMON_E_TIMEOUT;
-}
-
-/* Wait for the next captured sample; returns its sequence number in *seq. */
-static demon_status_t next_sample(demon_dev_t *dev, const demon_anneal_args_t *args,
-                                  demon_anneal_result_t *res, uint32_t *seq)
-{
-    return prog_next_sample(dev, args->idle_cycles, args->max_idle, &res->empty_polls, seq);
+    return prog_take(dev, what, args->idle_cycles, args->timeout_cycles, &res->empty_polls, seq, codes);
 }
 
 static demon_status_t run(demon_dev_t *dev, const demon_anneal_args_t *args, demon_anneal_result_t *res,
@@ -119,7 +107,7 @@ static demon_status_t run(demon_dev_t *dev, const demon_anneal_args_t *args, dem
         int32_t *as = args->work;
         int32_t *bs = args->work + n * n;
         if ((st = demon_stop(dev)) != DEMON_OK) return st;
-        if ((st = wait_idle(dev)) != DEMON_OK) return st;
+        if ((st = demon_wait_idle(dev, 4u * info->latency + IDLE_MARGIN_CYCLES)) != DEMON_OK) return st;
         if (k == 0u) {
             first = 0u;                    /* the start below clears the capture numbering */
         } else {
@@ -137,7 +125,7 @@ static demon_status_t run(demon_dev_t *dev, const demon_anneal_args_t *args, dem
         }
         /* Remove what the previous stage left in the FIFO and this stage's settling samples. */
         for (;;) {
-            if ((st = next_sample(dev, args, res, &seq)) != DEMON_OK) return st;
+            if ((st = take(dev, args, res, PROG_PEEK, &seq, NULL)) != DEMON_OK) return st;
             if (seq >= first && seq - first >= args->settle) break;
             if ((st = demon_capture_discard(dev, NULL)) != DEMON_OK) return st;
         }
@@ -146,9 +134,8 @@ static demon_status_t run(demon_dev_t *dev, const demon_anneal_args_t *args, dem
             s2[j] = 0;
         }
         for (i = 0; i < args->stage_samples[k]; i++) {
-            if ((st = next_sample(dev, args, res, &seq)) != DEMON_OK) return st;
+            if ((st = take(dev, args, res, PROG_READ, &seq, codes)) != DEMON_OK) return st;
             if (seq != first + args->settle + i) return DEMON_E_OVERRUN;   /* a sample went missing */
-            if ((st = demon_capture_read(dev, NULL, codes, DEMON_MAX_N)) != DEMON_OK) return st;
             for (j = 0; j < n; j++) {
                 s1[j] += codes[j];
                 s2[j] += (int64_t)codes[j] * codes[j];

@@ -17,7 +17,6 @@
  */
 #include <stddef.h>
 
-#include "demon_platform.h"
 #include "demon_programs.h"
 #include "prog_common.h"
 
@@ -79,7 +78,9 @@ static demon_status_t run(demon_dev_t *dev, const demon_diffusion_args_t *args, 
 
     if ((st = demon_stop(dev)) != DEMON_OK) return st;
     for (l = 0; l <= info->layers; l++) {
-        (void)demon_mlp_layer_shape(dev, l, &rows, &cols);   /* checked */
+        /* checked by check_args; tested again so that no path uses rows and cols unset (an LTO
+         * build sees through the call and would warn, -Werror) */
+        if ((st = demon_mlp_layer_shape(dev, l, &rows, &cols)) != DEMON_OK) return st;
         if ((st = demon_load_mlp_layer(dev, l, args->weights + wo, rows, cols, args->biases + bo, rows)) != DEMON_OK) {
             return st;
         }
@@ -92,19 +93,20 @@ static demon_status_t run(demon_dev_t *dev, const demon_diffusion_args_t *args, 
     if ((st = demon_start(dev, DEMON_START_CLEAR_COUNTERS | DEMON_START_CLEAR_CAPTURE | DEMON_START_STEP_RESET)) != DEMON_OK) {
         return st;
     }
-    for (;;) {
-        if ((st = prog_next_sample(dev, args->idle_cycles, args->max_idle, &res->empty_polls, &seq)) != DEMON_OK) {
+    for (seq = 0u; seq < last; seq++) {
+        uint32_t got;
+        if ((st = prog_take(dev, PROG_DISCARD, args->idle_cycles, args->timeout_cycles, &res->empty_polls, &got,
+                            NULL)) != DEMON_OK) {
             return st;
         }
-        if (seq < last) {
-            if ((st = demon_capture_discard(dev, NULL)) != DEMON_OK) return st;
-            res->discarded += 1u;
-            continue;
-        }
-        if (seq != last) return DEMON_E_OVERRUN;
-        if ((st = demon_capture_read(dev, &res->final_seq, codes, DEMON_MAX_N)) != DEMON_OK) return st;
-        break;
+        if (got != seq) return DEMON_E_OVERRUN;   /* a sample went missing */
+        res->discarded += 1u;
     }
+    if ((st = prog_take(dev, PROG_READ, args->idle_cycles, args->timeout_cycles, &res->empty_polls, &res->final_seq,
+                        codes)) != DEMON_OK) {
+        return st;
+    }
+    if (res->final_seq != last) return DEMON_E_OVERRUN;
     for (j = 0; j < info->n; j++) {
         res->final_codes[j] = codes[j];
     }

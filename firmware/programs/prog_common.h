@@ -14,22 +14,44 @@
 #include <stdint.h>
 
 #include "demon.h"
-#include "demon_platform.h"
 
-/* Wait for the next captured sample (its sequence number in *seq): poll CAP_STATUS, counting
- * empty polls in *empty_polls and waiting idle_cycles between them; DEMON_E_TIMEOUT after more
- * than max_idle empty polls in a row (0: wait for ever). */
-static inline demon_status_t prog_next_sample(demon_dev_t *dev, uint32_t idle_cycles, uint32_t max_idle,
-                                              uint32_t *empty_polls, uint32_t *seq)
+/* What prog_take does with the head of the capture FIFO. */
+#define PROG_PEEK 0u      /* demon_capture_peek: its sequence number only */
+#define PROG_DISCARD 1u   /* demon_capture_discard: remove it unread */
+#define PROG_READ 2u      /* demon_capture_read: remove it with its N codes */
+
+/* Wait for a captured sample and peek at, discard or read it (its sequence number in *seq,
+ * its codes in codes[0..N-1] for PROG_READ). While the FIFO is empty: count the empty poll in
+ * *empty_polls and idle idle_cycles (demon_idle); DEMON_E_TIMEOUT once more than timeout_cycles
+ * demon clock cycles (demon_now) have passed since the first empty poll (0: wait for ever).
+ * Written against demon.h only. */
+static inline demon_status_t prog_take(demon_dev_t *dev, uint32_t what, uint32_t idle_cycles, uint32_t timeout_cycles,
+                                       uint32_t *empty_polls, uint32_t *seq, int32_t *codes)
 {
-    uint32_t idle = 0u;
+    uint32_t t0 = 0u;
+    uint32_t now;
+    int waiting = 0;
     for (;;) {
-        demon_status_t st = demon_capture_peek(dev, seq);
+        demon_status_t st;
+        if (what == PROG_PEEK) {
+            st = demon_capture_peek(dev, seq);
+        } else if (what == PROG_DISCARD) {
+            st = demon_capture_discard(dev, seq);
+        } else {
+            st = demon_capture_read(dev, seq, codes, DEMON_MAX_N);
+        }
         if (st != DEMON_E_EMPTY) return st;
         *empty_polls += 1u;
-        idle += 1u;
-        if (max_idle != 0u && idle > max_idle) return DEMON_E_TIMEOUT;
-        demon_plat_delay_cycles(dev->plat, idle_cycles);
+        if (timeout_cycles != 0u) {
+            if ((st = demon_now(dev, &now)) != DEMON_OK) return st;
+            if (!waiting) {
+                t0 = now;
+                waiting = 1;
+            } else if (now - t0 > timeout_cycles) {
+                return DEMON_E_TIMEOUT;
+            }
+        }
+        if ((st = demon_idle(dev, idle_cycles)) != DEMON_OK) return st;
     }
 }
 

@@ -1,6 +1,7 @@
 /*
  * demon.c: the demon driver (see include/demon.h for the contract). C99, no allocation, no
- * library calls: it builds unchanged for a bare-metal core and for the host.
+ * library calls, no struct assignment (GCC may lower one to memcpy even with -ffreestanding):
+ * it links bare-metal with -nostdlib and builds unchanged for the host.
  */
 #include <stddef.h>
 
@@ -126,9 +127,62 @@ static void mlp_layer(const demon_info_t *i, uint32_t layer, uint32_t *rows, uin
     *b_base = bb;
 }
 
-static demon_status_t write_ctrl(demon_dev_t *dev, uint32_t extra)
+/* Field by field: a struct assignment may become a call to memcpy. */
+static void copy_info(demon_info_t *dst, const demon_info_t *src)
 {
-    return wr(dev, DEMON_CTRL_OFFSET, dev->ctrl | extra);
+    uint32_t l;
+    dst->version = src->version;
+    dst->n = src->n;
+    dst->multipliers = src->multipliers;
+    dst->x_bits = src->x_bits;
+    dst->f_bits = src->f_bits;
+    dst->coef_w = src->coef_w;
+    dst->bias_w = src->bias_w;
+    dst->coef_frac = src->coef_frac;
+    dst->bias_frac = src->bias_frac;
+    dst->rounding = src->rounding;
+    dst->overflow = src->overflow;
+    dst->latency = src->latency;
+    dst->ii = src->ii;
+    dst->cap_depth = src->cap_depth;
+    dst->unit = src->unit;
+    dst->activation = src->activation;
+    dst->layers = src->layers;
+    dst->emb = src->emb;
+    for (l = 0; l < DEMON_MLP_MAX_LAYERS; l++) {
+        dst->hidden[l] = src->hidden[l];
+    }
+    dst->weight_w = src->weight_w;
+    dst->act_w = src->act_w;
+    dst->scale_w = src->scale_w;
+    dst->ctrl_bits = src->ctrl_bits;
+    dst->weight_frac = src->weight_frac;
+    dst->act_frac = src->act_frac;
+    dst->scale_frac = src->scale_frac;
+    dst->sched_len = src->sched_len;
+}
+
+/* Write CTRL with the self-clearing bits `extra`, keeping ENABLE as the hardware has it now (read
+ * first: another handle may have started or stopped the unit). */
+static demon_status_t write_ctrl_keep(demon_dev_t *dev, uint32_t extra)
+{
+    demon_status_t st;
+    uint32_t ctrl;
+    if ((st = rd(dev, DEMON_CTRL_OFFSET, &ctrl)) != DEMON_OK) return st;
+    return wr(dev, DEMON_CTRL_OFFSET, (ctrl & DEMON_CTRL_ENABLE_MASK) | extra);
+}
+
+/* Coefficient memories may be written only while the unit is stopped and idle. */
+static demon_status_t check_stopped(demon_dev_t *dev)
+{
+    demon_status_t st;
+    uint32_t ctrl;
+    uint32_t status;
+    if ((st = rd(dev, DEMON_CTRL_OFFSET, &ctrl)) != DEMON_OK) return st;
+    if (DEMON_CTRL_ENABLE_GET(ctrl) != 0u) return DEMON_E_RUNNING;
+    if ((st = rd(dev, DEMON_STATUS_OFFSET, &status)) != DEMON_OK) return st;
+    if (DEMON_STATUS_BUSY_GET(status) != 0u) return DEMON_E_RUNNING;
+    return DEMON_OK;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -149,6 +203,8 @@ const char *demon_status_name(demon_status_t status)
     case DEMON_E_OVERRUN: return "DEMON_E_OVERRUN";
     case DEMON_E_TIMEOUT: return "DEMON_E_TIMEOUT";
     case DEMON_E_UNSUPPORTED: return "DEMON_E_UNSUPPORTED";
+    case DEMON_E_RUNNING: return "DEMON_E_RUNNING";
+    case DEMON_E_UNDERFLOW: return "DEMON_E_UNDERFLOW";
     default: return "DEMON_E_UNKNOWN";
     }
 }
@@ -231,10 +287,7 @@ demon_status_t demon_init(demon_dev_t *dev, void *plat)
     if (!sane(&info)) {
         return DEMON_E_ID;
     }
-    dev->info = info;
-    dev->ctrl = 0u;
-    dev->cap_avail = 0u;
-    dev->cap_seq = 0u;
+    copy_info(&dev->info, &info);
     dev->magic = DEMON_DEV_MAGIC;
     return demon_reset(dev);
 }
@@ -243,10 +296,7 @@ demon_status_t demon_reset(demon_dev_t *dev)
 {
     demon_status_t st = check_dev(dev);
     if (st != DEMON_OK) return st;
-    dev->ctrl = 0u;
-    dev->cap_avail = 0u;
-    dev->cap_seq = 0u;
-    return write_ctrl(dev, DEMON_CTRL_CLEAR_MASK | DEMON_CTRL_CAP_CLEAR_MASK);
+    return wr(dev, DEMON_CTRL_OFFSET, DEMON_CTRL_CLEAR_MASK | DEMON_CTRL_CAP_CLEAR_MASK);
 }
 
 demon_status_t demon_info(const demon_dev_t *dev, demon_info_t *info)
@@ -254,7 +304,7 @@ demon_status_t demon_info(const demon_dev_t *dev, demon_info_t *info)
     demon_status_t st = check_dev(dev);
     if (st != DEMON_OK) return st;
     if (info == NULL) return DEMON_E_NULL;
-    *info = dev->info;
+    copy_info(info, &dev->info);
     return DEMON_OK;
 }
 
@@ -284,6 +334,7 @@ demon_status_t demon_load_matrix(demon_dev_t *dev, const int32_t *a, uint32_t ro
     if (rows != dev->info.n || cols != dev->info.n) return DEMON_E_SIZE;
     count = rows * cols;
     if ((st = check_values(a, count, dev->info.coef_w)) != DEMON_OK) return st;
+    if ((st = check_stopped(dev)) != DEMON_OK) return st;
     for (i = 0; i < count; i++) {
         if ((st = wr(dev, DEMON_COEF_A_ENTRY(i), to_word(a[i]))) != DEMON_OK) return st;
     }
@@ -299,6 +350,7 @@ demon_status_t demon_load_vector(demon_dev_t *dev, const int32_t *b, uint32_t le
     if (b == NULL) return DEMON_E_NULL;
     if (len != dev->info.n) return DEMON_E_SIZE;
     if ((st = check_values(b, len, dev->info.bias_w)) != DEMON_OK) return st;
+    if ((st = check_stopped(dev)) != DEMON_OK) return st;
     for (i = 0; i < len; i++) {
         if ((st = wr(dev, DEMON_COEF_B_ENTRY(i), to_word(b[i]))) != DEMON_OK) return st;
     }
@@ -380,6 +432,7 @@ demon_status_t demon_load_mlp_layer(demon_dev_t *dev, uint32_t layer, const int3
     if (st != DEMON_OK) return st;
     if ((st = check_values(w, rows * cols, dev->info.weight_w)) != DEMON_OK) return st;
     if ((st = check_values(bias, len, dev->info.bias_w)) != DEMON_OK) return st;
+    if ((st = check_stopped(dev)) != DEMON_OK) return st;
     for (i = 0; i < rows * cols; i++) {
         if ((st = wr(dev, DEMON_MLP_W_ENTRY(wb + i), to_word(w[i]))) != DEMON_OK) return st;
     }
@@ -425,6 +478,7 @@ demon_status_t demon_load_schedule(demon_dev_t *dev, const int32_t *scale, const
     if ((st = check_values(drift, rows, dev->info.ctrl_bits)) != DEMON_OK) return st;
     if ((st = check_values(noise, rows, dev->info.ctrl_bits)) != DEMON_OK) return st;
     if (e != 0u && (st = check_values(emb, rows * e, dev->info.act_w)) != DEMON_OK) return st;
+    if ((st = check_stopped(dev)) != DEMON_OK) return st;
     for (k = 0; k < rows; k++) {
         if ((st = wr(dev, DEMON_SCHED_SCALE_ENTRY(k), to_word(scale[k]))) != DEMON_OK) return st;
     }
@@ -445,7 +499,7 @@ demon_status_t demon_step_reset(demon_dev_t *dev)
     demon_status_t st = check_dev(dev);
     if (st != DEMON_OK) return st;
     if (dev->info.unit != DEMON_UNIT_MLP) return DEMON_E_UNSUPPORTED;
-    return write_ctrl(dev, DEMON_CTRL_STEP_RESET_MASK);
+    return write_ctrl_keep(dev, DEMON_CTRL_STEP_RESET_MASK);
 }
 
 demon_status_t demon_read_step(demon_dev_t *dev, uint32_t *step)
@@ -476,20 +530,49 @@ demon_status_t demon_start(demon_dev_t *dev, uint32_t flags)
     if (flags & DEMON_START_STEP_RESET) extra |= DEMON_CTRL_STEP_RESET_MASK;
     if (flags & DEMON_START_CLEAR_COUNTERS) extra |= DEMON_CTRL_CLEAR_MASK;
     if (flags & DEMON_START_CLEAR_CAPTURE) extra |= DEMON_CTRL_CAP_CLEAR_MASK;
-    dev->ctrl = DEMON_CTRL_ENABLE_MASK;
-    if (flags & DEMON_START_CLEAR_CAPTURE) {
-        dev->cap_avail = 0u;
-        dev->cap_seq = 0u;
-    }
-    return write_ctrl(dev, extra);
+    return wr(dev, DEMON_CTRL_OFFSET, DEMON_CTRL_ENABLE_MASK | extra);
 }
 
 demon_status_t demon_stop(demon_dev_t *dev)
 {
     demon_status_t st = check_dev(dev);
     if (st != DEMON_OK) return st;
-    dev->ctrl = 0u;
-    return write_ctrl(dev, 0u);
+    return wr(dev, DEMON_CTRL_OFFSET, 0u);
+}
+
+demon_status_t demon_wait_idle(demon_dev_t *dev, uint32_t timeout_cycles)
+{
+    demon_status_t st = check_dev(dev);
+    uint32_t status;
+    uint32_t t0;
+    if (st != DEMON_OK) return st;
+    t0 = demon_plat_now_cycles(dev->plat);
+    for (;;) {
+        if ((st = rd(dev, DEMON_STATUS_OFFSET, &status)) != DEMON_OK) return st;
+        if (DEMON_STATUS_BUSY_GET(status) == 0u && DEMON_STATUS_OUT_VALID_GET(status) == 0u) {
+            return DEMON_OK;
+        }
+        if (demon_plat_now_cycles(dev->plat) - t0 > timeout_cycles) {
+            return DEMON_E_TIMEOUT;
+        }
+    }
+}
+
+demon_status_t demon_now(demon_dev_t *dev, uint32_t *cycles)
+{
+    demon_status_t st = check_dev(dev);
+    if (st != DEMON_OK) return st;
+    if (cycles == NULL) return DEMON_E_NULL;
+    *cycles = demon_plat_now_cycles(dev->plat);
+    return DEMON_OK;
+}
+
+demon_status_t demon_idle(demon_dev_t *dev, uint32_t cycles)
+{
+    demon_status_t st = check_dev(dev);
+    if (st != DEMON_OK) return st;
+    demon_plat_delay_cycles(dev->plat, cycles);
+    return DEMON_OK;
 }
 
 demon_status_t demon_read_state(demon_dev_t *dev, demon_state_t *state)
@@ -523,7 +606,10 @@ demon_status_t demon_read_counters(demon_dev_t *dev, demon_counters_t *counters)
     if ((st = rd(dev, DEMON_CNT_OUT_OFFSET, &c.out)) != DEMON_OK) return st;
     if ((st = rd(dev, DEMON_CNT_DROP_OFFSET, &c.drop)) != DEMON_OK) return st;
     if ((st = rd(dev, DEMON_CNT_SAT_OFFSET, &c.sat)) != DEMON_OK) return st;
-    *counters = c;
+    counters->in = c.in;          /* field by field: no struct assignment (memcpy) */
+    counters->out = c.out;
+    counters->drop = c.drop;
+    counters->sat = c.sat;
     return DEMON_OK;
 }
 
@@ -531,25 +617,21 @@ demon_status_t demon_clear_counters(demon_dev_t *dev)
 {
     demon_status_t st = check_dev(dev);
     if (st != DEMON_OK) return st;
-    return write_ctrl(dev, DEMON_CTRL_CLEAR_MASK);
+    return write_ctrl_keep(dev, DEMON_CTRL_CLEAR_MASK);
 }
 
 demon_status_t demon_capture_clear(demon_dev_t *dev)
 {
     demon_status_t st = check_dev(dev);
     if (st != DEMON_OK) return st;
-    dev->cap_avail = 0u;
-    dev->cap_seq = 0u;
-    return write_ctrl(dev, DEMON_CTRL_CAP_CLEAR_MASK);
+    return write_ctrl_keep(dev, DEMON_CTRL_CAP_CLEAR_MASK);
 }
 
 demon_status_t demon_clear_errors(demon_dev_t *dev)
 {
     demon_status_t st = check_dev(dev);
     if (st != DEMON_OK) return st;
-    dev->cap_avail = 0u;
-    dev->cap_seq = 0u;
-    return write_ctrl(dev, DEMON_CTRL_CLEAR_MASK | DEMON_CTRL_CAP_CLEAR_MASK);
+    return write_ctrl_keep(dev, DEMON_CTRL_CLEAR_MASK | DEMON_CTRL_CAP_CLEAR_MASK);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -569,47 +651,46 @@ demon_status_t demon_capture_status(demon_dev_t *dev, uint32_t *level, uint32_t 
     return DEMON_OK;
 }
 
-/* Make sure an entry is known to wait: poll CAP_STATUS (and CAP_SEQ for the first of them) only
- * when the known count has run out. */
-static demon_status_t capture_refill(demon_dev_t *dev)
+/* The check that opens every capture call: CAP_STATUS (OVERFLOW, UNDERFLOW, LEVEL), then CAP_SEQ
+ * if `seq` is wanted. *level (may be NULL) gets LEVEL. */
+static demon_status_t capture_head(demon_dev_t *dev, uint32_t *seq, uint32_t *level)
 {
     demon_status_t st;
     uint32_t cap;
-    uint32_t seq;
-    if (dev->cap_avail != 0u) {
-        return DEMON_OK;
-    }
     if ((st = rd(dev, DEMON_CAP_STATUS_OFFSET, &cap)) != DEMON_OK) return st;
-    if (DEMON_CAP_STATUS_OVERFLOW_GET(cap) != 0u) {
-        return DEMON_E_OVERRUN;
+    if (DEMON_CAP_STATUS_OVERFLOW_GET(cap) != 0u) return DEMON_E_OVERRUN;
+    if (DEMON_CAP_STATUS_UNDERFLOW_GET(cap) != 0u) return DEMON_E_UNDERFLOW;
+    if (DEMON_CAP_STATUS_LEVEL_GET(cap) == 0u) return DEMON_E_EMPTY;
+    if (level != NULL) *level = DEMON_CAP_STATUS_LEVEL_GET(cap);
+    if (seq != NULL) {
+        if ((st = rd(dev, DEMON_CAP_SEQ_OFFSET, seq)) != DEMON_OK) return st;
     }
-    if (DEMON_CAP_STATUS_LEVEL_GET(cap) == 0u) {
-        return DEMON_E_EMPTY;
+    return DEMON_OK;
+}
+
+/* N reads of the head entry's channels, in order; the last removes it. */
+static demon_status_t capture_pop(demon_dev_t *dev, int32_t *codes)
+{
+    demon_status_t st;
+    uint32_t j;
+    uint32_t w;
+    for (j = 0; j < dev->info.n; j++) {
+        if ((st = rd(dev, DEMON_CAP_DATA_ENTRY(j), &w)) != DEMON_OK) return st;
+        codes[j] = from_word(w);
     }
-    /* No sample was ever lost, so the waiting entries are consecutive from the head's number. */
-    if ((st = rd(dev, DEMON_CAP_SEQ_OFFSET, &seq)) != DEMON_OK) return st;
-    dev->cap_avail = DEMON_CAP_STATUS_LEVEL_GET(cap);
-    dev->cap_seq = seq;
     return DEMON_OK;
 }
 
 demon_status_t demon_capture_read(demon_dev_t *dev, uint32_t *seq, int32_t *codes, uint32_t codes_len)
 {
     demon_status_t st = check_dev(dev);
-    uint32_t j;
-    uint32_t w;
+    uint32_t s;
     if (st != DEMON_OK) return st;
     if (codes == NULL) return DEMON_E_NULL;
     if (codes_len < dev->info.n) return DEMON_E_SIZE;
-    if ((st = capture_refill(dev)) != DEMON_OK) return st;
-    /* Channels 0..N-1 in order; the read of the last one removes the entry. */
-    for (j = 0; j < dev->info.n; j++) {
-        if ((st = rd(dev, DEMON_CAP_DATA_ENTRY(j), &w)) != DEMON_OK) return st;
-        codes[j] = from_word(w);
-    }
-    if (seq != NULL) *seq = dev->cap_seq;
-    dev->cap_seq += 1u;
-    dev->cap_avail -= 1u;
+    if ((st = capture_head(dev, seq != NULL ? &s : NULL, NULL)) != DEMON_OK) return st;
+    if ((st = capture_pop(dev, codes)) != DEMON_OK) return st;
+    if (seq != NULL) *seq = s;
     return DEMON_OK;
 }
 
@@ -618,20 +699,104 @@ demon_status_t demon_capture_peek(demon_dev_t *dev, uint32_t *seq)
     demon_status_t st = check_dev(dev);
     if (st != DEMON_OK) return st;
     if (seq == NULL) return DEMON_E_NULL;
-    if ((st = capture_refill(dev)) != DEMON_OK) return st;
-    *seq = dev->cap_seq;
-    return DEMON_OK;
+    return capture_head(dev, seq, NULL);
 }
 
 demon_status_t demon_capture_discard(demon_dev_t *dev, uint32_t *seq)
 {
     demon_status_t st = check_dev(dev);
+    uint32_t s;
     uint32_t w;
     if (st != DEMON_OK) return st;
-    if ((st = capture_refill(dev)) != DEMON_OK) return st;
+    if ((st = capture_head(dev, seq != NULL ? &s : NULL, NULL)) != DEMON_OK) return st;
     if ((st = rd(dev, DEMON_CAP_DATA_ENTRY(dev->info.n - 1u), &w)) != DEMON_OK) return st;
-    if (seq != NULL) *seq = dev->cap_seq;
-    dev->cap_seq += 1u;
-    dev->cap_avail -= 1u;
+    if (seq != NULL) *seq = s;
     return DEMON_OK;
+}
+
+demon_status_t demon_capture_drain(demon_dev_t *dev, uint32_t *first_seq, int32_t *codes, uint32_t codes_len,
+                                   uint32_t max_samples, uint32_t *count)
+{
+    demon_status_t st = check_dev(dev);
+    uint32_t level;
+    uint32_t take;
+    uint32_t k;
+    if (st != DEMON_OK) return st;
+    if (first_seq == NULL || codes == NULL || count == NULL) return DEMON_E_NULL;
+    /* max_samples * N <= codes_len without a division (no libgcc call on cores without one):
+     * below 2^26 samples the product of at most 64 channels fits 32 bits */
+    if (max_samples == 0u || max_samples >= (1u << 26) || max_samples * dev->info.n > codes_len) return DEMON_E_SIZE;
+    *count = 0u;
+    if ((st = capture_head(dev, first_seq, &level)) != DEMON_OK) return st;
+    take = level < max_samples ? level : max_samples;
+    for (k = 0; k < take; k++) {
+        if ((st = capture_pop(dev, codes + k * dev->info.n)) != DEMON_OK) return st;
+        *count = k + 1u;
+    }
+    /* The closing check: no read found the FIFO empty, no sample was lost while we read. */
+    if ((st = rd(dev, DEMON_CAP_STATUS_OFFSET, &level)) != DEMON_OK) return st;
+    if (DEMON_CAP_STATUS_OVERFLOW_GET(level) != 0u) return DEMON_E_OVERRUN;
+    if (DEMON_CAP_STATUS_UNDERFLOW_GET(level) != 0u) return DEMON_E_UNDERFLOW;
+    return DEMON_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Interrupts
+ * ------------------------------------------------------------------------------------------- */
+
+/* Common entry check of the interrupt calls: the instance has the registers (map 1.3). */
+static demon_status_t check_irq(const demon_dev_t *dev)
+{
+    demon_status_t st = check_dev(dev);
+    if (st != DEMON_OK) return st;
+    if ((dev->info.version & 0xFFFFu) < DEMON_IRQ_MAP_MINOR) return DEMON_E_UNSUPPORTED;
+    return DEMON_OK;
+}
+
+demon_status_t demon_irq_config(demon_dev_t *dev, uint32_t mask, uint32_t threshold)
+{
+    demon_status_t st = check_irq(dev);
+    if (st != DEMON_OK) return st;
+    if ((mask & ~DEMON_IRQ_ALL) != 0u || threshold < 1u || threshold > dev->info.cap_depth) return DEMON_E_RANGE;
+    if ((st = wr(dev, DEMON_IRQ_THRESHOLD_OFFSET, threshold)) != DEMON_OK) return st;
+    return wr(dev, DEMON_IRQ_ENABLE_OFFSET, mask);
+}
+
+demon_status_t demon_irq_set_threshold(demon_dev_t *dev, uint32_t threshold)
+{
+    demon_status_t st = check_irq(dev);
+    if (st != DEMON_OK) return st;
+    if (threshold < 1u || threshold > dev->info.cap_depth) return DEMON_E_RANGE;
+    return wr(dev, DEMON_IRQ_THRESHOLD_OFFSET, threshold);
+}
+
+demon_status_t demon_irq_status(demon_dev_t *dev, uint32_t *status)
+{
+    demon_status_t st = check_irq(dev);
+    if (st != DEMON_OK) return st;
+    if (status == NULL) return DEMON_E_NULL;
+    return rd(dev, DEMON_IRQ_STATUS_OFFSET, status);
+}
+
+demon_status_t demon_irq_clear(demon_dev_t *dev, uint32_t mask)
+{
+    demon_status_t st = check_irq(dev);
+    if (st != DEMON_OK) return st;
+    if ((mask & ~DEMON_IRQ_ALL) != 0u) return DEMON_E_RANGE;
+    return wr(dev, DEMON_IRQ_STATUS_OFFSET, mask);
+}
+
+demon_status_t demon_irq_attach(demon_dev_t *dev, demon_isr_fn isr, void *ctx)
+{
+    demon_status_t st = check_irq(dev);
+    if (st != DEMON_OK) return st;
+    demon_plat_irq_attach(dev->plat, isr, ctx);
+    return DEMON_OK;
+}
+
+demon_status_t demon_wait_irq(demon_dev_t *dev, uint32_t timeout_cycles)
+{
+    demon_status_t st = check_irq(dev);
+    if (st != DEMON_OK) return st;
+    return demon_plat_wait_irq(dev->plat, timeout_cycles) ? DEMON_OK : DEMON_E_TIMEOUT;
 }

@@ -23,6 +23,8 @@ static uint32_t sext(uint32_t w, uint32_t width)
 static int host_read(void *user, uint32_t offset, uint32_t *value);
 static int host_write(void *user, uint32_t offset, uint32_t value);
 static void host_delay(void *user, uint32_t cycles);
+static int host_irq_line(void *user);
+static int host_wait_irq(void *user, uint32_t timeout);
 
 static int32_t as_int(uint32_t w)
 {
@@ -49,6 +51,9 @@ void regmodel_init(regmodel_t *m)
     m->host.read32 = host_read;
     m->host.write32 = host_write;
     m->host.delay = host_delay;
+    m->host.irq_line = host_irq_line;
+    m->host.wait_irq = host_wait_irq;
+    m->irq_threshold = DEMON_IRQ_THRESHOLD_RESET;
     m->host.user = m;
 }
 
@@ -194,6 +199,9 @@ static int model_read(regmodel_t *m, uint32_t off, uint32_t *v)
         *v = DEMON_CAP_STATUS_LEVEL_SET(m->cap_count) | DEMON_CAP_STATUS_DEPTH_SET(m->cap_depth)
            | DEMON_CAP_STATUS_OVERFLOW_SET(m->cap_overflow) | DEMON_CAP_STATUS_UNDERFLOW_SET(m->cap_underflow);
         return REGMODEL_RESP_OKAY;
+    case DEMON_IRQ_ENABLE_OFFSET: *v = m->irq_enable; return REGMODEL_RESP_OKAY;
+    case DEMON_IRQ_STATUS_OFFSET: *v = regmodel_irq_status(m); return REGMODEL_RESP_OKAY;
+    case DEMON_IRQ_THRESHOLD_OFFSET: *v = m->irq_threshold; return REGMODEL_RESP_OKAY;
     case DEMON_CAP_SEQ_OFFSET:
         *v = m->cap_count ? m->cap_seqnum[m->cap_head] : m->cap_next_seq;
         return REGMODEL_RESP_OKAY;
@@ -272,6 +280,18 @@ static int model_write(regmodel_t *m, uint32_t off, uint32_t v)
         m->sched_k = v;
         return REGMODEL_RESP_OKAY;
     }
+    if (off == DEMON_IRQ_ENABLE_OFFSET) {
+        m->irq_enable = v & 0x1Fu;
+        return REGMODEL_RESP_OKAY;
+    }
+    if (off == DEMON_IRQ_STATUS_OFFSET) {
+        m->irq_sticky &= ~v;       /* write 1 to clear; level conditions are re-evaluated at reads */
+        return REGMODEL_RESP_OKAY;
+    }
+    if (off == DEMON_IRQ_THRESHOLD_OFFSET) {
+        m->irq_threshold = v & 0x1FFu;
+        return REGMODEL_RESP_OKAY;
+    }
     {
         uint32_t width;
         uint32_t *slot = mlp_slot(m, off, &width);
@@ -317,6 +337,7 @@ static int host_read(void *user, uint32_t offset, uint32_t *value)
         return 1;
     }
     resp = model_read(m, offset & ~3u, value);
+    if (resp != REGMODEL_RESP_OKAY) m->irq_sticky |= DEMON_IRQ_STATUS_BUS_ERROR_MASK;
     log_access(m, 'R', offset, *value, resp);
     return resp != REGMODEL_RESP_OKAY;
 }
@@ -331,6 +352,7 @@ static int host_write(void *user, uint32_t offset, uint32_t value)
         return 1;
     }
     resp = model_write(m, offset & ~3u, value);
+    if (resp != REGMODEL_RESP_OKAY) m->irq_sticky |= DEMON_IRQ_STATUS_BUS_ERROR_MASK;
     log_access(m, 'W', offset, value, resp);
     return resp != REGMODEL_RESP_OKAY;
 }
@@ -352,6 +374,22 @@ static void host_delay(void *user, uint32_t cycles)
 void regmodel_clear_log(regmodel_t *m)
 {
     m->nlog = 0u;
+}
+
+uint32_t regmodel_keep_writes(regmodel_t *m)
+{
+    uint32_t i;
+    uint32_t k = 0u;
+    uint32_t dropped = 0u;
+    for (i = 0; i < m->nlog; i++) {
+        if (m->log[i].op == 'W') {
+            m->log[k++] = m->log[i];
+        } else {
+            dropped++;
+        }
+    }
+    m->nlog = k;
+    return dropped;
 }
 
 uint32_t regmodel_writes(const regmodel_t *m)
@@ -377,3 +415,33 @@ int32_t regmodel_coef_b(const regmodel_t *m, uint32_t i)
     return as_int(sext(m->coef_b[i], m->bias_int + m->bias_frac));
 }
 
+
+uint32_t regmodel_irq_status(const regmodel_t *m)
+{
+    uint32_t thr = m->irq_threshold == 0u ? 1u : m->irq_threshold;
+    uint32_t s = m->irq_sticky;
+    if (m->cap_count >= thr) s |= DEMON_IRQ_STATUS_CAP_LEVEL_MASK;
+    if (m->cap_overflow) s |= DEMON_IRQ_STATUS_CAP_OVERFLOW_MASK;
+    if (!m->enable && (m->status & (DEMON_STATUS_BUSY_MASK | DEMON_STATUS_OUT_VALID_MASK)) == 0u) {
+        s |= DEMON_IRQ_STATUS_IDLE_MASK;
+    }
+    return s;
+}
+
+static int host_irq_line(void *user)
+{
+    const regmodel_t *m = (const regmodel_t *)user;
+    return (regmodel_irq_status(m) & m->irq_enable) != 0u;
+}
+
+/* Sleep in steps of 100 cycles (each feeds samples as a delay does) until the line is high. */
+static int host_wait_irq(void *user, uint32_t timeout)
+{
+    regmodel_t *m = (regmodel_t *)user;
+    uint32_t t = 0u;
+    while (!host_irq_line(m) && t < timeout) {
+        host_delay(m, 100u);
+        t += 100u;
+    }
+    return host_irq_line(m);
+}

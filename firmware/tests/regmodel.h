@@ -50,6 +50,7 @@ typedef struct regmodel {
     uint32_t cap_seqnum[REGMODEL_DEPTH_MAX];
     uint32_t cap_head, cap_count, cap_next_seq;
     uint32_t cap_overflow, cap_underflow;
+    uint32_t irq_enable, irq_sticky, irq_threshold;   /* IRQ_ENABLE, the event bits of IRQ_STATUS, IRQ_THRESHOLD */
 
     /* log and fault injection */
     regmodel_access_t log[REGMODEL_LOG_MAX];
@@ -81,8 +82,15 @@ uint32_t regmodel_b_entries(const regmodel_t *m);
 /* An input handshake with these n codes: counted in CNT_IN and captured (or lost, OVERFLOW). */
 void regmodel_accept(regmodel_t *m, const int32_t *codes);
 
+/* IRQ_STATUS as the RTL would read it now: the level conditions (CAP_LEVEL, CAP_OVERFLOW, IDLE)
+ * and the sticky event bits (BUS_ERROR: an SLVERR answer). */
+uint32_t regmodel_irq_status(const regmodel_t *m);
+
 /* Forget the log (the state stays). */
 void regmodel_clear_log(regmodel_t *m);
+
+/* Drop the reads from the log, keeping the writes in order; returns how many reads were dropped. */
+uint32_t regmodel_keep_writes(regmodel_t *m);
 
 /* Accesses logged since the last clear, and how many were writes / reads. */
 uint32_t regmodel_writes(const regmodel_t *m);

@@ -315,6 +315,15 @@ static void test_fixed_point_ranges(void)
 
 /* The exact writes of a coefficient load: COEF_A entry r*N + c at COEF_A + 4*(r*N + c) in
  * increasing order, the value's 32-bit two's complement; then COEF_B. Read-back returns them. */
+/* A coefficient load opens with the stopped-and-idle check (CTRL, then STATUS): check those two
+ * reads, then keep only the writes in the log. */
+static int opens_with_stop_check(void)
+{
+    int ok = M.nlog >= 2u && M.log[0].op == 'R' && M.log[0].offset == DEMON_CTRL_OFFSET && M.log[1].op == 'R'
+             && M.log[1].offset == DEMON_STATUS_OFFSET;
+    return ok && regmodel_keep_writes(&M) == 2u;
+}
+
 static void test_coefficient_load_writes_and_read_back(void)
 {
     int32_t a[64];
@@ -327,6 +336,7 @@ static void test_coefficient_load_writes_and_read_back(void)
     a[63] = 32767;
     for (i = 0; i < 8u; i++) b[i] = (int32_t)(i * 4099u % 65536u) - 32768;
     CHECK_ST(demon_load_matrix(&D, a, 8u, 8u), DEMON_OK);
+    CHECK(opens_with_stop_check());
     CHECK(M.nlog == 64u);
     for (i = 0; i < 64u && i < M.nlog; i++) {
         CHECK(M.log[i].op == 'W' && M.log[i].offset == 0x1000u + 4u * i && M.log[i].value == word(a[i])
@@ -334,6 +344,7 @@ static void test_coefficient_load_writes_and_read_back(void)
     }
     regmodel_clear_log(&M);
     CHECK_ST(demon_load_vector(&D, b, 8u), DEMON_OK);
+    CHECK(opens_with_stop_check());
     CHECK(M.nlog == 8u);
     for (i = 0; i < 8u && i < M.nlog; i++) {
         CHECK(M.log[i].op == 'W' && M.log[i].offset == 0x6000u + 4u * i && M.log[i].value == word(b[i]));
@@ -364,6 +375,8 @@ static void test_control_writes(void)
     CHECK_ST(demon_start(&D, DEMON_START_CLEAR_COUNTERS | DEMON_START_CLEAR_CAPTURE), DEMON_OK);
     CHECK_ST(demon_reset(&D), DEMON_OK);
     CHECK_ST(demon_clear_counters(&D), DEMON_OK);    /* stopped: ENABLE stays 0 */
+    /* the clears read CTRL first and keep the ENABLE they find (4 reads); start, stop, reset don't */
+    CHECK(regmodel_keep_writes(&M) == 4u);
     {
         static const uint32_t want[] = {0x1u, 0x3u, 0x5u, 0x7u, 0x0u, 0x3u, 0x7u, 0x6u, 0x2u};
         uint32_t i;
@@ -417,12 +430,15 @@ static void test_capture(void)
     for (i = 0; i < 4u; i++) CHECK(M.log[2u + i].offset == DEMON_CAP_DATA_ENTRY(i));
     regmodel_clear_log(&M);
     CHECK_ST(demon_capture_peek(&D, &seq), DEMON_OK);
-    CHECK(seq == 1u && M.nlog == 0u);              /* known to wait: no bus access */
-    CHECK_ST(demon_capture_read(&D, &seq, codes, 64u), DEMON_OK);
-    CHECK(seq == 1u && codes[3] == -4 && M.nlog == 4u);   /* steady state: N reads per sample */
+    /* no cached state: a peek is CAP_STATUS and CAP_SEQ every time */
+    CHECK(seq == 1u && M.nlog == 2u && M.log[0].offset == DEMON_CAP_STATUS_OFFSET && M.log[1].offset == DEMON_CAP_SEQ_OFFSET);
+    regmodel_clear_log(&M);
+    CHECK_ST(demon_capture_read(&D, NULL, codes, 64u), DEMON_OK);
+    CHECK(codes[3] == -4 && M.nlog == 5u && M.log[0].offset == DEMON_CAP_STATUS_OFFSET);   /* N + 1 without seq */
     regmodel_clear_log(&M);
     CHECK_ST(demon_capture_discard(&D, &seq), DEMON_OK);
-    CHECK(seq == 2u && M.nlog == 1u && M.log[0].offset == DEMON_CAP_DATA_ENTRY(3));
+    CHECK(seq == 2u && M.nlog == 3u && M.log[0].offset == DEMON_CAP_STATUS_OFFSET
+          && M.log[1].offset == DEMON_CAP_SEQ_OFFSET && M.log[2].offset == DEMON_CAP_DATA_ENTRY(3));
     CHECK(M.cap_count == 0u);
     CHECK_ST(demon_capture_discard(&D, NULL), DEMON_E_EMPTY);
     CHECK(M.cap_underflow == 0u);
@@ -444,6 +460,288 @@ static void test_capture(void)
     CHECK(seq == 0u && codes[2] == 200);
     /* sign extension of narrow ADC codes (X_BITS = 10): -1 comes back as -1 */
     CHECK(codes[3] == -200);
+}
+
+static void set_mlp(regmodel_t *m);
+
+/* A second handle on the same device (demon_init empties the FIFO): the first handle's next read
+ * sees the hardware's state, never an old sample. */
+static void test_second_handle_never_reads_stale_samples(void)
+{
+    int32_t x[4] = {7, -7, 70, -70};
+    int32_t y[4] = {1, 2, 3, 4};
+    int32_t codes[4];
+    uint32_t seq = 99u;
+    demon_dev_t other;
+    fresh(NULL);
+    regmodel_accept(&M, x);
+    regmodel_accept(&M, x);
+    CHECK_ST(demon_capture_read(&D, &seq, codes, 4u), DEMON_OK);
+    CHECK(seq == 0u && codes[2] == 70);
+    memset(&other, 0, sizeof other);
+    CHECK_ST(demon_init(&other, &M.host), DEMON_OK);     /* CAP_CLEAR: empty, numbering from 0 */
+    CHECK_ST(demon_capture_read(&D, &seq, codes, 4u), DEMON_E_EMPTY);
+    CHECK(M.cap_underflow == 0u);
+    regmodel_accept(&M, y);
+    CHECK_ST(demon_capture_read(&D, &seq, codes, 4u), DEMON_OK);
+    CHECK(seq == 0u && codes[0] == 1 && codes[3] == 4);   /* the new stream's first sample */
+    /* the other handle started the unit: this one's coefficient writes are refused */
+    CHECK_ST(demon_start(&other, 0u), DEMON_OK);
+    {
+        int32_t b[4] = {0, 0, 0, 0};
+        regmodel_clear_log(&M);
+        CHECK_ST(demon_load_vector(&D, b, 4u), DEMON_E_RUNNING);
+        CHECK(regmodel_writes(&M) == 0u && M.nlog == 1u);   /* one CTRL read, no write */
+        /* and a clear on this handle keeps the ENABLE the other one set */
+        CHECK_ST(demon_clear_counters(&D), DEMON_OK);
+        CHECK(M.enable == 1u && M.log[M.nlog - 1u].value == (DEMON_CTRL_ENABLE_MASK | DEMON_CTRL_CLEAR_MASK));
+    }
+}
+
+/* Coefficients, layers and schedule rows are refused while ENABLE is set or a word is in flight. */
+static void test_loads_refused_while_running(void)
+{
+    int32_t a[16];
+    int32_t b[4] = {1, 2, 3, 4};
+    uint32_t i;
+    for (i = 0; i < 16u; i++) a[i] = (int32_t)i;
+    fresh(NULL);
+    CHECK_ST(demon_start(&D, 0u), DEMON_OK);
+    regmodel_clear_log(&M);
+    CHECK_ST(demon_load_matrix(&D, a, 4u, 4u), DEMON_E_RUNNING);
+    CHECK_ST(demon_load_vector(&D, b, 4u), DEMON_E_RUNNING);
+    CHECK(regmodel_writes(&M) == 0u);
+    for (i = 0; i < 16u; i++) CHECK(M.coef_a[i] == 0u);
+    CHECK_ST(demon_stop(&D), DEMON_OK);
+    M.status = DEMON_STATUS_BUSY_MASK;                 /* stopped, but a word still in flight */
+    regmodel_clear_log(&M);
+    CHECK_ST(demon_load_matrix(&D, a, 4u, 4u), DEMON_E_RUNNING);
+    CHECK(regmodel_writes(&M) == 0u && M.nlog == 2u);
+    M.status = 0u;
+    CHECK_ST(demon_load_matrix(&D, a, 4u, 4u), DEMON_OK);
+    CHECK(regmodel_coef_a(&M, 15u) == 15);
+    /* score network */
+    fresh(set_mlp);
+    CHECK_ST(demon_start(&D, 0u), DEMON_OK);
+    {
+        int32_t s3[3] = {0, 0, 0};
+        uint32_t rows;
+        uint32_t cols;
+        int32_t w[64];
+        int32_t bias[16];
+        memset(w, 0, sizeof w);
+        memset(bias, 0, sizeof bias);
+        CHECK_ST(demon_load_schedule(&D, s3, s3, s3, w, 3u, 2u), DEMON_E_RUNNING);
+        CHECK_ST(demon_mlp_layer_shape(&D, 0u, &rows, &cols), DEMON_OK);
+        CHECK_ST(demon_load_mlp_layer(&D, 0u, w, rows, cols, bias, rows), DEMON_E_RUNNING);
+    }
+    CHECK(regmodel_writes(&M) == 1u);                  /* only the start */
+}
+
+/* UNDERFLOW (the FIFO read while empty, by anyone) is reported by every capture call, and no
+ * CAP_DATA is read then; demon_capture_clear ends it. */
+static void test_underflow_is_checked_on_every_read(void)
+{
+    int32_t x[4] = {5, 6, 7, 8};
+    int32_t codes[8];
+    uint32_t seq;
+    uint32_t w;
+    uint32_t count;
+    fresh(NULL);
+    /* someone (another reader) pops an empty FIFO */
+    CHECK(M.host.read32(M.host.user, DEMON_CAP_DATA_ENTRY(3), &w) == REGMODEL_RESP_OKAY);
+    CHECK(M.cap_underflow == 1u);
+    regmodel_accept(&M, x);
+    regmodel_clear_log(&M);
+    CHECK_ST(demon_capture_read(&D, &seq, codes, 4u), DEMON_E_UNDERFLOW);
+    CHECK_ST(demon_capture_peek(&D, &seq), DEMON_E_UNDERFLOW);
+    CHECK_ST(demon_capture_discard(&D, NULL), DEMON_E_UNDERFLOW);
+    CHECK_ST(demon_capture_drain(&D, &seq, codes, 8u, 2u, &count), DEMON_E_UNDERFLOW);
+    CHECK(count == 0u && M.nlog == 4u && M.cap_count == 1u);   /* four CAP_STATUS reads, nothing removed */
+    CHECK_ST(demon_capture_clear(&D), DEMON_OK);
+    regmodel_accept(&M, x);
+    CHECK_ST(demon_capture_read(&D, &seq, codes, 4u), DEMON_OK);
+    CHECK(seq == 0u && codes[3] == 8);
+}
+
+/* demon_capture_drain: every waiting sample (at most max), N reads each plus three, numbered
+ * from CAP_SEQ, with a closing CAP_STATUS check. */
+static void test_capture_drain(void)
+{
+    int32_t x[5][4];
+    int32_t codes[4 * 8];
+    uint32_t first = 99u;
+    uint32_t count = 99u;
+    uint32_t i;
+    uint32_t j;
+    for (i = 0; i < 5u; i++) {
+        for (j = 0; j < 4u; j++) x[i][j] = (int32_t)(i * 10u + j) - 20;
+    }
+    fresh(NULL);
+    CHECK_ST(demon_capture_drain(&D, &first, codes, 32u, 8u, &count), DEMON_E_EMPTY);
+    CHECK(count == 0u);
+    for (i = 0; i < 5u; i++) regmodel_accept(&M, x[i]);
+    regmodel_clear_log(&M);
+    CHECK_ST(demon_capture_drain(&D, &first, codes, 32u, 3u, &count), DEMON_OK);
+    CHECK(first == 0u && count == 3u && M.nlog == 3u * 4u + 3u);
+    CHECK(M.log[0].offset == DEMON_CAP_STATUS_OFFSET && M.log[1].offset == DEMON_CAP_SEQ_OFFSET
+          && M.log[M.nlog - 1u].offset == DEMON_CAP_STATUS_OFFSET);
+    for (i = 0; i < 3u; i++) {
+        for (j = 0; j < 4u; j++) CHECK(codes[i * 4u + j] == x[i][j]);
+    }
+    CHECK_ST(demon_capture_drain(&D, &first, codes, 32u, 8u, &count), DEMON_OK);
+    CHECK(first == 3u && count == 2u && codes[4] == x[4][0] && M.cap_count == 0u);
+    CHECK_ST(demon_capture_drain(&D, &first, codes, 3u, 1u, &count), DEMON_E_SIZE);   /* codes_len < N */
+    CHECK_ST(demon_capture_drain(&D, &first, codes, 32u, 0u, &count), DEMON_E_SIZE);
+    CHECK_ST(demon_capture_drain(&D, NULL, codes, 32u, 1u, &count), DEMON_E_NULL);
+}
+
+/* demon_wait_idle: polls STATUS until BUSY and OUT_VALID are low, bounded by the platform clock
+ * (here the host's virtual clock: one cycle per access). */
+static void test_wait_idle_and_clock(void)
+{
+    uint32_t t0;
+    uint32_t t1;
+    fresh(NULL);
+    CHECK_ST(demon_wait_idle(&D, 0u), DEMON_OK);
+    CHECK(M.nlog == 1u && M.log[0].offset == DEMON_STATUS_OFFSET);
+    M.status = DEMON_STATUS_OUT_VALID_MASK;            /* never goes idle */
+    regmodel_clear_log(&M);
+    CHECK_ST(demon_now(&D, &t0), DEMON_OK);
+    /* reads at virtual times t0+1, t0+2, ...: the poll at t0+11 sees 11 > 10 cycles elapsed */
+    CHECK_ST(demon_wait_idle(&D, 10u), DEMON_E_TIMEOUT);
+    CHECK_ST(demon_now(&D, &t1), DEMON_OK);
+    CHECK(M.nlog == 11u && t1 - t0 == 11u);
+    CHECK_ST(demon_idle(&D, 1000u), DEMON_OK);
+    CHECK_ST(demon_now(&D, &t1), DEMON_OK);
+    CHECK(t1 - t0 == 1011u && M.delay_cycles == 1000u);
+    CHECK_ST(demon_wait_idle(NULL, 1u), DEMON_E_NULL);
+    CHECK_ST(demon_now(&D, NULL), DEMON_E_NULL);
+}
+
+/* Interrupt calls: IRQ_THRESHOLD then IRQ_ENABLE; write-1-to-clear; ranges; an instance of map
+ * 1.2 has none (DEMON_E_UNSUPPORTED, no access). */
+static int isr_calls;
+static void count_isr(void *ctx)
+{
+    regmodel_t *m = (regmodel_t *)ctx;
+    isr_calls++;
+    m->irq_enable = 0u;          /* a handler that silences the source, as a real one would */
+}
+
+static void old_map(regmodel_t *m) { m->version = 0x00010002u; }
+
+static void test_irq_calls(void)
+{
+    int32_t x[4] = {1, 2, 3, 4};
+    uint32_t st = 99u;
+    fresh(NULL);
+    CHECK_ST(demon_irq_config(&D, DEMON_IRQ_CAP_LEVEL | DEMON_IRQ_CAP_OVERFLOW, 3u), DEMON_OK);
+    CHECK(M.nlog == 2u && M.log[0].op == 'W' && M.log[0].offset == DEMON_IRQ_THRESHOLD_OFFSET && M.log[0].value == 3u
+          && M.log[1].offset == DEMON_IRQ_ENABLE_OFFSET && M.log[1].value == 0x3u);
+    regmodel_clear_log(&M);
+    CHECK_ST(demon_irq_config(&D, 0x20u, 3u), DEMON_E_RANGE);
+    CHECK_ST(demon_irq_config(&D, DEMON_IRQ_ALL, 0u), DEMON_E_RANGE);
+    CHECK_ST(demon_irq_config(&D, DEMON_IRQ_ALL, M.cap_depth + 1u), DEMON_E_RANGE);
+    CHECK_ST(demon_irq_set_threshold(&D, 0u), DEMON_E_RANGE);
+    CHECK_ST(demon_irq_clear(&D, 0x40u), DEMON_E_RANGE);
+    CHECK_ST(demon_irq_status(&D, NULL), DEMON_E_NULL);
+    CHECK(M.nlog == 0u);
+    /* stopped and idle: IDLE; two samples below the threshold of 3, the third raises CAP_LEVEL */
+    CHECK_ST(demon_irq_status(&D, &st), DEMON_OK);
+    CHECK(st == DEMON_IRQ_IDLE && M.log[0].offset == DEMON_IRQ_STATUS_OFFSET);
+    regmodel_accept(&M, x);
+    regmodel_accept(&M, x);
+    CHECK_ST(demon_irq_status(&D, &st), DEMON_OK);
+    CHECK((st & DEMON_IRQ_CAP_LEVEL) == 0u);
+    regmodel_accept(&M, x);
+    CHECK_ST(demon_irq_status(&D, &st), DEMON_OK);
+    CHECK((st & DEMON_IRQ_CAP_LEVEL) != 0u);
+    /* an SLVERR sets BUS_ERROR; clearing it is one write of the mask */
+    {
+        uint32_t v;
+        CHECK(M.host.read32(M.host.user, 0x0044u, &v) != 0);
+    }
+    CHECK_ST(demon_irq_status(&D, &st), DEMON_OK);
+    CHECK((st & DEMON_IRQ_BUS_ERROR) != 0u);
+    regmodel_clear_log(&M);
+    CHECK_ST(demon_irq_clear(&D, DEMON_IRQ_BUS_ERROR), DEMON_OK);
+    CHECK(M.nlog == 1u && M.log[0].offset == DEMON_IRQ_STATUS_OFFSET && M.log[0].value == DEMON_IRQ_BUS_ERROR);
+    CHECK((regmodel_irq_status(&M) & DEMON_IRQ_BUS_ERROR) == 0u);
+    /* the ISR: taken at the next platform entry while the line is high, not re-entered */
+    isr_calls = 0;
+    CHECK_ST(demon_irq_attach(&D, count_isr, &M), DEMON_OK);
+    CHECK(isr_calls == 0);                            /* attach makes no access */
+    CHECK_ST(demon_irq_status(&D, &st), DEMON_OK);    /* the line is high (CAP_LEVEL enabled, 3 waiting) */
+    CHECK(isr_calls == 1 && M.irq_enable == 0u);
+    CHECK_ST(demon_wait_irq(&D, 300u), DEMON_E_TIMEOUT);   /* silenced: nothing more */
+    CHECK(isr_calls == 1);
+    CHECK_ST(demon_irq_attach(&D, NULL, NULL), DEMON_OK);
+    /* an instance without the interrupt registers */
+    fresh(old_map);
+    CHECK_ST(demon_irq_config(&D, DEMON_IRQ_CAP_LEVEL, 1u), DEMON_E_UNSUPPORTED);
+    CHECK_ST(demon_irq_status(&D, &st), DEMON_E_UNSUPPORTED);
+    CHECK_ST(demon_wait_irq(&D, 10u), DEMON_E_UNSUPPORTED);
+    CHECK(M.nlog == 0u);
+}
+
+/* The interrupt-driven solve on the model: the same samples, the same sums as the polling solve. */
+static void test_linear_solve_irq(void)
+{
+    enum { N = 4, BURN = 5, SAMPLES = 23, TOTAL = BURN + SAMPLES + 3 };
+    static int32_t feed[TOTAL][N];
+    int32_t a[N * N];
+    int32_t b[N];
+    demon_linear_solve_args_t args;
+    static demon_linear_solve_result_t res;
+    static demon_linear_solve_result_t polled;
+    uint32_t i;
+    uint32_t j;
+    for (i = 0; i < TOTAL; i++) {
+        for (j = 0; j < N; j++) feed[i][j] = (int32_t)((i * 41u + j * 13u) % 1024u) - 512;
+    }
+    for (i = 0; i < N * N; i++) a[i] = (int32_t)i * 7 - 50;
+    for (i = 0; i < N; i++) b[i] = (int32_t)i * 300 - 400;
+    memset(&args, 0, sizeof args);
+    args.a = a;
+    args.b = b;
+    args.n = N;
+    args.burn_in = BURN;
+    args.samples = SAMPLES;
+    args.inv_scale_q16 = 2 * 65536 + 777;
+    args.idle_cycles = 400u;
+    args.timeout_cycles = 100000u;
+    fresh(NULL);
+    M.feed = &feed[0][0];
+    M.feed_count = TOTAL;
+    M.feed_per_delay = 1u;
+    CHECK_ST(demon_linear_solve(&D, &args, &polled), DEMON_OK);
+    fresh(NULL);
+    M.feed = &feed[0][0];
+    M.feed_count = TOTAL;
+    M.feed_per_delay = 1u;
+    CHECK_ST(demon_linear_solve_irq(&D, &args, 4u, &res), DEMON_OK);
+    CHECK(res.count == SAMPLES && res.discarded == BURN);
+    for (j = 0; j < N; j++) {
+        CHECK(res.sum[j] == polled.sum[j] && res.x_q16[j] == polled.x_q16[j]);
+    }
+    CHECK(M.enable == 0u && M.irq_enable == 0u && M.cap_underflow == 0u);
+    CHECK(M.host.isr == NULL);                       /* detached at the end */
+    CHECK_ST(demon_linear_solve_irq(&D, &args, 0u, &res), DEMON_E_RANGE);
+    CHECK_ST(demon_linear_solve_irq(&D, &args, M.cap_depth + 1u, &res), DEMON_E_RANGE);
+    /* nothing arrives: the sleep times out */
+    fresh(NULL);
+    args.timeout_cycles = 1000u;
+    CHECK_ST(demon_linear_solve_irq(&D, &args, 4u, &res), DEMON_E_TIMEOUT);
+    CHECK(M.enable == 0u && M.irq_enable == 0u && M.host.isr == NULL);
+    /* an overflow is reported by the ISR */
+    fresh(NULL);
+    M.cap_depth = 4u;
+    M.feed = &feed[0][0];
+    M.feed_count = TOTAL;
+    M.feed_per_delay = 10u;
+    args.timeout_cycles = 100000u;
+    CHECK_ST(demon_linear_solve_irq(&D, &args, 4u, &res), DEMON_E_OVERRUN);
 }
 
 static void test_bus_errors_stop_at_the_failing_access(void)
@@ -561,6 +859,7 @@ static void test_score_network_layers(void)
     for (l = 0; l < 3u; l++) {
         regmodel_clear_log(&M);
         CHECK_ST(demon_load_mlp_layer(&D, l, w[l], rows[l], cols[l], b[l], rows[l]), DEMON_OK);
+        CHECK(opens_with_stop_check());
         CHECK(M.nlog == rows[l] * cols[l] + rows[l]);
         for (i = 0; i < rows[l] * cols[l] && i < M.nlog; i++) {
             CHECK(M.log[i].op == 'W' && M.log[i].offset == DEMON_MLP_W_OFFSET + 4u * (w_base[l] + i)
@@ -603,6 +902,7 @@ static void test_score_network_schedule_and_step(void)
     int32_t x[2] = {0, 0};
     fresh(set_mlp);
     CHECK_ST(demon_load_schedule(&D, scale, drift, noise, emb, 3u, 2u), DEMON_OK);
+    CHECK(opens_with_stop_check());
     CHECK(M.nlog == 3u + 3u + 3u + 6u + 1u);
     for (i = 0; i < 3u; i++) {
         CHECK(M.log[i].offset == DEMON_SCHED_SCALE_ENTRY(i) && M.log[i].value == word(scale[i]));
@@ -654,6 +954,7 @@ static void test_score_network_schedule_and_step(void)
         CHECK_ST(demon_init(&D, &M.host), DEMON_OK);
         regmodel_clear_log(&M);
         CHECK_ST(demon_load_schedule(&D, scale, drift, noise, NULL, 2u, 0u), DEMON_OK);
+        CHECK(opens_with_stop_check());
         CHECK(M.nlog == 7u && M.log[6].offset == DEMON_SCHED_K_OFFSET && M.log[6].value == 2u);
     }
 }
@@ -703,7 +1004,7 @@ static void test_linear_solve(void)
     args.samples = SAMPLES;
     args.inv_scale_q16 = 3 * 65536 + 12345;    /* 1/a = 3.188..., so x = mean / a */
     args.idle_cycles = 250u;
-    args.max_idle = 100u;
+    args.timeout_cycles = 100000u;
     CHECK_ST(demon_linear_solve(&D, &args, &res), DEMON_OK);
     CHECK(res.count == SAMPLES && res.discarded == BURN);
     for (j = 0; j < N; j++) {
@@ -757,9 +1058,12 @@ static void test_linear_solve(void)
         CHECK_ST(demon_linear_solve(&D, &args, NULL), DEMON_E_NULL);
         CHECK(M.nlog == 0u);
     }
-    /* nothing arrives: DEMON_E_TIMEOUT after max_idle empty polls, the input stopped */
+    /* nothing arrives: DEMON_E_TIMEOUT once the wait exceeds timeout_cycles on the host's virtual
+     * clock (one cycle per access, plus the idle cycles). Each empty poll is one CAP_STATUS read;
+     * the clock starts after the first: polls 2, 3, 4 see 251, 502, 753 cycles, so with a limit
+     * of 750 the fourth poll times out after three idles. The input is stopped. */
     fresh(NULL);
-    args.max_idle = 3u;
+    args.timeout_cycles = 750u;
     CHECK_ST(demon_linear_solve(&D, &args, &res), DEMON_E_TIMEOUT);
     CHECK(M.delays == 3u && M.enable == 0u);
     /* samples arrive faster than they are read: the FIFO overruns and the program says so */
@@ -768,7 +1072,7 @@ static void test_linear_solve(void)
     M.feed = &feed[0][0];
     M.feed_count = TOTAL;
     M.feed_per_delay = 10u;
-    args.max_idle = 100u;
+    args.timeout_cycles = 100000u;
     CHECK_ST(demon_linear_solve(&D, &args, &res), DEMON_E_OVERRUN);
     CHECK(M.enable == 0u);
 }
@@ -812,7 +1116,7 @@ static void test_anneal(void)
     args.settle = SETTLE;
     args.work = work;
     args.idle_cycles = 100u;
-    args.max_idle = 50u;
+    args.timeout_cycles = 100000u;
     CHECK_ST(demon_anneal(&D, &args, &res), DEMON_OK);
     CHECK(res.count[0] == PER && res.count[1] == PER && res.count[2] == 0u);
     /* the last stage's coefficients are in the demon */
@@ -889,7 +1193,7 @@ static void test_diffusion(void)
     args.rows = ROWS;
     args.samples = SAMPLES;
     args.idle_cycles = 400u;
-    args.max_idle = 20u;
+    args.timeout_cycles = 100000u;
     CHECK_ST(demon_diffusion(&D, &args, &res), DEMON_OK);
     CHECK(res.final_seq == SAMPLES - 1u && res.discarded == SAMPLES - 1u);
     CHECK(res.final_codes[0] == feed[SAMPLES - 1][0] && res.final_codes[1] == feed[SAMPLES - 1][1]);
@@ -897,6 +1201,7 @@ static void test_diffusion(void)
     CHECK(res.counters.in == SAMPLES && M.enable == 0u && M.cap_underflow == 0u);
     /* the writes: CTRL stop, then each layer's weights and biases at their bases, the table, SCHED_K,
      * the start with every clear and the step reset */
+    (void)regmodel_keep_writes(&M);
     {
         uint32_t at = 0u;
         uint32_t wo = 0u;
@@ -1089,6 +1394,13 @@ int main(int argc, char **argv)
     test_control_writes();
     test_state_and_counters();
     test_capture();
+    test_second_handle_never_reads_stale_samples();
+    test_loads_refused_while_running();
+    test_underflow_is_checked_on_every_read();
+    test_capture_drain();
+    test_wait_idle_and_clock();
+    test_irq_calls();
+    test_linear_solve_irq();
     test_bus_errors_stop_at_the_failing_access();
     test_score_network_info_and_unit_checks();
     test_score_network_layers();

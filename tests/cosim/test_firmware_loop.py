@@ -106,6 +106,11 @@ def test_linear_solve_in_the_loop(simulator, tmp_path):
     assert ctrl == [C.field("CLEAR").put(1) | C.field("CAP_CLEAR").put(1), 0, start, 0]   # init, stop, start, stop
     data = [r for r in rows if r["register"].startswith("CAP_DATA")]
     assert len(data) == SAMPLES * n + BURN_IN          # N reads per averaged sample, one per skipped one
+    # every sample taken is opened by a CAP_STATUS check (OVERFLOW, UNDERFLOW, LEVEL) and CAP_SEQ
+    takes = [i for i, r in enumerate(rows) if r["register"] in ("CAP_DATA[0]", f"CAP_DATA[{n - 1}]")
+             and (i == 0 or not rows[i - 1]["register"].startswith("CAP_DATA"))]
+    assert len(takes) == SAMPLES + BURN_IN
+    assert all(rows[i - 2]["register"] == "CAP_STATUS" and rows[i - 1]["register"] == "CAP_SEQ" for i in takes)
     # the first coefficient is written before the start, every capture read after it
     first_start = next(i for i, r in enumerate(rows) if r["op"] == "W" and int(r["value"], 16) == start)
     assert all(rows.index(r) > first_start for r in data)
@@ -130,12 +135,22 @@ def test_a_firmware_loading_a_wrong_coefficient_is_caught():
 
 
 @pytest.mark.sim
-def test_a_firmware_waiting_for_samples_that_never_come_is_stopped():
+def test_a_firmware_waiting_for_samples_that_never_come_is_stopped(tmp_path):
     cfg = _config(**{"run.burn_in_samples": 10, "run.samples": 100})
-    rep = run_firmware("linear_solve", cfg, "icarus", quiet=True, program_overrides={"samples": 150})
+    rep = run_firmware("linear_solve", cfg, "icarus", quiet=True, program_overrides={"samples": 150},
+                       trace=tmp_path / "trace.csv")
     assert rep["bit_exact"], rep["mismatch"]          # the loop itself was fine
     fw = rep["firmware"]
     assert fw["status"] == "DEMON_E_BUS" and fw["bus_errors_after_deadline"] and fw["result"] is None
+    # the trace holds every access, the failing one included: a capture read refused after the
+    # deadline, then the program's best-effort stop (a CTRL write, refused too)
+    rows = _trace(tmp_path / "trace.csv")
+    assert len(rows) == fw["reads"] + fw["writes"]
+    bad = [i for i, r in enumerate(rows) if r["resp"] != "OKAY"]
+    assert bad and bad == list(range(bad[0], len(rows)))
+    assert all(rows[i]["resp"] == "DEADLINE" for i in bad)
+    assert rows[bad[0]]["op"] == "R" and rows[bad[0]]["register"].startswith("CAP_")
+    assert rows[-1]["op"] == "W" and rows[-1]["register"] == "CTRL" and int(rows[-1]["value"], 16) == 0
 
 
 SPIRAL = REPO / "hw_configs" / "diffusion_spiral.yaml"
@@ -172,3 +187,142 @@ def test_diffusion_schedule_in_the_loop(simulator, tmp_path):
         expect += [(regs.MLP_B.entry_offset(bo + i), int(b[bo + i]) & 0xFFFF_FFFF) for i in range(m)]
         wo, bo = wo + k, bo + m
     assert net == expect
+
+
+# ---- annealing in the loop ------------------------------------------------------------------------
+
+ANNEAL_BURN_IN, ANNEAL_SAMPLES = 100, 1500
+
+
+def _rnd_shift16(p: int) -> int:
+    """RND(p / 2^16) in exact integers (floor(p / 2^16 + 1/2))."""
+    return (p + (1 << 15)) >> 16
+
+
+def _stage_law(program, A_raw, b_raw, count):
+    """Stationary law of the normalised ADC input x = X / 2^(X_BITS-1) of the linearised closed
+    loop (demonloop.linearised: the exact discrete-time law of the linear SDE with the demon's
+    force held between updates, converters linearised) with the demon holding (A_raw, b_raw):
+    mean, variance, the standard error of a `count`-sample time average, and the expected
+    population variance of `count` consecutive samples with its standard error. The ADC's
+    rounding is the one approximation: it adds LSB^2/12 to the variance (uniform quantization
+    noise) and biases a mean by at most LSB/2."""
+    import copy
+
+    import scipy.linalg as sla
+
+    from demonloop import linearised
+
+    p = copy.copy(program)
+    p.A_raw, p.b_raw = np.asarray(A_raw, dtype=np.int64), np.asarray(b_raw, dtype=np.int64)
+    lin = linearised.from_program(p)
+    n = program.config.n
+    z, _ = lin.stationary()
+    g = program.adc.linear_gain / program.config.adc.full_scale_V
+    x0 = program.adc.linear_offset_V / program.config.adc.full_scale_V
+    mean = g * z[:n] + x0
+    P = sla.solve_discrete_lyapunov(lin.F, lin.W)
+    P = 0.5 * (P + P.T)
+    # autocovariances of x_j at lags 0, 1, ...: gamma_j(k) = g_j^2 (F^k P)_jj
+    gam = [np.diag(P)[:n] * g**2]
+    Fk = np.eye(lin.F.shape[0])
+    for _ in range(1, count):
+        Fk = Fk @ lin.F
+        gam.append(np.diag(Fk @ P)[:n] * g**2)
+        if np.abs(Fk).max() < 1e-14:
+            break
+    gam = np.array(gam)
+    var = gam[0]
+    var_of_mean = np.diag(lin.time_average_covariance(count))[:n] * g**2
+    # Gaussian process: Var(sample variance) ~ (2/S) sum_{k=-inf}^{inf} gamma(k)^2 (Bartlett)
+    se_var = np.sqrt(2.0 / count * (gam[0] ** 2 + 2 * (gam[1:] ** 2).sum(axis=0)))
+    lsb = 2.0 ** (1 - program.spec.x_bits)
+    return {"mean": mean, "se_mean": np.sqrt(var_of_mean), "pop_var": var + lsb**2 / 12 - var_of_mean,
+            "se_var": se_var, "lsb": lsb}
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("simulator", SIMS)
+def test_anneal_in_the_loop(simulator, tmp_path):
+    # The anneal program stops the unit, waits until idle, reloads beta_k * (A, b) and restarts at
+    # every stage; the golden model follows those writes (and the ENABLE gate), so the loop is
+    # bit-exact through every stage; the program's per-stage statistics equal the exact integer
+    # recomputation from the loop's own samples, and agree with the linearised loop's stationary
+    # law for each stage's coefficients.
+    from demonloop.cosim.firmware import ANNEAL_BETAS, anneal_schedule
+
+    cfg = load_config(DEFAULT).with_overrides({"chains": 1, "run.burn_in_samples": ANNEAL_BURN_IN,
+                                               "run.samples": ANNEAL_SAMPLES})
+    program = compile_program(cfg)
+    rep = run_firmware("anneal", cfg, simulator, trace=tmp_path / "trace.csv", quiet=True)
+    fw = rep["firmware"]
+    assert fw["status"] == "DEMON_OK", fw
+    assert rep["bit_exact"], rep["mismatch"]
+    assert rep["rtl_counters"] == rep["golden_counters"]
+    assert rep["rtl_counters"]["CNT_DROP"] == 0
+    # samples refused while stopped are neither captured nor counted
+    assert rep["rtl_counters"]["CNT_IN"] + rep["refused_samples"] == cfg.total_samples
+    assert rep["refused_samples"] > 0
+    assert rep["anneal_matches_exact"], (rep["anneal_exact"], fw["result"])
+
+    # what each stage loaded: RND(beta_q16 * v / 2^16) of the config's coefficients, in order
+    sched = anneal_schedule(cfg)
+    sets = rep["coefficient_sets"]
+    assert len(sets) == len(ANNEAL_BETAS)
+    for s, bq in zip(sets, sched["beta_q16"]):
+        assert s["A_raw"] == [[_rnd_shift16(bq * int(v)) for v in row] for row in program.A_raw]
+        assert s["b_raw"] == [_rnd_shift16(bq * int(v)) for v in program.b_raw]
+
+    # the physics of each stage
+    per = sched["stage_samples"][0]
+    for k, s in enumerate(sets):
+        law = _stage_law(program, s["A_raw"], s["b_raw"], per)
+        mean = np.array(fw["result"]["mean_q30"][k], dtype=np.float64) / 2**30
+        var = np.array(fw["result"]["var_q30"][k], dtype=np.float64) / 2**30
+        assert np.all(np.abs(mean - law["mean"]) <= 5 * law["se_mean"] + law["lsb"] / 2), (k, mean, law)
+        assert np.all(np.abs(var - law["pop_var"]) <= 5 * law["se_var"]), (k, var, law)
+
+
+# ---- interrupt-driven solve ----------------------------------------------------------------------
+
+@pytest.mark.sim
+@pytest.mark.parametrize("simulator", SIMS)
+def test_interrupt_driven_linear_solve_in_the_loop(simulator, tmp_path):
+    # The C program sleeps in demon_wait_irq; the bridge calls its ISR back when demon_top's irq
+    # line is high (the FIFO holds IRQ_THRESHOLD samples); the ISR drains the FIFO. The loop is the
+    # golden run bit for bit, and the answer is the polling solve's, to the bit: the same samples
+    # averaged with the same arithmetic.
+    from demonloop.cosim.firmware import IRQ_THRESHOLD
+
+    cfg = _config(**{"run.burn_in_samples": 50, "run.samples": 400})
+    trace_path = tmp_path / "trace.csv"
+    rep, _ = _run_ok("linear_solve_irq", cfg, simulator, trace_path)
+    fw = rep["firmware"]
+    total = 450
+    assert fw["result"]["count"] == 400 and fw["result"]["discarded"] == 50
+    assert rep["rtl_counters"]["CNT_IN"] == total and rep["rtl_counters"]["CNT_DROP"] == 0
+    polled = run_firmware("linear_solve", cfg, simulator, quiet=True)
+    assert polled["firmware"]["status"] == "DEMON_OK"
+    assert fw["result"]["x_q16"] == polled["firmware"]["result"]["x_q16"]
+    assert fw["result"]["sum"] == polled["firmware"]["result"]["sum"]
+    # interrupts did the work: the FIFO is touched only by the ISR's drains (CAP_STATUS, CAP_SEQ,
+    # whole samples, CAP_STATUS), never polled; each drain follows an interrupt
+    assert fw["irq_rises"] >= 1
+    rows = _trace(trace_path)
+    assert len(rows) == fw["reads"] + fw["writes"]
+    n = cfg.n
+    assert sum(r["register"].startswith("CAP_DATA") for r in rows) == total * n
+    reg = [r["register"] for r in rows]
+    for i, name in enumerate(reg):
+        if name == "CAP_STATUS":
+            opens = i + 1 < len(reg) and reg[i + 1] == "CAP_SEQ"
+            closes = reg[i - 1] == f"CAP_DATA[{n - 1}]"
+            empty = reg[i - 1] == "CAP_SEQ" or (i + 1 < len(reg) and not reg[i + 1].startswith("CAP_"))
+            assert opens or closes or empty, (i, reg[i - 2: i + 3])
+    # a drain takes at most IRQ_DRAIN_MAX = 8 samples (programs/linear_solve.c)
+    assert reg.count("CAP_SEQ") >= total // 8
+    C = regs.IRQ_STATUS
+    clears = [r for r in rows if r["op"] == "W" and r["register"] == "IRQ_STATUS"]
+    assert clears and all(int(r["value"], 16) in (C.field("CAP_LEVEL").put(1), 0x1F) for r in clears)
+    enables = [int(r["value"], 16) for r in rows if r["op"] == "W" and r["register"] == "IRQ_ENABLE"]
+    assert enables[0] == C.field("CAP_LEVEL").put(1) | C.field("CAP_OVERFLOW").put(1) and enables[-1] == 0

@@ -110,6 +110,17 @@ def _run_trace(exe: Path, text: str) -> list[str]:
     return r.stdout.split("\n")[:-1]
 
 
+def _stop_check() -> list[str]:
+    """What opens every coefficient load: CTRL then STATUS read (the unit must be stopped and idle,
+    rtl/README.md "Coefficient memory"); compared by op and offset."""
+    return [f"R 0x{regs.CTRL_OFFSET:04X}", f"R 0x{regs.STATUS_OFFSET:04X}"]
+
+
+def _ops(lines: list[str]) -> list[str]:
+    """Writes whole; reads by op and offset only (the value read is the model's)."""
+    return [ln[:8] if ln.startswith("R ") else ln for ln in lines]
+
+
 def _raw(rng: np.random.Generator, width: int, size) -> np.ndarray:
     lo, hi = -(1 << (width - 1)), (1 << (width - 1)) - 1
     v = rng.integers(lo, hi, size=size, endpoint=True)
@@ -122,16 +133,17 @@ def _raw(rng: np.random.Generator, width: int, size) -> np.ndarray:
 def test_coefficient_load_writes_what_the_register_map_says(test_driver_exe: Path, n: int, coef_w: int, bias_w: int) -> None:
     # rtl/regmap.yaml: COEF_A entry r*N + c at COEF_A + 4*(r*N + c), COEF_B entry r at COEF_B + 4*r,
     # one raw two's-complement value per 32-bit word. The driver writes exactly that, A first,
-    # in entry order, nothing else.
+    # in entry order, nothing else; each load opens with its stopped-and-idle check.
     rng = np.random.default_rng(n * 1000 + coef_w)
     A = _raw(rng, coef_w, (n, n))
     b = _raw(rng, bias_w, n)
     lines = _load_trace(test_driver_exe, n, coef_w, bias_w, A, b)
     assert lines[0] == "DEMON_OK"
-    expected = [f"W 0x{regs.COEF_A.entry_offset(r * n + c):04X} 0x{int(A[r, c]) & 0xFFFF_FFFF:08X}"
-                for r in range(n) for c in range(n)]
-    expected += [f"W 0x{regs.COEF_B.entry_offset(r):04X} 0x{int(b[r]) & 0xFFFF_FFFF:08X}" for r in range(n)]
-    assert lines[1:] == expected
+    expected = _stop_check() + [f"W 0x{regs.COEF_A.entry_offset(r * n + c):04X} 0x{int(A[r, c]) & 0xFFFF_FFFF:08X}"
+                                for r in range(n) for c in range(n)]
+    expected += _stop_check() + [f"W 0x{regs.COEF_B.entry_offset(r):04X} 0x{int(b[r]) & 0xFFFF_FFFF:08X}"
+                                 for r in range(n)]
+    assert _ops(lines[1:]) == expected
 
 
 @pytest.mark.parametrize("which,where", [("A", 0), ("A", -1), ("b", 0), ("b", -1)])
@@ -149,7 +161,9 @@ def test_an_out_of_range_coefficient_writes_nothing(test_driver_exe: Path, which
     if which == "A":
         assert lines[1:] == []                      # not one register written
     else:
-        assert len(lines[1:]) == n * n and all(x.startswith("W 0x1") for x in lines[1:])   # A only
+        # A only (after its check); b's range is checked before b's check, so nothing of b
+        assert _ops(lines[1:3]) == _stop_check()
+        assert len(lines[3:]) == n * n and all(x.startswith("W 0x1") for x in lines[3:])
 
 
 @pytest.mark.parametrize("n,emb,hidden,weight_w,bias_w", [(2, 2, (5, 3), 16, 14), (3, 0, (4,), 8, 20),
@@ -170,11 +184,12 @@ def test_network_load_writes_what_the_register_map_says(test_driver_exe: Path, n
     assert lines[0] == "DEMON_OK"
     expected, w0, b0 = [], 0, 0
     for W, b in zip(Ws, bs):
+        expected += _stop_check()
         expected += [f"W 0x{regs.MLP_W.entry_offset(w0 + i):04X} 0x{int(v) & 0xFFFF_FFFF:08X}" for i, v in enumerate(W.ravel())]
         expected += [f"W 0x{regs.MLP_B.entry_offset(b0 + i):04X} 0x{int(v) & 0xFFFF_FFFF:08X}" for i, v in enumerate(b)]
         w0 += W.size
         b0 += b.size
-    assert lines[1:] == expected
+    assert _ops(lines[1:]) == expected
 
 
 def test_the_driver_uses_the_generated_header_only() -> None:

@@ -224,14 +224,19 @@ async def test_registers(dut):
         # the score network's registers: a linear instance reports no MLP (UNIT.FORCE_UNIT = 0)
         "UNIT": 0, "MLP_SHAPE": 0, "MLP_WIDTHS": 0, "MLP_FORMAT": 0, "SCHED_LEN": 0,
         "SCHED_K": regs.SCHED_K.reset, "STEP": 0,
+        # the polynomial unit's: POLY_DWELL is a plain register, POLY_FORMAT reads 0 here
+        "POLY_DWELL": regs.POLY_DWELL.reset, "POLY_FORMAT": 0,
+        # interrupts: nothing enabled; stopped and idle from reset (IRQ_STATUS.IDLE)
+        "IRQ_ENABLE": 0, "IRQ_STATUS": regs.IRQ_STATUS.field("IDLE").put(1), "IRQ_THRESHOLD": 1,
     }
     assert set(expected) == {r.name for r in regs.REGISTERS}
     for r in regs.REGISTERS:
         value = await top.read_ok(r.offset)
         assert value == expected[r.name], f"{r.name} reads {value:#010x}, expected {expected[r.name]:#010x}"
 
-    # The MLP's arrays are not mapped in a linear instance.
-    for arr in (regs.MLP_W, regs.MLP_B, regs.SCHED_SCALE, regs.SCHED_DRIFT, regs.SCHED_NOISE, regs.SCHED_EMB):
+    # The MLP's and the polynomial unit's arrays are not mapped in a linear instance.
+    for arr in (regs.MLP_W, regs.MLP_B, regs.SCHED_SCALE, regs.SCHED_DRIFT, regs.SCHED_NOISE, regs.SCHED_EMB,
+                regs.POLY_A, regs.POLY_C, regs.POLY_H, regs.POLY_G):
         value, resp = await top.read(arr.entry_offset(0))
         assert resp == AxiResp.SLVERR and value == 0, f"read of {arr.name}[0] answered {resp!r}"
         assert await top.write(arr.entry_offset(0), 1) == AxiResp.SLVERR, f"write to {arr.name}[0] accepted"
@@ -337,3 +342,91 @@ async def test_counters_clear_and_saturate(dut):
         t.cancel()
     assert await top.counters() == {"CNT_IN": 0xFFFF_FFFF, "CNT_OUT": 0xFFFF_FFFF,
                                     "CNT_DROP": 0xFFFF_FFFF, "CNT_SAT": 0xFFFF_FFFF}
+
+
+@cocotb.test()
+async def test_interrupts(dut):
+    """IRQ_STATUS (rtl/regmap.yaml): each bit set at every clock its condition holds, write 1 to
+    clear; irq high one clock after an enabled bit is set. Conditions: the capture FIFO at or above
+    IRQ_THRESHOLD, its overflow, stopped and idle, CNT_DROP advancing, an SLVERR answer."""
+    tb = TB(dut, "interrupts")
+    spec, top = tb.spec, tb.top
+    n, ii = spec.n, spec.initiation_interval
+    depth = json.loads(os.environ["DEMONLOOP_SPEC"]).get("CAP_DEPTH", 32)
+    S = regs.IRQ_STATUS
+
+    def bit(name: str) -> int:
+        return S.field(name).put(1)
+
+    async def status() -> int:
+        return await top.read_ok(regs.IRQ_STATUS_OFFSET)
+
+    async def offer(Xs, offsets) -> None:
+        """Offer Xs at cycles now + 4 + offsets (counters cleared first: tb.run checks them)."""
+        start = await tb.begin(enable=True, lead=4)
+        sched = ReadySchedule([(start, 1)])
+        await tb.run(tb.plan_offers(Xs, [start + o for o in offsets], HandshakeModel(spec, sched)), sched)
+
+    async def irq_after_two_edges() -> int:
+        # half a period before edge now+3: the value set by edge now+2
+        await top.before_edge(top.cycle_now() + 3)
+        return int(top.dut.irq.value)
+
+    await tb.start(enable=False)
+    assert await status() == bit("IDLE")                     # stopped and idle from reset
+    assert await top.read_ok(regs.IRQ_ENABLE_OFFSET) == 0
+    assert await top.read_ok(regs.IRQ_THRESHOLD_OFFSET) == 1
+    assert await irq_after_two_edges() == 0                  # nothing enabled
+    await top.write_ok(regs.IRQ_ENABLE_OFFSET, bit("IDLE"))
+    assert await irq_after_two_edges() == 1
+    await top.write_ok(regs.IRQ_STATUS_OFFSET, bit("IDLE"))  # the condition still holds: set again
+    assert await status() == bit("IDLE")
+
+    # the capture level: below the threshold nothing, at it CAP_LEVEL
+    await tb.load(np.zeros((n, n), dtype=np.int64), np.zeros(n, dtype=np.int64))
+    await top.write_ok(regs.IRQ_THRESHOLD_OFFSET, 3)
+    await top.write_ok(regs.IRQ_ENABLE_OFFSET, bit("CAP_LEVEL"))
+    await tb.begin(enable=True)
+    await top.write_ok(regs.IRQ_STATUS_OFFSET, 0x1F)
+    assert await status() == 0 and await irq_after_two_edges() == 0
+    X = np.arange(4 * n, dtype=np.int64).reshape(4, n) - 2 * n
+    await offer(X[:2], [0, ii])
+    assert regs.CAP_STATUS.field("LEVEL").get(await top.read_ok(regs.CAP_STATUS_OFFSET)) == 2
+    assert await status() == 0 and await irq_after_two_edges() == 0
+    await offer(X[2:3], [0])
+    assert await status() == bit("CAP_LEVEL") and await irq_after_two_edges() == 1
+    for j in range(n):                                       # one entry out: level 2 < 3
+        await top.read_ok(regs.CAP_DATA.entry_offset(j))
+    await top.write_ok(regs.IRQ_STATUS_OFFSET, bit("CAP_LEVEL"))
+    assert await status() == 0 and await irq_after_two_edges() == 0
+    # threshold 0 acts as 1
+    await top.write_ok(regs.IRQ_THRESHOLD_OFFSET, 0)
+    assert await status() == bit("CAP_LEVEL")
+    await top.write_ok(regs.IRQ_THRESHOLD_OFFSET, depth)
+
+    # an SLVERR answer sets BUS_ERROR (not enabled: irq stays low)
+    await top.write_ok(regs.IRQ_STATUS_OFFSET, 0x1F)
+    _, resp = await top.read(0x007C)          # unmapped (the interrupt range ends at 0x0050)
+    assert resp == AxiResp.SLVERR
+    assert await status() == bit("BUS_ERROR") and await irq_after_two_edges() == 0
+    await top.write_ok(regs.IRQ_STATUS_OFFSET, bit("BUS_ERROR"))
+    assert await status() == 0
+
+    # overflow: depth + 1 samples more than the FIFO holds
+    await top.write_ok(regs.IRQ_ENABLE_OFFSET, bit("CAP_OVERFLOW"))
+    level = regs.CAP_STATUS.field("LEVEL").get(await top.read_ok(regs.CAP_STATUS_OFFSET))
+    k = depth - level + 1
+    Xo = np.zeros((k, n), dtype=np.int64)
+    await offer(Xo, [i * ii for i in range(k)])
+    assert await status() & bit("CAP_OVERFLOW") and await irq_after_two_edges() == 1
+
+    # a dropped sample (offered inside the initiation interval) sets COUNTERS
+    if ii > 1:
+        await top.write_ok(regs.IRQ_STATUS_OFFSET, 0x1F)
+        await offer(Xo[:2], [0, 1])
+        assert await status() & bit("COUNTERS")
+
+    # stopping: IDLE once the unit is idle
+    await top.set_enable(False)
+    await top.before_edge(top.cycle_now() + spec.latency_cycles + 3)
+    assert await status() & bit("IDLE")

@@ -26,6 +26,7 @@
 //   out_fire_data         out_data delivered at the latest output handshake (the full word: for the
 //                         MLP, n force codes then drift and noise)
 //   out_fire_count[63:0]  output handshakes since reset
+//   irq                   the demon's interrupt request (demon_top's irq output)
 //
 // Input scheduler (for the closed-loop co-simulation; idle unless Python uses it):
 //   sched_push[N*X_BITS+64:0]       written by Python in one VPI write per word:
@@ -54,7 +55,7 @@
 module tb_demon_top #(
     // demon_top's parameters, with its comments and defaults (tests/rtl/test_lint.py keeps them
     // equal to rtl/demon_top.v's), then the testbench's own clock period.
-    // Force unit: 0 linear, 1 score network (MLP).
+    // Force unit: 0 linear, 1 score network (MLP), 2 polynomial (Ising).
     parameter integer FORCE_UNIT = 0,
     // Number of units (channels) n; 1..64.
     parameter integer N = 4,
@@ -136,6 +137,9 @@ module tb_demon_top #(
 );
 
     localparam real CLK_HALF = CLK_PERIOD_NS / 2.0;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire irq;     // read by Python (firmware in the loop delivers it to the C code)
+    /* verilator lint_on UNUSEDSIGNAL */
     // Output word: N force codes (and, for the MLP, drift and noise codes above them).
     localparam integer OUT_W = N * F_BITS + ((FORCE_UNIT == 1) ? 2 * CTRL_BITS : 0);
 
@@ -346,7 +350,8 @@ module tb_demon_top #(
         .in_data(dut_in_data),
         .out_valid(out_valid),
         .out_ready(out_ready),
-        .out_data(out_data)
+        .out_data(out_data),
+        .irq(irq)
     );
 
 endmodule
