@@ -125,4 +125,10 @@ def run(config, demon: str = "golden", seed: int | None = None, chains: int | No
         samples = codes.astype(np.int32)
     else:
         raise ConfigError("demon", f"must be golden or one of {', '.join(SIMULATORS.names())}, got {demon!r}")
+    from demonloop.cli.main import _checked
+
+    checked = _checked(w, cfg)             # check's design rules and predictions, as the CLI reports them
+    rep["warnings"] = checked.get("warnings", [])
+    if checked.get("predictions"):
+        rep["predictions"] = checked["predictions"]
     return Result(report=rep, estimate=est.estimate(), samples=samples, config=cfg, estimator=est)

@@ -188,14 +188,20 @@ class SampleTrace:
             self.codes[m] = X[: self.codes.shape[1]]
 
 
-def run_golden(cfg, progress: Callable[[int], None] | None = None, trace: SampleTrace | None = None):
+def run_golden(cfg, progress: Callable[[int], None] | None = None, trace: SampleTrace | None = None,
+               calibration: dict | None = None):
     """Compile and run ``cfg`` with the golden demon, all chains at once. Returns (report dict,
-    estimator); ``trace`` (if given) sees every sample too."""
+    estimator); ``trace`` (if given) sees every sample too; ``calibration`` (a document checked by
+    :func:`demonloop.studies.calibration.load`) replaces the demon's coefficients."""
     from demonloop import workloads
     from demonloop.report import build_report
 
     w = workloads.of(cfg)
     program = w.compile(cfg)
+    if calibration is not None:
+        from demonloop.studies.calibration import apply
+
+        program = apply(program, calibration)
     est = w.estimator(program, cfg.chains)
     loop = Loop(program, cfg.chains, cfg.seed)
     def traced(m, X):
@@ -205,7 +211,11 @@ def run_golden(cfg, progress: Callable[[int], None] | None = None, trace: Sample
     t0 = time.perf_counter()
     loop.run_golden(est.on_sample if trace is None else traced, progress)
     wall = time.perf_counter() - t0
-    return build_report(cfg, program, loop, est, demon="golden", wall_s=wall), est
+    rep = build_report(cfg, program, loop, est, demon="golden", wall_s=wall)
+    if calibration is not None:
+        rep["calibration"] = {"config": calibration["config"], "cost": calibration["cost"],
+                              "experiment": calibration["experiment"]}
+    return rep, est
 
 
 def chain_seed(seed: int, c: int) -> int:

@@ -10,11 +10,62 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 REPORT_VERSION = 1
+
+
+def versions() -> dict:
+    """The versions a result depends on: demonloop, Python, numpy and scipy (bit-equality of
+    results is promised only between the same builds)."""
+    import platform
+
+    import scipy
+
+    from demonloop import __version__
+
+    return {"demonloop": __version__, "python": platform.python_version(), "numpy": np.__version__,
+            "scipy": scipy.__version__}
+
+
+def config_sha256(cfg) -> str:
+    """SHA-256 of the config as run (the validated document, overrides applied, as canonical JSON:
+    sorted keys, no spaces)."""
+    import hashlib
+
+    canon = json.dumps(cfg.raw(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canon.encode()).hexdigest()
+
+
+def file_sha256(path) -> str | None:
+    """SHA-256 of a file's bytes (None if it cannot be read)."""
+    import hashlib
+
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def provenance(cfg, simulator: str | None = None) -> dict:
+    """What a report records of where it came from: :func:`versions`, the config's SHA-256 and,
+    when an HDL simulator ran, its name and version (and cocotb's)."""
+    out = {"versions": versions(), "config_sha256": config_sha256(cfg)}
+    if simulator is not None:
+        from demonloop.cosim.simulators import SIMULATORS
+
+        try:
+            import cocotb
+
+            cocotb_version = getattr(cocotb, "__version__", None)
+        except ImportError:  # pragma: no cover - a dependency
+            cocotb_version = None
+        out["versions"]["cocotb"] = cocotb_version
+        out["simulator"] = {"name": simulator, "version": SIMULATORS.get(simulator).version()}
+    return out
 
 
 def build_report(cfg, program, loop, est, demon: str, wall_s: float, extra: dict | None = None) -> dict:
@@ -25,6 +76,11 @@ def build_report(cfg, program, loop, est, demon: str, wall_s: float, extra: dict
     c, pc = loop.counters, loop.plant.counters
     t = loop.timing
     unit_updates = cfg.chains * cfg.n * c.samples
+    # degenerate estimates (too few samples, zero spread) are NaN, stored as null; numpy's
+    # warnings about them are not news here (the same as a sweep's rows)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        metrics = _jsonable(est.metrics())
     rep = {
         "config": cfg.name,
         "workload": cfg.workload.kind,
@@ -33,7 +89,7 @@ def build_report(cfg, program, loop, est, demon: str, wall_s: float, extra: dict
         "chains": cfg.chains,
         "units": cfg.n,
         "mode": w.mode(cfg),
-        "metrics": _jsonable(est.metrics()),
+        "metrics": metrics,
         "headline": w.headline,
         "samples": c.samples,
         "burn_in_samples": w.burn_in_samples(cfg),
@@ -58,11 +114,36 @@ def build_report(cfg, program, loop, est, demon: str, wall_s: float, extra: dict
             "notes": program.notes,
         },
         "curve": [[int(k), float(e)] for k, e in est.curve],
+        "range_check": range_check(pc, c.samples, getattr(loop, "chains", cfg.chains), cfg.n),
         "report_version": REPORT_VERSION,
+        "provenance": provenance(cfg),
     }
     if extra:
         rep.update(extra)
     return _jsonable(rep)
+
+
+def range_check(pc, samples: int, chains: int, units: int) -> dict:
+    """The measured fractions of ADC conversions clipped, node-voltage samples at a rail and DAC
+    codes saturated, against the threshold ``demonloop check`` predicts with
+    (:data:`demonloop.workloads.langevin.CLIP_THRESHOLD`); ``exceeded`` names those above it."""
+    from demonloop.workloads.langevin import CLIP_THRESHOLD
+
+    conv = max(samples * chains * units, 1)
+    codes = max(pc.dac_updates * chains * units, 1)
+    fr = {"adc_clip_fraction": pc.adc_clipped / conv, "rail_clip_fraction": pc.rail_clipped / conv,
+          "dac_saturation_fraction": pc.dac_saturated / codes}
+    return {**fr, "threshold": CLIP_THRESHOLD,
+            "exceeded": [k.replace("_fraction", "") for k, v in fr.items() if v > CLIP_THRESHOLD]}
+
+
+def range_line(rc: dict) -> str:
+    """The range check in one line."""
+    figs = (f"ADC clipped {rc['adc_clip_fraction']:.2g}, rails {rc['rail_clip_fraction']:.2g}, "
+            f"DAC saturated {rc['dac_saturation_fraction']:.2g} (threshold {rc['threshold']:.2g})")
+    if rc["exceeded"]:
+        return f"  range check      EXCEEDED: {figs}: {', '.join(rc['exceeded'])} above it, the result is not trustworthy"
+    return f"  range check      ok: {figs}"
 
 
 def jsonable(x):
@@ -87,8 +168,14 @@ def _jsonable(x):
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename: never half-written."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        from demonloop.config.errors import OutputError, short
+
+        raise OutputError(f"cannot write {short(str(path), 200, quote=False)}: "
+                          f"{exc.strerror or type(exc).__name__}") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -119,7 +206,15 @@ def summary(rep: dict, files: list[str]) -> str:
 
     lat = rep["latency"]
     lines = [f"demonloop run: {rep['config']} ({rep['workload']}, {rep['mode']} mode, {rep['demon']} demon, seed {rep['seed']})"]
-    lines += workloads.WORKLOADS.get(rep["workload"]).summary(rep)
+    try:
+        lines += workloads.WORKLOADS.get(rep["workload"]).summary(rep)
+    except (KeyError, TypeError, ValueError):
+        # metrics the run could not estimate (too few samples, a degenerate spread) are null
+        known = {k: v for k, v in rep["metrics"].items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        missing = sorted(k for k, v in rep["metrics"].items() if v is None)
+        lines.append("  metrics          " + (", ".join(f"{k} {v:.3g}" for k, v in list(known.items())[:8]) or "none")
+                     + (f"; not estimable from this run: {', '.join(missing[:8])}" if missing else
+                        "; the workload's scores need more samples"))
     f = rep["f_clk_Hz"]
     lines.append(
         f"  cycles           {rep['cycles']:,} ({rep['cycles'] / f * 1e3:.3g} ms at {_si(f)}Hz); "
@@ -131,9 +226,19 @@ def summary(rep: dict, files: list[str]) -> str:
         f"DAC saturated {rep['dac_saturated']:,}, demon overflows {rep['demon_overflows']:,}, "
         f"dropped samples {rep['dropped_samples']:,}"
     )
+    if rep.get("range_check"):
+        lines.append(range_line(rep["range_check"]))
+    if rep.get("warnings"):
+        from demonloop.workloads.langevin import warning_lines
+
+        lines.extend(warning_lines(rep["warnings"]))
     uups = rep["unit_updates_per_s"]
     lines.append(f"  wall time        {rep['wall_s']:.3g} s ({_si(uups)}unit-updates/s)")
     lines.append(f"  codes sha256     {rep['codes_sha256'][:16]}... (chain 0's ADC and DAC codes)")
+    if rep.get("calibration"):
+        c = rep["calibration"]["cost"]
+        lines.append(f"  calibration      demon coefficients from demonloop calibrate ({c['adc_samples']:,} ADC samples, "
+                     f"{c['hardware_time_s']:.3g} s of hardware time)")
     if "simulator" in rep:
         meas = ", ".join(map(str, rep.get("demon_latency_measured") or [])) or "no output"
         ref = rep.get("reference", "golden")

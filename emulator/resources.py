@@ -60,7 +60,11 @@ def config_path(arg: str | os.PathLike | None) -> Path:
     if arg is None:
         return bundled_configs()[DEFAULT_CONFIG]
     path = Path(arg)
-    if path.exists() or len(path.parts) != 1:
+    try:
+        exists = path.exists()
+    except (OSError, ValueError):        # a name too long, a NUL byte: loading says so
+        return path
+    if exists or len(path.parts) != 1:
         return path
     return bundled_configs().get(path.name.removesuffix(".yaml"), path)
 

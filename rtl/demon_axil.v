@@ -53,7 +53,8 @@ module demon_axil #(
     parameter integer OVERFLOW = 0,
     // Capture FIFO depth; a power of two, 2..256 (CAP_STATUS.DEPTH; checked by demon_capture).
     parameter integer CAP_DEPTH = 32,
-    // Force unit: 0 linear (maps COEF_A, COEF_B), 1 score network (maps MLP_*, SCHED_*); UNIT.FORCE_UNIT.
+    // Force unit: 0 linear (maps COEF_A, COEF_B), 1 score network (maps MLP_*, SCHED_*), 2 polynomial
+    // (maps COEF_A, COEF_B, POLY_A/C/H/G; uses SCHED_K, STEP, POLY_DWELL); UNIT.FORCE_UNIT.
     parameter integer FORCE_UNIT = 0,
     // MLP only (reported in UNIT and MLP_*, 0 for a linear instance; range-checked by demon_mlp):
     // time-embedding inputs 0..16, hidden layers 1..3 and their units 1..128.
@@ -100,6 +101,7 @@ module demon_axil #(
     output wire        ctrl_enable,    // CTRL.ENABLE
     output wire        ctrl_step_reset, // CTRL.STEP_RESET written as 1 (one clock)
     output wire [15:0] ctrl_sched_k,   // SCHED_K[15:0]
+    output wire [15:0] ctrl_dwell,     // POLY_DWELL[15:0]
     input  wire [15:0] st_step,        // STEP
     input  wire [15:0] unit_latency,   // TIMING.LATENCY = TIMING.II of the force unit (a constant)
     input  wire [13:0] unit_w_entries, // MLP_W entries the unit holds (a constant; MLP only)
@@ -114,7 +116,8 @@ module demon_axil #(
     input  wire [9:0]  ev_sat,         // overflowed narrowings of the word delivered with ev_out
     // array port (port A of the force unit's memories)
     output wire [2:0]  cfg_tgt,        // 0 COEF_A, 1 COEF_B, 2 MLP_W, 3 MLP_B, 4 SCHED_SCALE,
-                                       // 5 SCHED_DRIFT, 6 SCHED_NOISE, 7 SCHED_EMB
+                                       // 5 SCHED_DRIFT, 6 SCHED_NOISE, 7 SCHED_EMB; polynomial
+                                       // instances: 2 POLY_A, 3 POLY_C, 4 POLY_H, 5 POLY_G
     output wire [12:0] cfg_idx,
     output wire        cfg_we,
     output wire [3:0]  cfg_be,
@@ -139,6 +142,13 @@ module demon_axil #(
     localparam [1:0] RESP_SLVERR = 2'b10;
 
     localparam IS_MLP = (FORCE_UNIT == 1);
+    localparam IS_POLY = (FORCE_UNIT == 2);
+    localparam integer POLY = IS_POLY ? 1 : 0;                  // a factor of the polynomial's fields
+    localparam integer LIN_RAW = COEF_FRAC + X_BITS;
+    localparam integer LIN_BITS = (LIN_RAW > 24) ? 24 : LIN_RAW;
+    localparam [31:0] POLY_FORMAT_VALUE = ((POLY * (SCALE_INT + SCALE_FRAC)) << DEMON_POLY_FORMAT_SCHED_W_LSB)
+                                        | ((POLY * SCALE_FRAC) << DEMON_POLY_FORMAT_SCHED_FRAC_LSB)
+                                        | ((POLY * LIN_BITS) << DEMON_POLY_FORMAT_LIN_BITS_LSB);
     localparam integer MLP = IS_MLP ? 1 : 0;                    // a factor of the MLP's fields
     localparam integer COEF_W = IS_MLP ? 0 : COEF_INT + COEF_FRAC;
     localparam integer COEF_F = IS_MLP ? 0 : COEF_FRAC;
@@ -174,7 +184,7 @@ module demon_axil #(
     localparam [31:0] MLP_FORMAT_VALUE = ((MLP * WEIGHT_FRAC) << DEMON_MLP_FORMAT_WEIGHT_FRAC_LSB)
                                        | ((MLP * ACT_FRAC) << DEMON_MLP_FORMAT_ACT_FRAC_LSB)
                                        | ((MLP * SCALE_FRAC) << DEMON_MLP_FORMAT_SCALE_FRAC_LSB);
-    localparam [31:0] SCHED_LEN_VALUE = MLP * SCHED_LEN;
+    localparam [31:0] SCHED_LEN_VALUE = (MLP + POLY) * SCHED_LEN;
 
     // Address classes.
     localparam [3:0] K_NONE = 4'd0;     // unmapped: SLVERR
@@ -183,7 +193,8 @@ module demon_axil #(
     localparam [3:0] K_SCRATCH = 4'd3;
     localparam [3:0] K_SCHED_K = 4'd4;
     localparam [3:0] K_CAP = 4'd5;      // CAP_DATA entry < N (read-only)
-    localparam [3:0] K_IRQ = 4'd6;      // IRQ_ENABLE, IRQ_STATUS (write 1 to clear), IRQ_THRESHOLD
+    localparam [3:0] K_DWELL = 4'd6;    // POLY_DWELL
+    localparam [3:0] K_IRQ = 4'd7;      // IRQ_ENABLE, IRQ_STATUS (write 1 to clear), IRQ_THRESHOLD
     localparam [3:0] K_A = 4'd8;        // COEF_A entry < N*N (linear)
     localparam [3:0] K_B = 4'd9;        // COEF_B entry < N (linear)
     localparam [3:0] K_MW = 4'd10;      // MLP_W entry < unit_w_entries (MLP)
@@ -193,12 +204,15 @@ module demon_axil #(
     localparam [3:0] K_SN = 4'd14;      // SCHED_NOISE entry < SCHED_LEN (MLP)
     localparam [3:0] K_SE = 4'd15;      // SCHED_EMB entry < SCHED_LEN*EMB (MLP)
     // The force unit's array kinds are 8..15; their low three bits are the array port's cfg_tgt.
+    // A polynomial instance maps POLY_A, POLY_C, POLY_H, POLY_G as kinds 10..13 (cfg_tgt 2..5).
 
     // Entries each array maps in this instance (0: unmapped).
     localparam integer A_N = IS_MLP ? 0 : N * N;
     localparam integer B_N = IS_MLP ? 0 : N;
     localparam integer S_N = IS_MLP ? SCHED_LEN : 0;
     localparam integer E_N = IS_MLP ? SCHED_LEN * EMB : 0;
+    localparam integer P_N = IS_POLY ? SCHED_LEN * N : 0;
+    localparam integer PG_N = IS_POLY ? SCHED_LEN : 0;
 
     initial begin
         if (N < 1 || N > 64 || N * N > DEMON_COEF_A_MAX_ENTRIES || N > DEMON_COEF_B_MAX_ENTRIES) begin
@@ -223,8 +237,12 @@ module demon_axil #(
             $error("%m: ROUNDING must be 0..2 and OVERFLOW 0..1, got %0d and %0d", ROUNDING, OVERFLOW);
             $finish;
         end
-        if (FORCE_UNIT < 0 || FORCE_UNIT > 1) begin
-            $error("%m: FORCE_UNIT must be 0 (linear) or 1 (MLP), got %0d", FORCE_UNIT);
+        if (FORCE_UNIT < 0 || FORCE_UNIT > 2) begin
+            $error("%m: FORCE_UNIT must be 0 (linear), 1 (MLP) or 2 (polynomial), got %0d", FORCE_UNIT);
+            $finish;
+        end
+        if (IS_POLY && (SCHED_LEN > DEMON_POLY_G_MAX_ENTRIES || SCHED_LEN * N > DEMON_POLY_A_MAX_ENTRIES)) begin
+            $error("%m: SCHED_LEN=%0d (N=%0d) exceeds the polynomial schedule arrays", SCHED_LEN, N);
             $finish;
         end
         if (IS_MLP && (SCHED_LEN > DEMON_SCHED_SCALE_MAX_ENTRIES || SCHED_LEN * EMB > DEMON_SCHED_EMB_MAX_ENTRIES)) begin
@@ -259,8 +277,10 @@ module demon_axil #(
                 DEMON_CNT_OUT_OFFSET, DEMON_CNT_DROP_OFFSET, DEMON_CNT_SAT_OFFSET,
                 DEMON_CAP_STATUS_OFFSET, DEMON_CAP_SEQ_OFFSET,
                 DEMON_UNIT_OFFSET, DEMON_MLP_SHAPE_OFFSET, DEMON_MLP_WIDTHS_OFFSET, DEMON_MLP_FORMAT_OFFSET,
-                DEMON_SCHED_LEN_OFFSET, DEMON_STEP_OFFSET:
+                DEMON_SCHED_LEN_OFFSET, DEMON_STEP_OFFSET, DEMON_POLY_FORMAT_OFFSET:
                     kind_of = K_RO;
+                DEMON_POLY_DWELL_OFFSET:
+                    kind_of = K_DWELL;
                 DEMON_CTRL_OFFSET:
                     kind_of = K_CTRL;
                 DEMON_IRQ_ENABLE_OFFSET, DEMON_IRQ_STATUS_OFFSET, DEMON_IRQ_THRESHOLD_OFFSET:
@@ -279,6 +299,10 @@ module demon_axil #(
                     else if (in_array(a32, DEMON_SCHED_DRIFT_OFFSET, S_N)) kind_of = K_SD;
                     else if (in_array(a32, DEMON_SCHED_NOISE_OFFSET, S_N)) kind_of = K_SN;
                     else if (in_array(a32, DEMON_SCHED_EMB_OFFSET, E_N)) kind_of = K_SE;
+                    else if (in_array(a32, DEMON_POLY_A_OFFSET, P_N)) kind_of = K_MW;
+                    else if (in_array(a32, DEMON_POLY_C_OFFSET, P_N)) kind_of = K_MB;
+                    else if (in_array(a32, DEMON_POLY_H_OFFSET, P_N)) kind_of = K_SS;
+                    else if (in_array(a32, DEMON_POLY_G_OFFSET, PG_N)) kind_of = K_SD;
                     else kind_of = K_NONE;
             endcase
         end
@@ -290,10 +314,10 @@ module demon_axil #(
         begin
             case (kind)
                 K_B:     base_of = DEMON_COEF_B_OFFSET;
-                K_MW:    base_of = DEMON_MLP_W_OFFSET;
-                K_MB:    base_of = DEMON_MLP_B_OFFSET;
-                K_SS:    base_of = DEMON_SCHED_SCALE_OFFSET;
-                K_SD:    base_of = DEMON_SCHED_DRIFT_OFFSET;
+                K_MW:    base_of = IS_POLY ? DEMON_POLY_A_OFFSET : DEMON_MLP_W_OFFSET;
+                K_MB:    base_of = IS_POLY ? DEMON_POLY_C_OFFSET : DEMON_MLP_B_OFFSET;
+                K_SS:    base_of = IS_POLY ? DEMON_POLY_H_OFFSET : DEMON_SCHED_SCALE_OFFSET;
+                K_SD:    base_of = IS_POLY ? DEMON_POLY_G_OFFSET : DEMON_SCHED_DRIFT_OFFSET;
                 K_SN:    base_of = DEMON_SCHED_NOISE_OFFSET;
                 K_SE:    base_of = DEMON_SCHED_EMB_OFFSET;
                 default: base_of = DEMON_COEF_A_OFFSET;
@@ -326,6 +350,7 @@ module demon_axil #(
     reg        enable_q;
     reg [31:0] scratch_q;
     reg [31:0] sched_k_q;
+    reg [31:0] dwell_q;
     reg [31:0] cnt_in;
     reg [31:0] cnt_out;
     reg [31:0] cnt_drop;
@@ -339,6 +364,7 @@ module demon_axil #(
     assign ctrl_enable = enable_q;
     assign irq = irq_q;
     assign ctrl_sched_k = sched_k_q[15:0];
+    assign ctrl_dwell = dwell_q[15:0];
 
     // ------------------------------------------------------------------------------------------
     // Write channel
@@ -351,7 +377,7 @@ module demon_axil #(
     wire [3:0] wr_kind = kind_of(s_axil_awaddr, w_entries, b_entries);
     wire       wr_arr = wr_kind[3];          // the force unit's arrays (CAP_DATA is read-only)
     wire       wr_ok = (wr_kind == K_CTRL) || (wr_kind == K_SCRATCH) || (wr_kind == K_SCHED_K)
-                       || (wr_kind == K_IRQ) || wr_arr;
+                    || (wr_kind == K_DWELL) || (wr_kind == K_IRQ) || wr_arr;
     wire [15:0] wr_word = {s_axil_awaddr[15:2], 2'b00};
     wire       wr_irq_enable = wr_go && (wr_kind == K_IRQ) && (wr_word == DEMON_IRQ_ENABLE_OFFSET) && s_axil_wstrb[0];
     wire       wr_irq_status = wr_go && (wr_kind == K_IRQ) && (wr_word == DEMON_IRQ_STATUS_OFFSET) && s_axil_wstrb[0];
@@ -375,6 +401,7 @@ module demon_axil #(
             enable_q <= DEMON_CTRL_RESET[DEMON_CTRL_ENABLE_LSB];
             scratch_q <= DEMON_SCRATCH_RESET;
             sched_k_q <= DEMON_SCHED_K_RESET;
+            dwell_q <= DEMON_POLY_DWELL_RESET;
         end else begin
             if (bvalid_q && s_axil_bready) begin
                 bvalid_q <= 1'b0;
@@ -393,6 +420,11 @@ module demon_axil #(
                 if (wr_kind == K_SCHED_K) begin
                     for (bi = 0; bi < 4; bi = bi + 1) begin
                         if (s_axil_wstrb[bi]) sched_k_q[bi*8 +: 8] <= s_axil_wdata[bi*8 +: 8];
+                    end
+                end
+                if (wr_kind == K_DWELL) begin
+                    for (bi = 0; bi < 4; bi = bi + 1) begin
+                        if (s_axil_wstrb[bi]) dwell_q[bi*8 +: 8] <= s_axil_wdata[bi*8 +: 8];
                     end
                 end
             end
@@ -451,6 +483,8 @@ module demon_axil #(
             DEMON_SCHED_LEN_OFFSET: rd_value = SCHED_LEN_VALUE;
             DEMON_SCHED_K_OFFSET: rd_value = sched_k_q;
             DEMON_STEP_OFFSET:    rd_value = {16'd0, st_step};
+            DEMON_POLY_DWELL_OFFSET: rd_value = dwell_q;
+            DEMON_POLY_FORMAT_OFFSET: rd_value = POLY_FORMAT_VALUE;
             default:              rd_value = 32'd0;
         endcase
         if (rd_kind_q[3]) begin

@@ -7,6 +7,9 @@
 //   1  demon_mlp, the score network with its schedule unit demon_sched (MLP_W, MLP_B,
 //      SCHED_SCALE/DRIFT/NOISE/EMB, SCHED_K, STEP, CTRL.STEP_RESET); out_data = N force codes,
 //      then drift_ctrl at [N*F_BITS +: CTRL_BITS] and noise_ctrl at [N*F_BITS+CTRL_BITS +: CTRL_BITS]
+//   2  demon_poly, the polynomial (Ising) unit around demon_linear: couplings J, b in COEF_A/COEF_B,
+//      schedule POLY_A/C/H/G in Q(SCALE_INT, SCALE_FRAC), SCHED_K, POLY_DWELL, STEP,
+//      CTRL.STEP_RESET; out_data = N force codes
 //
 //   ADC --in_valid/in_ready/in_data--> [ENABLE gate] --> force unit --out_*--> DAC
 //                                                         ^ cfg port (the unit's memories)
@@ -24,7 +27,7 @@
 // checks its datapath constraints, demon_axil the register fields, demon_capture its depth); the
 // parameters of the unit not built are ignored.
 module demon_top #(
-    // Force unit: 0 linear, 1 score network (MLP).
+    // Force unit: 0 linear, 1 score network (MLP), 2 polynomial (Ising).
     parameter integer FORCE_UNIT = 0,
     // Number of units (channels) n; 1..64.
     parameter integer N = 4,
@@ -113,8 +116,8 @@ module demon_top #(
     localparam integer OUT_W = N * F_BITS + ((FORCE_UNIT == 1) ? 2 * CTRL_BITS : 0);
 
     initial begin
-        if (FORCE_UNIT < 0 || FORCE_UNIT > 1) begin
-            $error("%m: FORCE_UNIT must be 0 (linear) or 1 (MLP), got %0d", FORCE_UNIT);
+        if (FORCE_UNIT < 0 || FORCE_UNIT > 2) begin
+            $error("%m: FORCE_UNIT must be 0 (linear), 1 (MLP) or 2 (polynomial), got %0d", FORCE_UNIT);
             $finish;
         end
     end
@@ -128,6 +131,7 @@ module demon_top #(
     wire [9:0]  unit_b_entries;
     wire        step_reset;
     wire [15:0] sched_k;
+    wire [15:0] dwell;
     wire [15:0] step;
     wire [2:0]  cfg_tgt;
     wire [12:0] cfg_idx;
@@ -195,6 +199,47 @@ module demon_top #(
                 .cfg_wdata(cfg_wdata),
                 .cfg_rdata(cfg_rdata)
             );
+            wire unused_dwell = ^dwell;
+        end else if (FORCE_UNIT == 2) begin : g_poly
+            demon_poly #(
+                .N(N),
+                .MULTIPLIERS(MULTIPLIERS),
+                .X_BITS(X_BITS),
+                .F_BITS(F_BITS),
+                .COEF_INT(COEF_INT),
+                .COEF_FRAC(COEF_FRAC),
+                .BIAS_INT(BIAS_INT),
+                .BIAS_FRAC(BIAS_FRAC),
+                .SCALE_INT(SCALE_INT),
+                .SCALE_FRAC(SCALE_FRAC),
+                .SCHED_LEN(SCHED_LEN),
+                .ROUNDING(ROUNDING),
+                .OVERFLOW(OVERFLOW)
+            ) u_poly (
+                .clk(clk),
+                .rst(rst),
+                .in_valid(in_valid && enable),
+                .in_ready(unit_in_ready),
+                .in_data(in_data),
+                .out_valid(out_valid),
+                .out_ready(out_ready),
+                .out_data(out_data[OUT_W-1:0]),
+                .out_sat(out_sat),
+                .busy(unit_busy),
+                .latency(unit_latency),
+                .step_reset(step_reset),
+                .sched_k(sched_k),
+                .dwell(dwell),
+                .step(step),
+                .cfg_tgt(cfg_tgt),
+                .cfg_idx(cfg_idx),
+                .cfg_we(cfg_we),
+                .cfg_be(cfg_be),
+                .cfg_wdata(cfg_wdata),
+                .cfg_rdata(cfg_rdata)
+            );
+            assign unit_w_entries = 14'd0;
+            assign unit_b_entries = 10'd0;
         end else begin : g_linear
             // demon_linear's latency and initiation interval, N*ceil(N/P) + 1 (TIMING).
             localparam integer LIN_LATENCY = N * ((N + MULTIPLIERS - 1) / MULTIPLIERS) + 1;
@@ -234,7 +279,7 @@ module demon_top #(
             assign unit_w_entries = 14'd0;
             assign unit_b_entries = 10'd0;
             assign step = 16'd0;
-            wire unused_sched = ^{step_reset, sched_k, cfg_idx[12]};
+            wire unused_sched = ^{step_reset, sched_k, dwell, cfg_idx[12]};
         end
     endgenerate
 
@@ -290,6 +335,7 @@ module demon_top #(
         .ctrl_enable(enable),
         .ctrl_step_reset(step_reset),
         .ctrl_sched_k(sched_k),
+        .ctrl_dwell(dwell),
         .st_step(step),
         .unit_latency(unit_latency),
         .unit_w_entries(unit_w_entries),

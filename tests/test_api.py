@@ -10,7 +10,6 @@ import sys
 
 import numpy as np
 import pytest
-import yaml
 
 import demonloop
 from tests.cli.test_main import run_cli
@@ -22,7 +21,10 @@ QUICK = {"run.samples": 150, "run.burn_in_samples": 30, "chains": 16}
 
 def test_load_config_from_a_path_or_a_dict_with_dotted_overrides() -> None:
     a = demonloop.load_config(DEFAULT, overrides=QUICK)
-    b = demonloop.load_config(yaml.safe_load(DEFAULT.read_text()), overrides=QUICK)
+    # parsed as the loader parses files (YAML 1.2 numbers: PyYAML's safe_load reads 100.0e6 as a string)
+    from demonloop.config.yaml_io import parse_yaml
+
+    b = demonloop.load_config(parse_yaml(DEFAULT.read_text()), overrides=QUICK)
     assert a.model_dump() == b.model_dump()
     assert a.run.samples == 150 and a.chains == 16
     with pytest.raises(demonloop.ConfigError) as exc:

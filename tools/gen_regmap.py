@@ -78,6 +78,9 @@ class Array:
     max_entries: int
     entries: str
     description: str
+    #: FORCE_UNIT values of the instances that map the array (None: every instance). Arrays that
+    #: no instance maps together may share addresses.
+    force_units: tuple[int, ...] | None = None
 
     @property
     def end(self) -> int:
@@ -184,7 +187,7 @@ def parse(doc: object) -> Regmap:
     arrays: list[Array] = []
     for i, a in enumerate(top.get("arrays") or []):
         where = _label("arrays", i, a)
-        a = _keys(where, a, {"name", "offset", "access", "max_entries", "entries", "description"}, set())
+        a = _keys(where, a, {"name", "offset", "access", "max_entries", "entries", "description"}, {"force_units"})
         aname = _name(where, a["name"])
         offset = _int(f"{where}.offset", a["offset"], 0, space - WORD_BYTES)
         if offset % WORD_BYTES:
@@ -196,18 +199,25 @@ def parse(doc: object) -> Regmap:
         entries = a["entries"]
         if not isinstance(entries, str) or not re.match(r"^[A-Z0-9_*+ ]+$", entries):
             raise RegmapError(f"{where}.entries: {entries!r} must be an expression over parameters, e.g. N*N")
+        units = a.get("force_units")
+        if units is not None:
+            if not isinstance(units, list) or not units or not all(isinstance(u, int) and 0 <= u <= 3 for u in units):
+                raise RegmapError(f"{where}.force_units: must be a non-empty list of FORCE_UNIT values 0..3")
+            units = tuple(sorted(set(units)))
         arrays.append(Array(aname, offset, access, max_entries, entries.replace(" ", ""),
-                            _text(where, a["description"])))
+                            _text(where, a["description"]), units))
 
     names = [x.name for x in registers] + [x.name for x in arrays]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise RegmapError(f"regmap: duplicate name(s) {', '.join(dup)}")
-    spans = sorted([(r.offset, r.offset + WORD_BYTES, f"registers.{r.name}") for r in registers]
-                   + [(a.offset, a.end, f"arrays.{a.name}") for a in arrays])
-    for (lo0, hi0, n0), (lo1, _hi1, n1) in zip(spans, spans[1:]):
-        if lo1 < hi0:
-            raise RegmapError(f"{n1}: offset {lo1:#x} overlaps {n0} ({lo0:#x}..{hi0 - 1:#x})")
+    spans = sorted([(r.offset, r.offset + WORD_BYTES, f"registers.{r.name}", None) for r in registers]
+                   + [(a.offset, a.end, f"arrays.{a.name}", a.force_units) for a in arrays])
+    for i, (lo1, _hi1, n1, u1) in enumerate(spans):
+        for lo0, hi0, n0, u0 in spans[:i]:
+            shared = u0 is None or u1 is None or set(u0) & set(u1)
+            if lo1 < hi0 and shared:
+                raise RegmapError(f"{n1}: offset {lo1:#x} overlaps {n0} ({lo0:#x}..{hi0 - 1:#x})")
     return Regmap(name, version, data_width, addr_width, tuple(registers), tuple(arrays))
 
 

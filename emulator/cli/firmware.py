@@ -58,6 +58,9 @@ def run_command(program, config, demon, trace, as_json, seed, sets, bus_wait_sta
     rep = run_firmware(program, cfg, demon, trace=trace_path, quiet=as_json, bus_wait_states=bus_wait_states,
                        cpu_clock_ratio=cpu_clock_ratio)
     rep["config_path"] = str(path)
+    from demonloop.report import file_sha256, provenance
+
+    rep["provenance"] = {**provenance(cfg, simulator=demon), "config_file_sha256": file_sha256(path)}
     fw = rep["firmware"]
     if as_json:
         click.echo(json.dumps(rep, allow_nan=False))

@@ -15,6 +15,7 @@ import click
 
 from demonloop import __version__
 from demonloop.config import ConfigError
+from demonloop.config.errors import OutputError, one_line
 from demonloop.cosim.simulators import SIMULATORS
 
 
@@ -25,6 +26,36 @@ def _positive(name):
             raise click.BadParameter(f"must be >= 1, got {value}", param_hint=name)
         return value
     return cb
+
+
+def check_out_dir(out_dir: Path, option: str = "--out") -> Path:
+    """Refuse (ConfigError) an output folder that cannot be written, before any work: it must be
+    a folder or not exist yet, and its nearest existing ancestor must take a new file (tried with
+    a temporary file, removed at once). Nothing is created."""
+    import os
+    import tempfile
+
+    from demonloop.config.errors import short
+
+    where = short(str(out_dir), 200, quote=False)
+    try:
+        if out_dir.exists() and not out_dir.is_dir():
+            raise ConfigError(option, f"{where} exists and is not a folder")
+        probe = out_dir
+        while not probe.exists():
+            if probe.parent == probe:
+                break
+            probe = probe.parent
+        if not probe.is_dir():
+            raise ConfigError(option, f"{where}: {short(str(probe), 200, quote=False)} is not a folder")
+        fd, tmp = tempfile.mkstemp(dir=probe, prefix=".demonloop-probe-")
+        os.close(fd)
+        os.unlink(tmp)
+    except ConfigError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise ConfigError(option, f"cannot write in {where}: {getattr(exc, 'strerror', None) or type(exc).__name__}") from None
+    return out_dir
 
 
 def _load(config: str | None, seed: int | None = None, chains: int | None = None, sets: tuple[str, ...] = ()):
@@ -72,20 +103,32 @@ def cli():
 @click.option("--progress/--no-progress", default=None,
               help="A progress bar on stderr [default: when stderr is a terminal].")
 @click.option("--no-plot", is_flag=True, help="Skip the PNG plot.")
+@click.option("--strict", is_flag=True,
+              help="Exit 3 if check warns (before running, nothing written) or the measured clipping exceeds its threshold.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Override a config value by dotted key, e.g. --set adc.bits=10 (repeatable).")
-def run(config, demon, seed, chains, out, as_json, waves, rtl_file, reference, progress, no_plot, sets):
+@click.option("--calibration", "calibration_file", default=None, metavar="FILE",
+              help="Apply the demon coefficients of `demonloop calibrate` (made for this design and seed).")
+def run(config, demon, seed, chains, out, as_json, waves, rtl_file, reference, progress, no_plot, sets, strict,
+        calibration_file):
     """Run CONFIG (a YAML file, or a bundled config's name; default: the bundled SPU-style 8-cell
     linear solve) in closed loop and score it."""
     from demonloop import workloads
-    from demonloop.report import mismatch_text, summary, write_json
+    from demonloop.report import file_sha256, mismatch_text, provenance, summary, write_json
 
     path, cfg = _load(config, seed, chains, sets)
     if demon != "golden" and cfg.chains != 1 and chains is None:
         cfg = cfg.with_overrides({"chains": 1})
     w = workloads.of(cfg)
     w.compile(cfg)  # compile errors surface here, before anything is written
-    out_dir = Path(out) if out else Path("out") / cfg.name
+    calibration = None
+    if calibration_file is not None:
+        from demonloop.studies.calibration import load as load_calibration
+
+        if demon != "golden":
+            raise ConfigError("--calibration", "applies to the golden demon")
+        calibration = load_calibration(calibration_file, cfg)
+    out_dir = check_out_dir(Path(out) if out else Path("out") / cfg.name)
     plot_path = out_dir / "plot.png"
     if demon == "golden":
         for flag, value in (("--rtl", rtl_file), ("--reference", reference)):
@@ -101,13 +144,25 @@ def run(config, demon, seed, chains, out, as_json, waves, rtl_file, reference, p
         check_cosim_config(cfg)
         prepare_rtl(cfg, rtl)               # the ports and widths, before anything is built or written
 
+    # check's design rules, printed before the run and kept in the report
+    checked = _checked(w, cfg)
+    warnings = checked.get("warnings", [])
+    if warnings and not as_json:
+        from demonloop.workloads.langevin import warning_lines
+
+        click.echo("\n".join(ln.strip() for ln in warning_lines(warnings)), err=True)
+    if strict and warnings:
+        click.echo(f"strict: {len(warnings)} warning(s) from check; not running", err=True)
+        sys.exit(3)
+
     if demon == "golden":
         from demonloop.loop import run_golden
 
         bar = _progress(cfg.total_samples, f"{cfg.name} ({cfg.chains:,} chains)", quiet=as_json,
                         show=progress)
         try:
-            rep, est = run_golden(cfg, progress=(lambda k: bar.update(k - bar.n)) if bar else None)
+            rep, est = run_golden(cfg, progress=(lambda k: bar.update(k - bar.n)) if bar else None,
+                                  calibration=calibration)
         finally:
             if bar:
                 bar.close()
@@ -116,6 +171,11 @@ def run(config, demon, seed, chains, out, as_json, waves, rtl_file, reference, p
         rep = run_cosim(cfg, simulator=demon, waves=waves, out_dir=out_dir, quiet=as_json, plot=not no_plot,
                         rtl=rtl, reference=ref, progress=False if as_json else progress)
     rep["config_path"] = str(path)
+    rep["provenance"] = {**provenance(cfg, simulator=None if demon == "golden" else demon),
+                         "config_file_sha256": file_sha256(path)}
+    rep["warnings"] = warnings
+    if checked.get("predictions"):
+        rep["predictions"] = checked["predictions"]
     write_json(out_dir / "report.json", rep)
     files = [str(out_dir / "report.json")]
     if not no_plot:
@@ -131,13 +191,31 @@ def run(config, demon, seed, chains, out, as_json, waves, rtl_file, reference, p
         click.echo(summary(rep, files))
     if rep.get("bit_exact") is False:
         sys.exit(1)
+    if strict and (rep.get("range_check") or {}).get("exceeded"):
+        sys.exit(3)
+
+
+def _checked(w, cfg) -> dict:
+    """``check``'s report for a run: its design rules and predictions. A prediction that cannot
+    be formed (a numerical failure of the linearised loop on a config that validated) becomes a
+    warning rather than stopping the run; a config error still stops it (exit 2)."""
+    try:
+        return w.check(cfg)
+    except ConfigError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - reported, not hidden
+        from demonloop.workloads.langevin import warning
+
+        return {"warnings": [warning("check_failed", f"check could not predict this run: {type(exc).__name__}: "
+                                     f"{str(exc)[:200]}", None, "")]}
 
 
 @cli.command()
 @click.argument("config")
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as one JSON object.")
+@click.option("--strict", is_flag=True, help="Exit 3 if there is any warning.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a config value by dotted key.")
-def check(config, as_json, sets):
+def check(config, as_json, sets, strict):
     """Validate CONFIG (a file or a bundled name) and explain it: time constants, spread vs ADC
     range, quantization, loop stability."""
     from demonloop import workloads
@@ -146,6 +224,8 @@ def check(config, as_json, sets):
     w = workloads.of(cfg)
     rep = w.check(cfg)
     click.echo(json.dumps(rep, allow_nan=False) if as_json else w.check_text(rep))
+    if strict and rep.get("warnings"):
+        sys.exit(3)
 
 
 @cli.command()
@@ -165,11 +245,12 @@ def configs(paths):
 
 
 def _add_commands() -> None:
+    from demonloop.cli.calibrate import calibrate_command
     from demonloop.cli.firmware import firmware_command
     from demonloop.cli.regress import regress_command
     from demonloop.cli.studies import plot_command, sweep_command
 
-    for command in (sweep_command, plot_command, firmware_command, regress_command):
+    for command in (sweep_command, plot_command, firmware_command, regress_command, calibrate_command):
         cli.add_command(command)
 
 
@@ -204,6 +285,9 @@ def main(argv=None) -> None:
     except ConfigError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(2)
+    except OutputError as e:
+        click.echo(f"failed: {one_line(str(e))}", err=True)
+        sys.exit(1)
     except _failed_runs() as e:
         click.echo(f"failed: {e}", err=True)
         sys.exit(1)
@@ -211,11 +295,10 @@ def main(argv=None) -> None:
         click.echo("aborted", err=True)
         sys.exit(130)
     except click.exceptions.UsageError as e:
-        msg = e.format_message().replace("\n", " ")
-        click.echo(f"error: {msg}", err=True)
+        click.echo(f"error: {one_line(e.format_message())}", err=True)
         sys.exit(2)
     except click.exceptions.ClickException as e:
-        click.echo(f"error: {e.format_message()}", err=True)
+        click.echo(f"error: {one_line(e.format_message())}", err=True)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)

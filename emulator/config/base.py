@@ -10,18 +10,38 @@ from __future__ import annotations
 from typing import Annotated, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
 
-from demonloop.fixedpoint import QFormat
+from demonloop.fixedpoint import Overflow, QFormat, Rounding
 
 
 class Section(BaseModel):
-    """A config section: unknown keys are errors, defaults validated, instances frozen."""
+    """A config section: unknown keys are errors, defaults validated, instances frozen; strict
+    types (``true`` or ``"12"`` is not a number, ``1`` not a string) and finite floats."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, strict=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_numbers(cls, data):
+        # numpy scalars from Python callers (np.int64(10), np.float64(1e-9)) are plain numbers
+        if isinstance(data, dict):
+            return {k: _plain(v) for k, v in data.items()}
+        return data
+
+
+def _plain(v):
+    if isinstance(v, np.generic) and isinstance(v, (np.integer, np.floating, np.bool_)):
+        return v.item()
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    return v
 
 
 Scalar = Annotated[float, Field(allow_inf_nan=False)]
+#: A rounding / overflow mode, written by name in YAML (``RND_CONV``, ``SAT``).
+RoundingMode = Annotated[Rounding, Strict(False)]
+OverflowMode = Annotated[Overflow, Strict(False)]
 PerUnit = Union[Scalar, list[Scalar]]
 
 

@@ -11,6 +11,33 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 
+#: Longest error line (characters); longer ones are cut in the middle.
+MAX_LINE = 1000
+
+
+def short(x, limit: int = 60, quote: bool = True) -> str:
+    """``repr(x)`` (or ``str(x)`` with ``quote=False``) cut to about ``limit`` characters, on one
+    line: how a value from the user is echoed in an error."""
+    try:
+        text = repr(x) if quote else str(x)
+    except Exception:  # noqa: BLE001 - a value whose repr fails is still named
+        text = f"<{type(x).__name__}>"
+    text = text.replace("\n", " ").replace("\r", " ")
+    if len(text) > limit:
+        keep = max(8, limit - 20)
+        text = f"{text[:keep]}...({len(text) - keep} more characters)"
+    return text
+
+
+def one_line(text: str, limit: int = MAX_LINE) -> str:
+    """``text`` on one line of at most ``limit`` characters."""
+    text = " ".join(str(text).split())
+    if len(text) > limit:
+        half = limit // 2 - 10
+        text = f"{text[:half]} ... {text[-half:]}"
+    return text
+
+
 class ConfigError(Exception):
     """A config problem: ``field`` is the dotted path, ``reason`` says what is wrong."""
 
@@ -20,9 +47,17 @@ class ConfigError(Exception):
         self.source = source
         super().__init__(f"{field}: {reason}")
 
+    def __reduce__(self):
+        # picklable with its three parts (a sweep worker's error travels back to the user)
+        return (type(self), (self.field, self.reason, self.source))
+
     def __str__(self) -> str:
-        where = f"{self.source}: " if self.source else ""
-        return f"{where}{self.field}: {self.reason}"
+        where = f"{short(str(self.source), 200, quote=False)}: " if self.source else ""
+        return one_line(f"{where}{self.field}: {self.reason}")
+
+
+class OutputError(Exception):
+    """A result could not be written (disk full, folder removed during the run): exit 1."""
 
 
 class FieldError(ValueError):
@@ -74,7 +109,7 @@ def first_error(exc: ValidationError, tags: set[str] = frozenset(), choices: dic
         if etype == "union_tag_not_found":
             return ConfigError(field, f"is required (one of {', '.join(legal)})")
         got = (err.get("ctx") or {}).get("tag", err.get("input"))
-        return ConfigError(field, f"must be one of {', '.join(legal)}, got {got!r}")
+        return ConfigError(field, f"must be one of {', '.join(legal)}, got {short(got)}")
     if etype == "extra_forbidden":
         return ConfigError(loc, "unknown key")
     if etype == "missing":
@@ -84,5 +119,5 @@ def first_error(exc: ValidationError, tags: set[str] = frozenset(), choices: dic
         msg = msg[len("Value error, "):]
     got = err.get("input")
     if etype.endswith("_type") or etype.endswith("_parsing"):
-        msg = f"{msg} (got {type(got).__name__} {got!r})" if not isinstance(got, (dict, list)) else msg
+        msg = f"{msg} (got {type(got).__name__} {short(got)})" if not isinstance(got, (dict, list)) else msg
     return ConfigError(loc, msg[0].lower() + msg[1:] if msg else msg)

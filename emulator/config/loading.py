@@ -14,23 +14,26 @@ import copy
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
-from demonloop.config.errors import ConfigError, first_error
+from demonloop.config.errors import ConfigError, first_error, short
+from demonloop.config.ranges import check_ranges
+from demonloop.config.yaml_io import parse_yaml, read_config_text
 
 
 def set_dotted(data: dict, key: str, value: Any) -> None:
     """Set ``data[a][b][c] = value`` for ``key = "a.b.c"`` (a missing or null section becomes
     ``{}``); ConfigError if a part is not a section."""
     parts = key.split(".")
+    if len(parts) > 8 or not all(p.strip() for p in parts):
+        raise ConfigError(short(key, 80, quote=False), "is not a dotted config key")
     cur = data
     for p in parts[:-1]:
         if not isinstance(cur, dict) or p not in cur or not isinstance(cur[p], dict):
             if isinstance(cur, dict) and cur.get(p) is None:
                 cur[p] = {}
             else:
-                raise ConfigError(key, f"'{p}' is not a section of the config")
+                raise ConfigError(short(key, 80, quote=False), f"{short(p)} is not a section of the config")
         cur = cur[p]
     cur[parts[-1]] = value
 
@@ -41,11 +44,11 @@ def parse_sets(items) -> dict:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise ConfigError("--set", f"expected KEY=VALUE, got {item!r}")
-        try:
-            out[key.strip()] = yaml.safe_load(value)
-        except yaml.YAMLError:
-            raise ConfigError(f"--set {key.strip()}", f"value {value!r} is not valid YAML") from None
+            raise ConfigError("--set", f"expected KEY=VALUE, got {short(item)}")
+        where = f"--set {short(key.strip(), 80, quote=False)}"
+        if key.strip() in out:
+            raise ConfigError(where, "given more than once")
+        out[key.strip()] = parse_yaml(value, where)
     return out
 
 
@@ -62,6 +65,17 @@ def _schema_error(exc: ValidationError):
     return err
 
 
+def _empty_matrices(data: dict, source) -> None:
+    """``workload.A: {}`` (and the other matrix keys): refused here, as the matrix validator
+    does not expect an empty mapping."""
+    w = data.get("workload")
+    if isinstance(w, dict):
+        for key in ("A", "covariance", "precision"):
+            if w.get(key) == {}:
+                raise ConfigError(f"workload.{key}", "a matrix is a list of rows or {random_spd: {...}}, got {}",
+                                  source)
+
+
 def validate_config(data: Any, source: str | None = None, base_dir: Path | None = None):
     """Validate a parsed YAML document; raise :class:`ConfigError` on the first problem.
     ``base_dir`` is where relative paths (a score network) are read from."""
@@ -70,14 +84,19 @@ def validate_config(data: Any, source: str | None = None, base_dir: Path | None 
 
     if not isinstance(data, dict):
         raise ConfigError("(top level)", "a config must be a YAML mapping of sections", source)
+    _empty_matrices(data, source)
     try:
         cfg = Config.model_validate(data)
     except ValidationError as exc:
         e = _schema_error(exc)
         e.source = source
         raise e from None
+    except (IndexError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        # a validator that did not expect this shape of value: still one line, exit 2
+        raise ConfigError("(config)", f"a value has an unexpected shape ({type(exc).__name__})", source) from None
     cfg._base_dir = Path(base_dir) if base_dir is not None else None
     try:
+        check_ranges(cfg)
         w = workloads.of(cfg)
         if cfg.demon.kind not in w.demons:
             raise ConfigError("demon.kind", f"workload.kind {w.kind} runs on demon.kind {' or '.join(w.demons)}, "
@@ -97,20 +116,13 @@ def load_config(path: str | Path):
     """Read and validate a YAML config file."""
     path = Path(path)
     src = str(path)
+    text = read_config_text(path)
+    data = parse_yaml(text, "(yaml)", src)
     try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise ConfigError("CONFIG", f"no such file: {src}") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise ConfigError("CONFIG", f"cannot read {src}: {exc.__class__.__name__}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
-        problem = getattr(exc, "problem", None) or "malformed YAML"
-        raise ConfigError("(yaml)", f"{problem} at {where}", src) from None
-    return validate_config(data, source=src, base_dir=path.resolve().parent)
+        base_dir = path.resolve().parent
+    except (OSError, RuntimeError) as exc:
+        raise ConfigError("CONFIG", f"cannot resolve its folder ({type(exc).__name__})", src) from None
+    return validate_config(data, source=src, base_dir=base_dir)
 
 
 # ---- the checks every config gets ------------------------------------------------------------

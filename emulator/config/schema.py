@@ -12,6 +12,7 @@ a new kind brings its own section and nothing here changes.
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
@@ -51,11 +52,19 @@ class Noise(Section):
     (linear solve only; other workloads derive the level from the target distribution).
     ``effective_temperature_K``: inject the excess noise of a reference conductance at this
     temperature. ``null`` for both: the amplifiers are set by the compiler (``range_sigmas``).
+    ``enabled: false``: the amplifiers off, physical (Johnson) noise only. ``off: true`` says the
+    same from Python or ``--set array.noise.off=true``, but not in a YAML file, where a bare
+    ``off`` key is read as the boolean false: write ``enabled: false`` there.
     """
 
     rms_V: Optional[PositiveFloat] = None
     effective_temperature_K: Optional[PositiveFloat] = None
+    enabled: bool = True
     off: bool = False
+
+    @property
+    def amplifiers_off(self) -> bool:
+        return self.off or not self.enabled
 
     @model_validator(mode="after")
     def _one(self):
@@ -90,9 +99,14 @@ class Array(Section):
     noise: Noise = Noise()
     tolerance: Tolerance = Tolerance()
     rail_V: Optional[PositiveFloat] = None
+    #: RLC cells: a resistor of this value across every coupling capacitor (extra damping of the
+    #: coupled modes; its noise is raised to the cells' effective temperature too).
+    R_couple_ohm: Optional[PositiveFloat] = None
 
     @model_validator(mode="after")
     def _check(self):
+        if self.R_couple_ohm is not None and self.cell != "RLC":
+            raise FieldError("R_couple_ohm", "applies to RLC cells (RC couplings come from the workload's matrix)")
         for key in ("C_F", "R_ohm", "L_H"):
             v = getattr(self, key)
             if v is None:
@@ -137,7 +151,7 @@ def _tagged(registry, default: str, key: str):
 
     def pick(v) -> str:
         name = v.get(key, default) if isinstance(v, dict) else getattr(v, key, default)
-        return name if name in sections else default
+        return name if isinstance(name, str) and name in sections else default
 
     members = tuple(Annotated[s, Tag(name)] for name, s in sections.items())
     if len(members) == 1:
@@ -156,6 +170,9 @@ CHOICES = {"demon.kind": _demon.DEMONS.names(), "workload.kind": _workloads.WORK
            "adc.model": ADC_MODELS.names(), "dac.model": DAC_MODELS.names()}
 
 
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")
+
+
 class Config(Section):
     """A validated experiment config (see the module docstring). Derived values are read-only
     views; :meth:`with_overrides` makes a new validated config."""
@@ -165,7 +182,7 @@ class Config(Section):
     _spec: Any = PrivateAttr(default=None)
 
     name: str
-    description: str = ""
+    description: str = Field("", max_length=2000)
     seed: NonNegativeInt = 0
     chains: int = Field(1024, ge=1, le=1 << 20)
     clock: Clock = Clock()
@@ -176,6 +193,15 @@ class Config(Section):
     compiler: CompilerConfig = CompilerConfig()
     workload: WorkloadSection
     run: Run = Run()
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v: str) -> str:
+        # the name is a folder name under out/: no separators, no "..", nothing hidden
+        if not _NAME.fullmatch(v) or ".." in v:
+            raise ValueError("must be a plain name: letters, digits, '.', '_' or '-' (at most 64, "
+                             "not starting with '.' or '-', no '..')")
+        return v
 
     # ---- derived, read-only views -------------------------------------------------------
     @property

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
 
-import yaml
 from pydantic import Field, ValidationError
 
 from demonloop.config.base import Section
@@ -133,18 +132,15 @@ class RTLDesign:
 
 def load_rtl(path: str | os.PathLike) -> RTLDesign:
     """Read an RTL.yaml; ConfigError (``rtl.<key>``, the file as its source) on any problem."""
+    from demonloop.config.yaml_io import parse_yaml, read_config_text
+
     path = Path(path)
     src = str(path)
     try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError("--rtl", f"no such file: {src}") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise ConfigError("--rtl", f"cannot read {src}: {exc.__class__.__name__}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "somewhere"
-        raise ConfigError("rtl", f"{getattr(exc, 'problem', None) or 'malformed YAML'} at {where}", src) from None
+        text = read_config_text(path)
+    except ConfigError as exc:
+        raise ConfigError("--rtl", exc.reason) from None
+    data = parse_yaml(text, "rtl", src)           # the configs' strict, bounded YAML rules
     if not isinstance(data, dict):
         raise ConfigError("rtl", "an RTL.yaml is a mapping (sources, include_dirs, toplevel, parameters, ports)", src)
     try:

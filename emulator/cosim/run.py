@@ -91,6 +91,11 @@ MAX_CHAINS = 64
 
 def check_cosim_config(cfg: Config) -> None:
     """The co-simulation's own limits, as config errors (exit 2)."""
+    from demonloop import workloads
+
+    if getattr(workloads.of(cfg), "golden_only", False):
+        raise ConfigError("--demon", f"workload.kind {cfg.workload.kind} reprograms the demon from the host every "
+                          "step; the co-simulation loads it once: run it with the golden demon")
     if cfg.chains > MAX_CHAINS:
         raise ConfigError("chains", f"the RTL co-simulation runs chains one after another (as the hardware "
                           f"does): at most {MAX_CHAINS}, got {cfg.chains}")

@@ -154,6 +154,10 @@ class Simulator:
     def key(self) -> dict:
         return {}
 
+    def version(self) -> str | None:
+        """The installed simulator's version text (recorded in reports), None if unknown."""
+        return None
+
 
 class Icarus(Simulator):
     """Icarus Verilog 11+ (``iverilog`` / ``vvp`` on PATH; Debian package ``iverilog``)."""
@@ -166,6 +170,14 @@ class Icarus(Simulator):
                 "Icarus Verilog (iverilog, vvp) is not on PATH: install it with "
                 "`sudo apt-get install iverilog`, or run `tools/setup.sh`"
             )
+
+    def version(self) -> str | None:
+        try:
+            out = subprocess.run(["iverilog", "-V"], capture_output=True, text=True, timeout=30).stdout
+        except (OSError, subprocess.SubprocessError):
+            return None
+        first = out.splitlines()[0].strip() if out.strip() else ""
+        return first.removeprefix("Icarus Verilog version ").strip() or None
 
 
 class Verilator(Simulator):
@@ -236,6 +248,21 @@ class Verilator(Simulator):
 
     def key(self) -> dict:
         return {"opt": VERILATOR_OPT}
+
+    def version(self) -> str | None:
+        if verilator_root() is not None:
+            try:
+                return importlib.metadata.version("verilator")
+            except importlib.metadata.PackageNotFoundError:  # pragma: no cover
+                return None
+        exe = shutil.which("verilator")
+        if exe is None:
+            return None
+        try:
+            out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60).stdout
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return out.strip().removeprefix("Verilator ").split(" ")[0] or None
 
 
 #: Simulator back ends by name (``--demon``, ``--simulator``).

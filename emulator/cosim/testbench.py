@@ -309,6 +309,20 @@ class DemonTop:
                 await self.write_ok(regs.SCHED_EMB.entry_offset(k * E + e), to_u32(v))
         await self.write_ok(regs.SCHED_K_OFFSET, K)
 
+    async def load_poly_schedule(self, schedule_raw: np.ndarray, dwell: int) -> None:
+        """Write a polynomial unit's raw schedule table (K, 1 + 3n) (rows ``[g, a_0.., c_0.., h_0..]``,
+        as :class:`~demonloop.demon.polynomial.PolynomialDemon` takes it) to POLY_G, POLY_A,
+        POLY_C, POLY_H, then SCHED_K = K and POLY_DWELL = dwell."""
+        S = np.asarray(schedule_raw, dtype=np.int64)
+        n = self.spec.n
+        for k in range(S.shape[0]):
+            await self.write_ok(regs.POLY_G.entry_offset(k), to_u32(int(S[k, 0])))
+            for j, arr in enumerate((regs.POLY_A, regs.POLY_C, regs.POLY_H)):
+                for i, v in enumerate(S[k, 1 + j * n:1 + (j + 1) * n].tolist()):
+                    await self.write_ok(arr.entry_offset(k * n + i), to_u32(v))
+        await self.write_ok(regs.SCHED_K_OFFSET, S.shape[0])
+        await self.write_ok(regs.POLY_DWELL_OFFSET, int(dwell))
+
     async def step_reset(self, enable: bool) -> None:
         """Write CTRL with STEP_RESET set (and ENABLE as given): the schedule step returns to 0."""
         ctrl = regs.CTRL

@@ -5,6 +5,8 @@ and the register map.
   output-word packing;
 - :mod:`demonloop.demon.linear`: the linear unit ``f = b - A x`` (``demon.kind: linear``);
 - :mod:`demonloop.demon.mlp`: the time-conditioned score network (``demon.kind: mlp``);
+- :mod:`demonloop.demon.polynomial`: the polynomial (Ising) unit, bistable self forces, couplings
+  and biases on a schedule (``demon.kind: polynomial``);
 - :mod:`demonloop.demon.regs`: the register map (generated from ``rtl/regmap.yaml`` by
   ``tools/gen_regmap.py``; never edit it by hand).
 
@@ -13,16 +15,18 @@ import only :mod:`demonloop.fixedpoint`, :mod:`demonloop.config.base` and numpy 
 functions, what the co-simulation hands them).
 """
 
-from demonloop.demon import linear, mlp
+from demonloop.demon import linear, mlp, polynomial
 from demonloop.demon.base import DemonKind
 from demonloop.demon.linear import LinearDemon, LinearDemonSpec
 from demonloop.demon.mlp import MLPDemon, MLPFloat, MLPSpec, quantize_mlp, quantize_schedule
+from demonloop.demon.polynomial import PolynomialDemon, PolySpec, quantize_poly
 from demonloop.registry import Registry
 
 #: Demon kinds by ``demon.kind``.
 DEMONS: Registry[DemonKind] = Registry("demon kind")
 DEMONS.register(linear.KIND.kind, linear.KIND)
 DEMONS.register(mlp.KIND.kind, mlp.KIND)
+DEMONS.register(polynomial.KIND.kind, polynomial.KIND)
 
 
 def of(cfg) -> DemonKind:
@@ -47,4 +51,4 @@ def for_force_unit(code: int) -> DemonKind:
 
 
 __all__ = ["DEMONS", "DemonKind", "LinearDemon", "LinearDemonSpec", "MLPDemon", "MLPFloat", "MLPSpec",
-           "for_force_unit", "for_spec", "of", "quantize_mlp", "quantize_schedule"]
+           "PolySpec", "PolynomialDemon", "quantize_poly", "for_force_unit", "for_spec", "of", "quantize_mlp", "quantize_schedule"]

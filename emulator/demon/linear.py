@@ -34,7 +34,7 @@ from typing import Literal, Optional
 import numpy as np
 from pydantic import NonNegativeInt, PositiveInt
 
-from demonloop.config.base import QFormatConfig, Section
+from demonloop.config.base import OverflowMode, QFormatConfig, RoundingMode, Section
 from demonloop.demon.base import DemonKind
 from demonloop.fixedpoint import Overflow, QFormat, Rounding, count_overflow, narrow, overflow, shift_round
 
@@ -207,8 +207,8 @@ class LinearSection(Section):
     multipliers: Optional[PositiveInt] = None
     coef: QFormatConfig = QFormatConfig(int_bits=4, frac_bits=12)
     bias: QFormatConfig = QFormatConfig(int_bits=2, frac_bits=14)
-    rounding: Rounding = Rounding.RND_CONV
-    overflow: Overflow = Overflow.SAT
+    rounding: RoundingMode = Rounding.RND_CONV
+    overflow: OverflowMode = Overflow.SAT
     latency_cycles: Optional[NonNegativeInt] = None
 
 

@@ -84,7 +84,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, PositiveInt
 
-from demonloop.config.base import QFormatConfig, Section
+from demonloop.config.base import OverflowMode, QFormatConfig, RoundingMode, Section
 from demonloop.demon.base import DemonKind, pack, unpack
 from demonloop.fixedpoint import (
     Overflow, QFormat, Rounding, count_overflow, narrow, overflow, quantize, shift_round,
@@ -683,8 +683,8 @@ class MLPSection(Section):
     act: QFormatConfig = QFormatConfig(int_bits=3, frac_bits=10)
     scale: QFormatConfig = QFormatConfig(int_bits=4, frac_bits=12)
     ctrl_bits: int = Field(12, ge=4, le=16)
-    rounding: Rounding = Rounding.RND_CONV
-    overflow: Overflow = Overflow.SAT
+    rounding: RoundingMode = Rounding.RND_CONV
+    overflow: OverflowMode = Overflow.SAT
     latency_cycles: None = None
 
 

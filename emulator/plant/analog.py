@@ -82,6 +82,7 @@ class Network:
     T: float
     q_amp: np.ndarray
     L: np.ndarray | None = None
+    q_couple: np.ndarray | None = None   # (n, n) noise densities across coupling resistors [A^2 s]
 
     @property
     def n(self) -> int:
@@ -97,12 +98,17 @@ class Network:
 
     def noise_current_covariance(self) -> np.ndarray:
         """Covariance density of the noise currents into the nodes [A^2 s]:
-        ``2 k_B T G + diag(q_amp)``."""
-        return 2.0 * K_B * self.T * self.G + np.diag(self.q_amp)
+        ``2 k_B T G + diag(q_amp)``, plus, for an amplifier across a coupling resistor (density
+        ``q`` between nodes i and j), ``q`` on ``[i,i]`` and ``[j,j]`` and ``-q`` on ``[i,j]``."""
+        N = 2.0 * K_B * self.T * self.G + np.diag(self.q_amp)
+        if self.q_couple is not None:
+            N = N + coupled_matrix(np.zeros(self.n), self.q_couple)
+        return N
 
     def effective_temperature(self) -> np.ndarray:
-        """(n,) ``T + q_amp / (2 k_B G_jj)`` [K]."""
-        return self.T + self.q_amp / (2.0 * K_B * np.diag(self.G))
+        """(n,) ``T + (q_amp + sum_k q_couple[j,k]) / (2 k_B G_jj)`` [K]."""
+        q = self.q_amp if self.q_couple is None else self.q_amp + np.abs(self.q_couple).sum(axis=1)
+        return self.T + q / (2.0 * K_B * np.diag(self.G))
 
     def sde(self) -> "LinearSDE":
         """The network as ``ds = (-A s + B u) dt + dW``, ``dW dW^T = Qc dt``, ``s = [v]`` or ``[v, i]``."""

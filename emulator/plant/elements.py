@@ -31,6 +31,7 @@ class Elements:
     L: np.ndarray | None
     q_amp: np.ndarray
     T: float
+    q_couple: np.ndarray | None = None   # (n, n) densities of amplifiers across coupling resistors
 
     def network(self, rng: np.random.Generator | None = None, tol=None) -> Network:
         """The array instance: nominal values, or each element scaled by ``1 + tol * N(0, 1)``."""
@@ -58,10 +59,14 @@ class Elements:
                 g_couple[nz] = g_couple[nz] / r[nz]
         L = jitter(self.L, t and t.L)
         q = self.q_amp * np.square(jitter(np.ones_like(self.q_amp), t and t.noise_gain))
+        qc = self.q_couple
+        if qc is not None and rng is not None and t and t.noise_gain:
+            qc = qc * np.square(sym(np.ones_like(qc), t.noise_gain))
         return Network(
             C=coupled_matrix(C_self, C_couple),
             G=coupled_matrix(g_self, g_couple),
             T=self.T,
             q_amp=q,
             L=L,
+            q_couple=qc,
         )

@@ -111,6 +111,8 @@ class Plant:
         for a in (network.C, network.G, network.q_amp, network.L if network.L is not None else np.zeros(0),
                   np.array([network.T, f_clk_Hz, dac.settling_tau_s or 0.0]), dac.gain_A_per_code, dac.offset_A):
             h.update(np.ascontiguousarray(a, dtype=np.float64).tobytes())
+        if network.q_couple is not None:
+            h.update(b"q_couple" + np.ascontiguousarray(network.q_couple, dtype=np.float64).tobytes())
         if controls is not None:
             h.update(controls.g_ctrl_S.tobytes() + controls.q_max.tobytes() + bytes([controls.bits]))
         return h.digest()

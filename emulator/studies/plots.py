@@ -152,18 +152,32 @@ class Points:
         return None
 
     def series(self, over: str, cap: int = 8):
-        """(label, fixed values) for each combination of the swept keys other than ``over``."""
+        """(label, fixed values) for each combination of the swept keys other than ``over``, at
+        most ``cap`` of them (evenly spaced, first and last kept), and the total number."""
         others = [(k, v) for k, v in self.axes if k != over]
         combos = list(itertools.product(*[v for _, v in others])) or [()]
-        capped = len(combos) > cap
-        if capped:   # evenly spaced, first and last kept
-            combos = [combos[i] for i in np.unique(np.linspace(0, len(combos) - 1, cap).round().astype(int))]
+        total = len(combos)
+        if total > cap:
+            combos = [combos[i] for i in np.unique(np.linspace(0, total - 1, cap).round().astype(int))]
         out = []
         for combo in combos:
             fixed = dict(zip([k for k, _ in others], combo))
             label = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in fixed.items())
             out.append((label, fixed))
-        return out, capped
+        return out, total
+
+
+def _shown(series: list, total: int) -> str:
+    """The title note when only some series are drawn: which ones, not how many diverged."""
+    if len(series) >= total:
+        return ""
+    return f"\nseries shown: {len(series)} of {total} combinations of the other keys (evenly spaced, listed in the legend)"
+
+
+def _legend_outside(ax) -> None:
+    """The legend to the right of the axes, off the data."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, framealpha=0.9)
 
 
 def _positions(values):
@@ -196,7 +210,8 @@ def _save(fig, path: Path) -> Path:
     from demonloop.report import atomic_write
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
+    # a tight box: labels, outside legends and the colorbar are never clipped
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
     atomic_write(path, buf.getvalue())
     return path
@@ -260,13 +275,14 @@ def heatmap(P: Points, path: Path) -> Path | None:
         from matplotlib.patches import Patch
         ax.legend(handles=[Line2D([], [], color="k", ls="--", label="check: spectral radius ρ = 1"),
                            Patch(facecolor="0.85", edgecolor="C3", hatch="xx", label="measured: diverged")],
-                  fontsize=7, loc="upper left", framealpha=0.85)
+                  fontsize=7, loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=2, borderaxespad=0.0,
+                  framealpha=0.9)
         ax.set_xticks(range(len(xv)), [str(v) for v in xv], rotation=45 if len(xv) > 8 else 0, fontsize=8)
         ax.set_yticks(range(len(yv)), [str(v) for v in yv], fontsize=8)
         ax.set_xlabel(key_label(xk))
         ax.set_ylabel(key_label(yk))
         if fixed:
-            ax.set_title(", ".join(f"{k} = {v}" for k, v in fixed.items()), fontsize=9)
+            ax.set_title(", ".join(f"{k} = {v}" for k, v in fixed.items()), fontsize=9, pad=22)
     for ax in list(axs.flat)[len(facets):]:
         ax.axis("off")
     if im is not None:
@@ -283,7 +299,7 @@ def curves(P: Points, path: Path) -> Path | None:
     fig, axs = plt.subplots(1, n, figsize=(5.4 * n, 4.2), squeeze=False)
     for ax, (key, values) in zip(axs[0], P.axes[:n]):
         xs, categorical = _positions(values)
-        series, capped = P.series(key)
+        series, total = P.series(key)
         shown = []
         for si, (label, fixed) in enumerate(series):
             m, e, x_ok, x_bad = [], [], [], []
@@ -314,9 +330,9 @@ def curves(P: Points, path: Path) -> Path | None:
             _seconds_axis(ax, P.f_clk)
         ax.grid(True, which="both", alpha=0.3)
         title = "mean ± standard error over seeds; × on the axis: all runs diverged"
-        ax.set_title(title + (" (8 of the series)" if capped else ""), fontsize=8)
+        ax.set_title(title + _shown(series, total), fontsize=8)
         if any(lbl for lbl, _ in series):
-            ax.legend(fontsize=7, loc="best")
+            _legend_outside(ax)
     fig.suptitle(f"{P.spec['config']}: {metric_label(P.metric)} ({P.spec['seeds']} seeds per point)", fontsize=10)
     fig.tight_layout()
     return _save(fig, path)
@@ -338,7 +354,7 @@ def stability(P: Points, path: Path) -> Path | None:
     ax = axs[0][0]
     xk = P.latency_key or P.axes[0][0]
     use_latency = P.latency_key is not None
-    series, capped = P.series(xk)
+    series, total = P.series(xk)
     seen = set()
     for si, (label, fixed) in enumerate(series):
         pts = [p for p in P.points if all(p["values"].get(k) == v for k, v in fixed.items())]
@@ -365,9 +381,8 @@ def stability(P: Points, path: Path) -> Path | None:
     if use_latency:
         _seconds_axis(ax, P.f_clk)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7, loc="best")
-    ax.set_title("predicted (line) and measured (markers) stability" + (" (8 of the series)" if capped else ""),
-                 fontsize=9)
+    _legend_outside(ax)
+    ax.set_title("predicted (line) and measured (markers) stability" + _shown(series, total), fontsize=9)
     if two:
         ax = axs[0][1]
         yk = next(k for k, _ in P.axes if k != xk)
@@ -410,7 +425,7 @@ def stability(P: Points, path: Path) -> Path | None:
         ax.set_xlabel(key_label("loop_latency_cycles" if use_latency else xk))
         ax.set_ylabel(key_label(yk))
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
+        _legend_outside(ax)
         ax.set_title("stable/unstable boundary: measured vs predicted", fontsize=9)
     fig.suptitle(f"{P.spec['config']}: where the loop diverges ({P.spec['seeds']} seeds per point)", fontsize=10)
     fig.tight_layout()

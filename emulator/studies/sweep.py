@@ -22,7 +22,8 @@ So every result depends on the command only, never on which process or machine r
 and asking for more seeds keeps the first ones.
 
 Stability: a run whose loop diverges is stopped early and reported ``stable: false`` with
-``diverged_at_cycle``. The definition is in :class:`DivergenceMonitor`; its metrics are empty
+``diverged_at_cycle``, and ``diverged_kind``: ``unstable`` when the linearised loop is
+predicted unstable, ``range`` when it is predicted stable (DAC, ADC or rail saturation). The definition is in :class:`DivergenceMonitor`; its metrics are empty
 (``null`` in JSON, an empty CSV cell), never NaN, and the sweep carries on.
 
 Execution: in this process (``workers=1``), in a pool of local processes (``workers > 1``), or on
@@ -60,12 +61,13 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from demonloop.config import Config, ConfigError
+from demonloop.config.errors import one_line, short
 from demonloop.config.loading import set_dotted, validate_config
 
 # demonloop.report (and the compiler, engine and workloads behind it) are imported where used, so
 # that registering this command keeps `demonloop --help` and the spawned workers' start light.
 
-SPEC_VERSION = 1
+SPEC_VERSION = 2
 
 #: Divergence: a converter or supply limit on more than this fraction of its events in a window.
 DIVERGENCE_FRACTION = 0.10
@@ -79,6 +81,14 @@ DASK_CONNECT_TIMEOUT = "20s"
 
 #: Keys a sweep may not set (the seed comes from --seed / --seeds).
 _FORBIDDEN_KEYS = {"seed"}
+
+#: Most values of one axis, most runs (points x seeds) of a sweep, most seeds per point.
+MAX_AXIS_VALUES = 10_000
+MAX_RUNS = 100_000
+MAX_SEEDS = 1_000
+
+#: Keys every finished run's row has; a run file without them (cut short, edited) is redone.
+ROW_KEYS = ("run", "point", "replicate", "seed", "stable", "samples", "cycles", "codes_sha256", "wall_s")
 
 
 class SweepInterrupted(Exception):
@@ -123,15 +133,26 @@ def _number(text: str):
 
 
 def _scalar(text: str, key: str):
-    import yaml
+    from demonloop.config.yaml_io import parse_yaml
 
     num = _number(text)
     if num is not None:
         return num
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        raise ConfigError(f"--set {key}", f"value {text!r} is not valid YAML") from None
+    value = parse_yaml(text, f"--set {short(key, 80, quote=False)}")
+    _json_safe(value, key)
+    return value
+
+
+def _json_safe(value, key: str) -> None:
+    """Refuse a value that strict JSON cannot hold (inf, NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"--set {short(key, 80, quote=False)}", f"{value} is not a finite number")
+    if isinstance(value, dict):
+        for v in value.values():
+            _json_safe(v, key)
+    elif isinstance(value, list):
+        for v in value:
+            _json_safe(v, key)
 
 
 def _tidy(x: float) -> float:
@@ -142,24 +163,32 @@ def _tidy(x: float) -> float:
 def parse_range(text: str, key: str) -> list:
     """``START:STOP[:STEP]`` to its values, STOP included when it lies on the grid."""
     parts = text.split(":")
-    where = f"--set {key}"
+    where = f"--set {short(key, 80, quote=False)}"
     if len(parts) not in (2, 3):
-        raise ConfigError(where, f"a range is START:STOP or START:STOP:STEP, got {text!r}")
+        raise ConfigError(where, f"a range is START:STOP or START:STOP:STEP, got {short(text)}")
     nums = [_number(p) for p in parts]
     if any(v is None for v in nums):
-        raise ConfigError(where, f"a range needs numbers, got {text!r}")
+        raise ConfigError(where, f"a range needs finite numbers, got {short(text)}")
     start, stop = nums[0], nums[1]
     step = nums[2] if len(nums) == 3 else 1
     if step == 0:
-        raise ConfigError(where, f"the range step is 0 in {text!r}")
+        raise ConfigError(where, f"the range step is 0 in {short(text)}")
     if (stop - start) * step < 0:
-        raise ConfigError(where, f"the range {text!r} is empty (the step goes away from STOP)")
+        raise ConfigError(where, f"the range {short(text)} is empty (the step goes away from STOP)")
     if all(isinstance(v, int) for v in (start, stop, step)):
-        return list(range(start, stop + (1 if step > 0 else -1), step))
-    count = int(math.floor((stop - start) / step * (1.0 + 1e-12) + 1e-9)) + 1
-    if count > 1_000_000:
-        raise ConfigError(where, f"the range {text!r} has {count} values")
-    return [_tidy(start + i * step) for i in range(count)]
+        r = range(start, stop + (1 if step > 0 else -1), step)
+        if len(r) > MAX_AXIS_VALUES:
+            raise ConfigError(where, f"the range {short(text)} has {len(r)} values, more than {MAX_AXIS_VALUES}")
+        return list(r)
+    with np.errstate(all="ignore"):
+        ratio = (stop - start) / step
+    if not math.isfinite(ratio) or ratio > MAX_AXIS_VALUES:
+        raise ConfigError(where, f"the range {short(text)} has more than {MAX_AXIS_VALUES} values")
+    count = int(math.floor(ratio * (1.0 + 1e-12) + 1e-9)) + 1
+    values = [_tidy(start + i * step) for i in range(count)]
+    if not all(math.isfinite(v) for v in values):
+        raise ConfigError(where, f"the range {short(text)} leaves the finite numbers")
+    return values
 
 
 def parse_axis(item: str) -> Axis:
@@ -167,12 +196,15 @@ def parse_axis(item: str) -> Axis:
     key, sep, text = item.partition("=")
     key = key.strip()
     if not sep or not key:
-        raise ConfigError("--set", f"expected KEY=VALUES, got {item!r}")
+        raise ConfigError("--set", f"expected KEY=VALUES, got {short(item)}")
+    where = f"--set {short(key, 80, quote=False)}"
     if key in _FORBIDDEN_KEYS:
-        raise ConfigError(f"--set {key}", "the seed is not swept: use --seed (base seed) and --seeds (runs per point)")
+        raise ConfigError(where, "the seed is not swept: use --seed (base seed) and --seeds (runs per point)")
     text = text.strip()
     if text == "":
-        raise ConfigError(f"--set {key}", "no value given")
+        raise ConfigError(where, "no value given")
+    if text.count(",") >= MAX_AXIS_VALUES:
+        raise ConfigError(where, f"more than {MAX_AXIS_VALUES} values")
     if text[0] in "[{":
         values = [_scalar(text, key)]
     elif ":" in text and "," not in text and _number(text.split(":")[0]) is not None:
@@ -180,9 +212,9 @@ def parse_axis(item: str) -> Axis:
     else:
         values = [_scalar(t, key) for t in text.split(",")]
     if not values:
-        raise ConfigError(f"--set {key}", f"no values in {text!r}")
+        raise ConfigError(where, f"no values in {short(text)}")
     if len({json.dumps(v, sort_keys=True) for v in values}) != len(values):
-        raise ConfigError(f"--set {key}", f"repeated values in {text!r}")
+        raise ConfigError(where, f"repeated values in {short(text)}")
     return Axis(key, tuple(values))
 
 
@@ -191,7 +223,10 @@ def parse_axes(items: Iterable[str]) -> list[Axis]:
     keys = [a.key for a in axes]
     for k in keys:
         if keys.count(k) > 1:
-            raise ConfigError(f"--set {k}", "given more than once (list all its values in one --set)")
+            raise ConfigError(f"--set {short(k, 80, quote=False)}", "given more than once (list all its values in one --set)")
+    points = math.prod(len(a.values) for a in axes)
+    if points > MAX_RUNS:
+        raise ConfigError("--set", f"the grid has {points} points, more than {MAX_RUNS}")
     return axes
 
 
@@ -350,7 +385,8 @@ def _run_task(task: dict) -> dict:
     for key, value in task["values"].items():
         set_dotted(data, key, value)
     data["seed"] = task["seed"]
-    cfg = validate_config(data)
+    base_dir = task.get("base_dir")
+    cfg = validate_config(data, base_dir=Path(base_dir) if base_dir else None)
     w = workloads.of(cfg)
     program = w.compile(cfg)
     est = w.estimator(program, cfg.chains)
@@ -380,6 +416,10 @@ def _run_task(task: dict) -> dict:
         "f_clk_Hz": f_clk,
     })
     row.update(w.predictions(program))
+    # why it diverged: "unstable" where the linearised loop is predicted unstable, "range" where
+    # it is predicted stable (the converters or the rails saturated: a ranging problem)
+    pred = row.get("predicted_stable")
+    row["diverged_kind"] = None if not diverged or pred is None else ("range" if pred else "unstable")
     row["headline"] = w.headline
     if not diverged:
         # degenerate estimates (e.g. a coarse ADC on a narrow signal: zero spread) give NaN or
@@ -417,18 +457,26 @@ class Sweep:
     config_path: str | None = None
 
     def __post_init__(self):
-        if self.seeds < 1:
-            raise ConfigError("--seeds", f"must be >= 1, got {self.seeds}")
+        if not 1 <= self.seeds <= MAX_SEEDS:
+            raise ConfigError("--seeds", f"must be 1 .. {MAX_SEEDS}, got {self.seeds}")
+        points = math.prod(len(a.values) for a in self.axes)
+        if points * self.seeds > MAX_RUNS:
+            raise ConfigError("--seeds", f"{points} points x {self.seeds} seeds is more than {MAX_RUNS} runs")
         self.points = grid_points(self.axes)
         self.seed_table = run_seeds(self.base_seed, len(self.points), self.seeds)
         self.raw = self.cfg.raw()
 
     @property
     def spec(self) -> dict:
-        """What identifies the sweep (stored in ``sweep_spec.json``; a resume must match it)."""
+        """What identifies the sweep (stored in ``sweep_spec.json``; a resume must match it):
+        the config's SHA-256, the grid and seeds, and the versions of demonloop, Python, numpy and
+        scipy (runs recorded under other versions are not mixed with new ones)."""
+        from demonloop.report import versions
+
         canon = json.dumps(self.raw, sort_keys=True, separators=(",", ":"))
         return {
             "version": SPEC_VERSION,
+            "versions": versions(),
             "config": self.cfg.name,
             "config_sha256": hashlib.sha256(canon.encode()).hexdigest(),
             "axes": [{"key": a.key, "values": list(a.values)} for a in self.axes],
@@ -447,7 +495,8 @@ class Sweep:
         for i, values in enumerate(self.points):
             for j, seed in enumerate(self.seed_table[i]):
                 out.append({"run": run_id(i, j), "point": i, "replicate": j, "seed": seed,
-                            "values": values, "raw": self.raw})
+                            "values": values, "raw": self.raw,
+                            "base_dir": str(self.cfg.base_dir)})
         return out
 
     def validate(self) -> None:
@@ -465,7 +514,7 @@ class Sweep:
             cfg = self.cfg.with_overrides(values) if values else self.cfg
             workloads.of(cfg).compile(cfg)
         except ConfigError as e:
-            where = ", ".join(f"{k}={v}" for k, v in values.items())
+            where = ", ".join(f"{k}={short(v, 40, quote=False)}" for k, v in values.items())
             raise ConfigError(e.field, f"{e.reason} (at sweep point {where})", self.config_path) from None
 
     # ---- files ------------------------------------------------------------------------------
@@ -484,6 +533,16 @@ class Sweep:
                 old = json.loads(path.read_text())
             except (OSError, ValueError):
                 old = None
+            if not isinstance(old, dict):
+                old = None
+            if old is not None and old.get("versions") != spec["versions"] and all(
+                    old.get(k) == spec[k] for k in spec if k not in ("version", "versions")):
+                was = old.get("versions") if isinstance(old.get("versions"), dict) else {}
+                changed = ", ".join(f"{k} {was.get(k, '?')} -> {v}" for k, v in spec["versions"].items()
+                                    if was.get(k) != v) or "unrecorded"
+                raise ConfigError("--out", f"{self.out_dir} holds runs recorded under other versions ({changed}): "
+                                           "they would not be bit-identical to new runs; use another folder, "
+                                           "or delete it to start over")
             if old != spec:
                 diff = "unreadable" if old is None else ", ".join(
                     k for k in spec if old.get(k) != spec[k]) or "format"
@@ -505,6 +564,8 @@ class Sweep:
                 row = json.loads(path.read_text())
             except (OSError, ValueError):
                 continue
+            if not _complete(row, task):
+                continue                                    # cut short or edited: redone
             if row.get("seed") == task["seed"] and all(row.get(k) == v for k, v in task["values"].items()):
                 done[task["run"]] = row
         return done
@@ -538,6 +599,14 @@ class Sweep:
         return [csv_path, json_path]
 
 
+def _complete(row, task: dict) -> bool:
+    """A run file holds a finished run of ``task``: a mapping with every :data:`ROW_KEYS` key,
+    the task's run, point and replicate."""
+    return (isinstance(row, dict) and all(k in row for k in ROW_KEYS) and row["run"] == task["run"]
+            and row["point"] == task["point"] and row["replicate"] == task["replicate"]
+            and isinstance(row["stable"], bool))
+
+
 def _csv_cell(v) -> str:
     if v is None:
         return ""
@@ -551,17 +620,42 @@ def _csv_cell(v) -> str:
 # ---- executors ---------------------------------------------------------------------------------
 
 
+class RunFailed(Exception):
+    """A run raised an error (in any process): its run id and the error's message."""
+
+    def __init__(self, run: str, message: str):
+        self.run = run
+        self.message = message
+        super().__init__(f"run {run} failed: {message}")
+
+    def __reduce__(self):
+        return (type(self), (self.run, self.message))
+
+
+def run_task_checked(task: dict) -> dict:
+    """:func:`run_task`, an error turned into :class:`RunFailed` naming the run (picklable, so
+    its message reaches the user from any worker)."""
+    try:
+        return run_task(task)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # noqa: BLE001 - reported with its message, the sweep stops
+        text = str(exc) if isinstance(exc, ConfigError) else f"{type(exc).__name__}: {exc}"
+        raise RunFailed(task["run"], one_line(text, 600)) from None
+
+
 def _run_in_process(tasks, on_done) -> None:
     for task in tasks:
-        on_done(run_task(task))
+        on_done(run_task_checked(task))
 
 
 def _run_pool(tasks, workers: int, on_done) -> None:
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
-    ex = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context())
-    futures = {ex.submit(run_task, t): t for t in tasks}
+    ex = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(),
+                             initializer=_die_with_parent, initargs=(os.getpid(),))
+    futures = {ex.submit(run_task_checked, t): t for t in tasks}
     try:
         pending = set(futures)
         while pending:
@@ -593,6 +687,41 @@ def _mp_context():
         return mp.get_context("spawn")
     ctx.set_forkserver_preload(_PRELOAD)
     return ctx
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Worker initializer: end this worker as soon as the sweep's process (``parent_pid``) is
+    gone, however it ended (``kill -9`` included). A daemon thread waits on a pidfd of the parent
+    (Linux >= 5.3), else polls once a second."""
+    import threading
+
+    try:
+        fd = os.pidfd_open(parent_pid)
+    except (AttributeError, OSError):
+        fd = None
+        try:
+            os.kill(parent_pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except OSError:
+            pass
+
+    def watch():
+        import select
+
+        if fd is not None:
+            select.select([fd], [], [])
+            os._exit(1)
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except OSError:
+                pass
+
+    threading.Thread(target=watch, name="demonloop-parent-watch", daemon=True).start()
 
 
 def _stop_pool(ex) -> None:
@@ -633,7 +762,7 @@ def _run_dask(tasks, client, sweep_id: str, on_done) -> None:
         KilledWorker = RuntimeError
     futures = []
     try:
-        futures = [client.submit(run_task, t, key=f"demonloop-{sweep_id}-{t['run']}", pure=False)
+        futures = [client.submit(run_task_checked, t, key=f"demonloop-{sweep_id}-{t['run']}", pure=False)
                    for t in tasks]
         for fut in as_completed(futures):
             try:
@@ -707,7 +836,7 @@ def _run_sweep(sweep: Sweep, workers: int, client, progress: bool | None, on_res
             _run_pool(todo, min(workers, len(todo)), on_done)
     except KeyboardInterrupt as exc:
         raise SweepInterrupted("interrupted", len(done), total, sweep.out_dir) from exc
-    except _Broken as exc:
+    except (_Broken, RunFailed) as exc:
         raise SweepInterrupted(str(exc), len(done), total, sweep.out_dir) from None
     finally:
         if bar is not None:
@@ -720,6 +849,7 @@ def _run_sweep(sweep: Sweep, workers: int, client, progress: bool | None, on_res
         "ran": total - skipped,
         "skipped": skipped,
         "unstable": sum(1 for r in rows if not r["stable"]),
+        "diverged_range": sum(1 for r in rows if r.get("diverged_kind") == "range"),
         "wall_s": time.perf_counter() - t0,
         "files": [str(f) for f in files],
         "rows": rows,
@@ -758,7 +888,9 @@ def summary_text(sweep: Sweep, result: dict) -> str:
         f"  ran              {result['ran']} runs in {result['wall_s']:.3g} s"
         + (f" ({result['ran'] / result['wall_s'] * 60:.4g} runs/min)" if result["ran"] and result["wall_s"] > 0 else "")
         + (f"; {result['skipped']} already done (resumed)" if result["skipped"] else ""),
-        f"  unstable         {result['unstable']} of {result['runs']} runs diverged",
+        f"  unstable         {result['unstable']} of {result['runs']} runs diverged"
+        + (f" ({result['diverged_range']} of them predicted stable: range saturation)"
+           if result.get("diverged_range") else ""),
         f"  wrote            {', '.join(result['files'])}",
     ]
     return "\n".join(lines)

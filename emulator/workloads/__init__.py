@@ -19,13 +19,13 @@ and :mod:`demonloop.fixedpoint`; scikit-learn, emcee and matplotlib only inside 
 """
 
 from demonloop.registry import Registry
-from demonloop.workloads import diffusion, gaussian, inverse, linear_solve, logdet, posterior
+from demonloop.workloads import anneal, diffusion, gaussian, inverse, linear_solve, logdet, natural_gradient, posterior
 from demonloop.workloads.base import Workload
 
 #: Workload kinds by ``workload.kind``.
 WORKLOADS: Registry[Workload] = Registry("workload kind")
 for _w in (linear_solve.WORKLOAD, gaussian.WORKLOAD, inverse.WORKLOAD, logdet.WORKLOAD,
-           diffusion.WORKLOAD, posterior.WORKLOAD):
+           diffusion.WORKLOAD, posterior.WORKLOAD, natural_gradient.WORKLOAD, anneal.WORKLOAD):
     WORKLOADS.register(_w.kind, _w)
 
 

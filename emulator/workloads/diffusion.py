@@ -18,7 +18,15 @@ as a difference between two numbers with the same noise floor:
 - ``sw2``: sliced 2-Wasserstein distance to the held-out set, 256 seeded projections;
 - ``data``: the same metrics for fresh data (2-D) or training images (digits) of the same
   size against the held-out set: the floor a perfect sampler reaches;
-- ``hw_vs_float``: the MMD test of the hardware samples against the float64 samples directly.
+- ``hw_vs_float``: the MMD test of the hardware samples against the float64 samples directly;
+- ``precision`` / ``recall``: k-NN precision and recall against the held-out set (Kynkäänniemi
+  et al. 2019, k = 5; :func:`demonloop.workloads.metrics.precision_recall`), for the hardware, the
+  float64 sampler (``precision_float64``...) and fresh data (``precision_data``...: the floor);
+- ``mmd2_nn``: the MMD test at the data's nearest-neighbour bandwidth ``h_nn`` (the median
+  distance of a held-out point to its 5th nearest held-out neighbour), the data's own scale;
+- for digits, ``classes``: a logistic-regression classifier trained on the real training
+  images (their 16 PCA coefficients) labels every sample; the class histogram and the mean
+  confidence (highest class probability) of the hardware, float64 and held-out images.
 """
 
 from __future__ import annotations
@@ -31,13 +39,14 @@ from pydantic import Field, PositiveFloat
 
 from demonloop.config.errors import ConfigError
 from demonloop.workloads.datasets import Dataset, fresh2d
-from demonloop.workloads.metrics import median_bandwidth, mmd_test, sliced_wasserstein
+from demonloop.workloads.metrics import median_bandwidth, mmd_test, nn_bandwidth, precision_recall, sliced_wasserstein
 from demonloop.workloads.references import IDEAL_STEPS, reverse_sde_float
 from demonloop.workloads.score import Rows, ScoreSection, ScoreWorkload
 from demonloop.workloads.score_models import ScoreNet, reverse_schedule
 
 SW_PROJECTIONS = 256
 FINE = 4.0              # the fine MMD bandwidth is h / FINE
+KNN = 5                 # k of the k-NN precision/recall and of the nearest-neighbour bandwidth
 
 
 class DiffusionSection(ScoreSection):
@@ -142,7 +151,17 @@ class Diffusion(ScoreWorkload):
                 f"float64 sampler {m['mmd2_float64']:.2g}  [Gaussian kernel, bandwidth {m['bandwidth']:.3g}]",
                 f"                   sliced W2 {m['sw2']:.3g} (float64 {m['sw2_float64']:.3g}, excess {m['sw2_excess']:+.2g}); "
                 f"fine-scale MMD² {m['mmd2_fine']:.2g} (float64 {m['mmd2_fine_float64']:.2g})",
+                f"                   k-NN precision {m['precision']:.3f} ± {m['precision_se']:.3f}, recall {m['recall']:.3f} ± "
+                f"{m['recall_se']:.3f} (float64 {m['precision_float64']:.3f} / {m['recall_float64']:.3f}; fresh data "
+                f"{m['precision_data']:.3f} / {m['recall_data']:.3f})",
+                f"                   MMD² at the data's nearest-neighbour scale (h {m['bandwidth_nn']:.3g}) {m['mmd2_nn']:.2g} ± "
+                f"{m['mmd2_nn_null_sd']:.1g} (float64 {m['mmd2_nn_float64']:.2g}, fresh data {m['mmd2_nn_data']:.2g})",
             ]
+            if "classes" in m:
+                c = m["classes"]
+                lines.append(f"                   classifier confidence {c['hardware']['mean_confidence']:.3f} (float64 "
+                             f"{c['float64']['mean_confidence']:.3f}, real {c['held_out']['mean_confidence']:.3f}); "
+                             "classes " + " ".join(f"{v:.0%}" for v in c["hardware"]["histogram"]))
         lines.append(f"  samples          {m.get('samples', 0):,} (one per chain, {m.get('scored', 0):,} scored) after "
                      f"{rep['samples'] - 2:,} schedule steps")
         return lines
@@ -203,7 +222,14 @@ class DiffusionEstimator:
                "mmd2_float64": m["mmd2_float64"], "mmd2_fine": m["mmd2_fine"],
                "mmd2_fine_float64": m["mmd2_fine_float64"], "sw2": m["sw2"], "sw2_float64": m["sw2_float64"],
                "sw2_excess": m["sw2_excess"], "mmd2_fine_excess": m["mmd2_fine_excess"],
-               "bandwidth": m["bandwidth"], "kernel": m["kernel"], "detail": m}
+               "bandwidth": m["bandwidth"], "kernel": m["kernel"],
+               **{k: m[k] for k in ("precision", "precision_se", "precision_float64", "precision_data",
+                                    "recall", "recall_se", "recall_float64", "recall_data", "mmd2_nn",
+                                    "mmd2_nn_null_sd", "mmd2_nn_float64", "mmd2_nn_data")},
+               "bandwidth_nn": m["bandwidth_nn"], "detail": m}
+        if "classifier" in m:
+            out["classes"] = {"hardware": m["hardware"]["classes"], "float64": m["float64"]["classes"],
+                              "held_out": m["classifier"]["held_out"]}
         self._metrics = out
         return out
 
@@ -219,12 +245,50 @@ class DiffusionEstimator:
         return Path(path)
 
 
-def _sample_metrics(x: np.ndarray, held: np.ndarray, h: float, seed: int, n_perm: int) -> dict:
+def _sample_metrics(x: np.ndarray, held: np.ndarray, h: float, seed: int, n_perm: int,
+                    h_nn: float | None = None, classifier=None) -> dict:
     r = mmd_test(x, held, h, n_perm, np.random.default_rng(seed))
     rf = mmd_test(x, held, h / FINE, n_perm, np.random.default_rng(seed + 1))
-    return {"mmd2": r["mmd2"], "mmd2_null_sd": r["null_sd"], "mmd_p": r["p_value"],
-            "mmd2_fine": rf["mmd2"], "mmd2_fine_null_sd": rf["null_sd"], "mmd_fine_p": rf["p_value"],
-            "sw2": sliced_wasserstein(x, held, SW_PROJECTIONS, 2.0, seed=0), "n": int(len(x))}
+    out = {"mmd2": r["mmd2"], "mmd2_null_sd": r["null_sd"], "mmd_p": r["p_value"],
+           "mmd2_fine": rf["mmd2"], "mmd2_fine_null_sd": rf["null_sd"], "mmd_fine_p": rf["p_value"],
+           "sw2": sliced_wasserstein(x, held, SW_PROJECTIONS, 2.0, seed=0), "n": int(len(x)),
+           **precision_recall(x, held, KNN)}
+    if h_nn is not None:
+        rn = mmd_test(x, held, h_nn, n_perm, np.random.default_rng(seed + 3))
+        out.update(mmd2_nn=rn["mmd2"], mmd2_nn_null_sd=rn["null_sd"], mmd_nn_p=rn["p_value"])
+    if classifier is not None:
+        out["classes"] = classifier.describe(x)
+    return out
+
+
+class DigitsClassifier:
+    """Multinomial logistic regression on the 16 PCA coefficients of the real training digits
+    (the same seeded, stratified split as :func:`demonloop.workloads.datasets.digits`): labels a
+    set of samples, giving the class histogram and the mean confidence (highest probability)."""
+
+    def __init__(self, dataset: Dataset, seed: int = 0, held_out_fraction: float = 0.2):
+        from sklearn.datasets import load_digits
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import train_test_split
+
+        d = load_digits()
+        x = d.data.astype(np.float64)
+        tr, te, y_tr, y_te = train_test_split(x, d.target, test_size=held_out_fraction, random_state=seed,
+                                              stratify=d.target)
+        c_tr = (tr - dataset.pixel_mean) @ dataset.basis.T
+        if not np.allclose(c_tr, dataset.train):
+            raise RuntimeError("the classifier's split differs from the dataset's")
+        self.model = LogisticRegression(max_iter=5000, C=1.0).fit(c_tr, y_tr)
+        c_te = (te - dataset.pixel_mean) @ dataset.basis.T
+        self.held_out_accuracy = float((self.model.predict(c_te) == y_te).mean())
+
+    def describe(self, x: np.ndarray) -> dict:
+        prob = self.model.predict_proba(np.asarray(x, dtype=np.float64))
+        label = self.model.classes_[prob.argmax(axis=1)]
+        hist = np.bincount(label, minlength=10)[:10] / len(x)
+        conf = prob.max(axis=1)
+        return {"histogram": [float(v) for v in hist], "mean_confidence": float(conf.mean()),
+                "mean_confidence_se": float(conf.std(ddof=1) / np.sqrt(len(conf)))}
 
 
 def score_diffusion(samples: np.ndarray, net: ScoreNet, dataset: Dataset, *, hw_steps: int | None = None,
@@ -238,6 +302,8 @@ def score_diffusion(samples: np.ndarray, net: ScoreNet, dataset: Dataset, *, hw_
     x = np.asarray(samples, dtype=np.float64)
     held = dataset.held_out
     h = float(net.meta.get("mmd_bandwidth") or median_bandwidth(held))
+    h_nn = nn_bandwidth(held, KNN)
+    clf = DigitsClassifier(dataset) if dataset.name == "digits" else None
     ss_ref, ss_hw, ss_data = np.random.SeedSequence([seed, 7]).spawn(3)
     m = len(x)
     with threadpool_limits(1):
@@ -250,18 +316,25 @@ def score_diffusion(samples: np.ndarray, net: ScoreNet, dataset: Dataset, *, hw_
             floor = dataset.train[pick]
         out = {
             "kernel": "gaussian exp(-|x-y|^2 / (2 h^2)), data units",
-            "bandwidth": h, "bandwidth_fine": h / FINE, "sw_projections": SW_PROJECTIONS,
-            "n_held_out": int(len(held)),
-            "hardware": _sample_metrics(x, held, h, seed, n_perm),
-            "float64": {**_sample_metrics(reference, held, h, seed, n_perm), "steps": IDEAL_STEPS},
-            "data": _sample_metrics(floor, held, h, seed, n_perm),
+            "bandwidth": h, "bandwidth_fine": h / FINE, "bandwidth_nn": h_nn, "knn_k": KNN,
+            "sw_projections": SW_PROJECTIONS, "n_held_out": int(len(held)),
+            "hardware": _sample_metrics(x, held, h, seed, n_perm, h_nn, clf),
+            "float64": {**_sample_metrics(reference, held, h, seed, n_perm, h_nn, clf), "steps": IDEAL_STEPS},
+            "data": _sample_metrics(floor, held, h, seed, n_perm, h_nn, clf),
         }
+        if clf is not None:
+            out["classifier"] = {"model": "multinomial logistic regression on the 16 PCA coefficients",
+                                 "held_out_accuracy": clf.held_out_accuracy,
+                                 "held_out": clf.describe(held)}
         if hw_steps:
             ref_k = dataset.unnormalise(reverse_sde_float(net, m, np.random.default_rng(ss_hw), hw_steps))
             out["float64_hw_steps"] = {**_sample_metrics(ref_k, held, h, seed, n_perm), "steps": int(hw_steps)}
         r = mmd_test(x, reference, h / FINE, n_perm, np.random.default_rng(seed + 2))
         out["hw_vs_float"] = {"mmd2_fine": r["mmd2"], "mmd2_fine_null_sd": r["null_sd"], "mmd_fine_p": r["p_value"]}
-    hw, fl = out["hardware"], out["float64"]
+    hw, fl, da = out["hardware"], out["float64"], out["data"]
+    for key in ("precision", "recall", "mmd2_nn"):
+        out.update({key: hw[key], f"{key}_float64": fl[key], f"{key}_data": da[key]})
+    out.update(mmd2_nn_null_sd=hw["mmd2_nn_null_sd"], precision_se=hw["precision_se"], recall_se=hw["recall_se"])
     out.update(mmd2=hw["mmd2"], mmd2_fine=hw["mmd2_fine"], sw2=hw["sw2"],
                mmd2_float64=fl["mmd2"], mmd2_fine_float64=fl["mmd2_fine"], sw2_float64=fl["sw2"],
                sw2_excess=hw["sw2"] - fl["sw2"], mmd2_fine_excess=hw["mmd2_fine"] - fl["mmd2_fine"])

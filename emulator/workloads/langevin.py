@@ -61,6 +61,9 @@ from demonloop.workloads.base import Workload
 from demonloop.workloads.metrics import integrated_autocorr_time
 
 N_BATCH = 16
+#: Ratio of the largest to the smallest noise density the per-unit amplifiers realise (a density
+#: ratio of 4 is an amplitude ratio of 2): unequal capacitances up to this ratio are exact.
+AMPLIFIER_DENSITY_RANGE = 4.0
 
 # ----------------------------------------------------------------------------------------------
 # Config: matrices given as rows or drawn at random
@@ -167,6 +170,7 @@ class HardwareProgram:
     quantization: dict            # costs of quantization
     notes: list[str] = field(default_factory=list)
     controls: object = None       # demonloop.plant.Controls for a demon with analog control channels
+    amplifier_rel_error: float = 0.0   # predicted covariance error left by the amplifiers' density range
 
     def demon(self) -> LinearDemon:
         return LinearDemon(self.spec, self.A_raw, self.b_raw)
@@ -236,12 +240,14 @@ class LangevinWorkload(Workload):
         return 1.0 / (cfg.compiler.range_sigmas * np.sqrt(1.0 / lam_min))
 
     def noise_level(self, cfg, a: float, M: np.ndarray, S1: np.ndarray) -> float | None:
-        """The amplifier density ``q`` per unit (uniform) that makes the sampled covariance
+        """The amplifier density ``q`` per unit (times each unit's capacitance profile) that makes the sampled covariance
         ``a^2 M^-1``; None: one effective temperature (``array.noise.effective_temperature_K``).
         ``S1``: the x-covariance per unit ``q``."""
         noise = cfg.array.noise
         if noise.rms_V is not None or noise.effective_temperature_K is not None:
             raise ConfigError("array.noise", f"is set by the target distribution for workload.kind {self.kind}; remove it")
+        if noise.amplifiers_off:
+            return 0.0
         return a**2 * float(np.trace(np.linalg.inv(M))) / float(np.trace(S1))
 
     def quantization_answer(self, M, b_t, M_impl, bt_impl) -> dict:
@@ -366,12 +372,17 @@ class LangevinWorkload(Workload):
         if len(curve):
             k, e = curve[:, 0], np.abs(curve[:, 1])
             ax2.loglog(k, e, "o-", ms=3, label=f"{rep['headline']} (hardware)")
-            ref = e[-1] * np.sqrt(k[-1] / k)
-            ax2.loglog(k, ref, "k--", lw=0.8, label="∝ 1/√samples")
+            # the 1/sqrt(N) guide starts at the first point, so a biased estimate that levels off
+            # shows as leaving it (anchored at the last point it would look converged)
+            ref = e[0] * np.sqrt(k[0] / k)
+            ax2.loglog(k, ref, "k--", lw=0.8, label="∝ 1/√samples (from the first point)")
+            pr = rep.get("predictions")
+            if pr and pr.get("bias") is not None and pr["bias"] > 0:
+                ax2.axhline(pr["bias"], color="C3", lw=0.9, ls=":", label=f"check: predicted bias {pr['bias']:.2g}")
             ax2.set_xlabel("samples per chain")
             ax2.set_ylabel(rep["headline"])
             ax2.set_title("error against samples")
-            ax2.legend(fontsize=8)
+            ax2.legend(fontsize=7, loc="best")
             ax2.grid(True, which="both", alpha=0.3)
         fig.tight_layout()
         buf = io.BytesIO()
@@ -459,16 +470,33 @@ def compile_langevin(cfg, w: LangevinWorkload) -> HardwareProgram:
             f"b' reaches {np.abs(b_design).max():.3g}, beyond {spec.bias}",
         )
 
-    # ---- noise: q uniform so that cov is exactly a^2-proportional to M^-1 in the ideal limit --
+    # ---- noise: per-unit densities q_j = q c_j with c_j proportional to C_j, so that the
+    # covariance is exactly a^2-proportional to M^-1 in the ideal limit. With drift C^-1 G
+    # (G = gamma M symmetric) and noise density N, the stationary covariance S solves
+    # G S C + C S G = N (Lyapunov, multiplied by C on both sides); S = s G^-1 gives N = 2 s C:
+    # fluctuation-dissipation with each unit's own capacitance (a uniform density is exact only
+    # for equal C). The amplifiers reach densities over AMPLIFIER_DENSITY_RANGE; beyond it the
+    # profile is clipped and the error that leaves is predicted (Lyapunov) and noted.
     Cinv = np.diag(1.0 / C_self)
-    S1 = stationary_covariance(Cinv @ (gamma * M), Cinv @ Cinv) / FS**2  # x-covariance per unit q
+    shape = C_self / C_self.max()
+    shape_real = np.clip(shape, 1.0 / AMPLIFIER_DENSITY_RANGE, None)
+    S1 = stationary_covariance(Cinv @ (gamma * M), Cinv @ np.diag(shape_real) @ Cinv) / FS**2  # x-cov per unit q
+    amp_err = 0.0
+    if np.any(shape_real != shape):
+        S_t = np.linalg.inv(M)
+        q_fit = float(np.trace(S_t)) / float(np.trace(S1)) * a**2
+        amp_err = _rel(S1 * q_fit / a**2, S_t)
+        notes.append(
+            f"array.C_F spans a ratio {shape.max() / shape.min():.3g}, beyond the noise amplifiers' "
+            f"density range {AMPLIFIER_DENSITY_RANGE:g}: the covariance will be off by {amp_err:.3g} "
+            "(relative Frobenius, predicted); bring the capacitances within that ratio")
     q = w.noise_level(cfg, a, M, S1)
     G_nominal = coupled_matrix(g_self, g_couple)
     if q is None:
         Te = ar.noise.effective_temperature_K
         q_amp = 2.0 * K_B * max(Te - T, 0.0) * np.diag(G_nominal)
     else:
-        q_amp = np.full(n, q)
+        q_amp = q * shape_real
 
     elements = Elements(C_self=C_self, C_couple=None, g_self=g_self, g_couple=g_couple, L=None,
                         q_amp=q_amp, T=T)
@@ -496,6 +524,7 @@ def compile_langevin(cfg, w: LangevinWorkload) -> HardwareProgram:
         config=cfg, M=M, b_t=b_t, gamma=gamma, scale=a, elements=elements, adc=adc, dac=dac,
         spec=spec, A_raw=A_raw, b_raw=b_raw, A_design=A_design, b_design=b_design,
         implemented={"M": M_impl, "b_t": bt_impl}, quantization=quant, notes=notes,
+        amplifier_rel_error=amp_err,
     )
 
 
@@ -510,13 +539,24 @@ def _compile_rlc(cfg, w, M, b_t, a, adc, dac, spec, notes) -> HardwareProgram:
     np.fill_diagonal(C_couple, 0.0)
     C_self = np.clip(np.diag(Cm) - np.abs(C_couple).sum(axis=1), 0.0, None)
     g_self = 1.0 / ar.per_unit("R_ohm")
-    # v ~ N(0, k T_e C^-1) = N(0, k T_e / kappa M^-1) and x = v / FS  =>  T_e = a^2 kappa FS^2 / k
+    # resistive coupling: a resistor across every coupling capacitor (ordinary polarity: damping)
+    g_couple = None
+    if ar.R_couple_ohm is not None:
+        g_couple = np.where(C_couple != 0, 1.0 / ar.R_couple_ohm, 0.0)
+    # v ~ N(0, k T_e C^-1) = N(0, k T_e / kappa M^-1) and x = v / FS  =>  T_e = a^2 kappa FS^2 / k.
+    # Exact fluctuation-dissipation needs every resistor's noise at T_e (N = 2 k T_e G): an
+    # amplifier on each self resistor (density 2 k (T_e - T) g_self) and one across each coupling
+    # resistor (2 k (T_e - T) g_couple, a source between its two nodes).
     Te = a**2 * kappa * FS**2 / K_B
-    if Te < T:
+    if ar.noise.amplifiers_off:
+        Te = T
+        notes.append(f"array.noise is off: physical noise only, v ~ N(0, k_B T C^-1) at {T} K")
+    elif Te < T:
         notes.append(f"the target spread needs {Te:.3g} K, below the physical {T} K: the floor dominates")
     q_amp = 2.0 * K_B * max(Te - T, 0.0) * g_self
-    elements = Elements(C_self=C_self, C_couple=C_couple, g_self=g_self, g_couple=None,
-                        L=ar.per_unit("L_H"), q_amp=q_amp, T=T)
+    q_couple = None if g_couple is None else 2.0 * K_B * max(Te - T, 0.0) * g_couple
+    elements = Elements(C_self=C_self, C_couple=C_couple, g_self=g_self, g_couple=g_couple,
+                        L=ar.per_unit("L_H"), q_amp=q_amp, T=T, q_couple=q_couple)
     A_raw = np.zeros((n, n), dtype=np.int64)
     b_raw = np.zeros(n, dtype=np.int64)
     quant = {"coef_rel_error": 0.0, "bias_rel_error": 0.0, "matrix_rel_error": 0.0,
@@ -676,6 +716,196 @@ def _gauss_tail(z: np.ndarray) -> np.ndarray:
     return 0.5 * np.array([math.erfc(v / math.sqrt(2.0)) for v in np.atleast_1d(z)])
 
 
+#: Probability of clipping (per unit, ADC or DAC) above which ``check`` warns, and the fraction
+#: of clipped conversions or saturated codes above which ``run`` says the range was exceeded.
+CLIP_THRESHOLD = 1e-3
+#: Predicted headline bias above which (and above twice the run's standard error) ``check`` warns.
+LATENCY_BIAS_THRESHOLD = 0.03
+
+
+def warning(code: str, message: str, figure, key: str, advice: str = "", value=None) -> dict:
+    """One design-rule finding: a stable ``code``, the human ``message``, the ``figure`` it is
+    about, the config ``key`` to change, what to do (``advice``) and, where one is predicted to
+    work, the ``value`` to set it to (``--set key=value``)."""
+    return {"code": code, "message": message, "figure": figure, "key": key, "advice": advice, "value": value}
+
+
+def _dac_force_spread(cfg, program, mean: np.ndarray, cov: np.ndarray) -> dict:
+    """The DAC force ``f = b' - A' x`` (in DAC full scales) in the linearised loop's stationary
+    state: ``x = g v / FS + x0`` (the ADC's linearisation) plus its quantization noise
+    ``lsb**2 / 12``, so ``f ~ N(b' - A' E[x], A' Cov[x] A'^T)``; and the probability of each
+    unit's code sitting at either end of the DAC range (what the plant counts as saturated)."""
+    n = cfg.n
+    adc = program.adc
+    A = program.A_raw * program.spec.coef.lsb
+    b = program.b_raw * program.spec.bias.lsb
+    g = adc.linear_gain / adc.full_scale_V
+    mx = g * mean[:n] + adc.linear_offset_V / adc.full_scale_V
+    lsb_a = 2.0 ** (1 - cfg.adc.bits)
+    cx = g[:, None] * cov[:n, :n] * g[None, :] + np.eye(n) * lsb_a**2 / 12
+    fm = b - A @ mx
+    fs = np.sqrt(np.clip(np.diag(A @ cx @ A.T), 0.0, None))
+    lsb_d = 2.0 ** (1 - cfg.dac.bits)
+    # codes >= code_max (f >= 1 - lsb, rounded: from 1 - 1.5 lsb) or <= code_min (f <= -1 + lsb/2)
+    hi = (1.0 - 1.5 * lsb_d - fm) / np.maximum(fs, 1e-300)
+    lo = (1.0 - 0.5 * lsb_d + fm) / np.maximum(fs, 1e-300)
+    return {"mean": fm, "std": fs, "p_clip": _gauss_tail(hi) + _gauss_tail(lo)}
+
+
+def _mixing_samples(lin, cfg) -> float | None:
+    """The sampled closed loop's slowest time constant in sample periods, ``-q / ln rho(F)``
+    (``q`` sample periods per update), None if it does not decay."""
+    r = lin.spectral_radius
+    if not 0.0 < r < 1.0:
+        return None
+    return float(-(lin.update_period / cfg.adc.sample_period_cycles) / np.log(r))
+
+
+def predict_errors(cfg, w, program, lin, mean: np.ndarray, cov: np.ndarray) -> dict:
+    """What ``run`` should measure, from the linearised sampled loop: the headline error of its
+    stationary moments (latency, sampling, coefficient quantization and the ADC's ``lsb**2/12``
+    included), scored by the workload itself (the **bias**), and the statistical error of
+    ``chains x samples`` samples (the **standard error**: the exact variance of the time average
+    of ``x`` for the mean, of ``x_i x_j`` for the covariance, from the loop's autocovariances;
+    the covariance's as the root of the summed entry variances over the target's norm)."""
+    n = cfg.n
+    FS = cfg.adc.full_scale_V
+    lsb = 2.0 ** (1 - cfg.adc.bits)
+    mu_x = mean[:n] / FS
+    cov_x = cov[:n, :n] / FS**2 + np.eye(n) * lsb**2 / 12
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sc = w.score(program, mu_x, cov_x if w.needs_covariance else None)
+    bias = float(sc["headline"])
+    S = cfg.run.samples
+    tavg = lin.time_average_covariance(S)[:n, :n] / FS**2        # one chain's time average (state)
+    tau = float(np.mean(np.diag(tavg) * S / np.maximum(np.diag(cov[:n, :n]) / FS**2, 1e-300)))
+    tavg = tavg + np.eye(n) * lsb**2 / 12 / S                   # the ADC's white quantization noise
+    N_eff = cfg.chains * S / max(tau, 1.0)
+    a = program.scale
+    se = None
+    if not w.needs_covariance:
+        x_star = np.linalg.solve(program.M, program.b_t)
+        nrm = np.linalg.norm(x_star)
+        if nrm > 0:
+            se = float(np.sqrt(np.trace(tavg) / cfg.chains) / a / nrm)
+    elif w.headline in ("cov_rel_error", "rel_error"):
+        # sum of the entries' variances over the target's norm (both in x units)
+        V = lin.time_average_product_variance(S, white=np.full(lin.dim, (lsb * FS) ** 2 / 12))[:n, :n] / FS**4
+        se = float(np.sqrt(V.sum() / cfg.chains) / (a**2 * np.linalg.norm(np.linalg.inv(program.M))))
+    return {"headline": w.headline, "bias": bias, "standard_error": se,
+            "error_bound": bias + 3.0 * se if se is not None else None,
+            "tau_int_samples": tau, "effective_samples": N_eff}
+
+
+def _design_rules(cfg, w, program, out: dict, p_clip: np.ndarray, dac: dict) -> None:
+    """The warnings that need the stationary state: ADC clipping, DAC saturation, resolution,
+    and the predicted bias against the statistical error."""
+    warn = out["warnings"]
+    sp = out["spread"]
+    j = int(p_clip.argmax())
+    if p_clip[j] > CLIP_THRESHOLD:
+        warn.append(warning(
+            "adc_clipping", f"unit {j} clips {p_clip[j]:.2g} of its samples at the ADC (predicted)", float(p_clip[j]),
+            "compiler.range_sigmas", f"raise it from {cfg.compiler.range_sigmas:g} (or adc.full_scale_V)",
+            cfg.compiler.range_sigmas + 1.0))
+    pd = dac["p_clip"]
+    k = int(pd.argmax())
+    fixes: dict = {}                 # the advice so far, as overrides (the bias search applies them)
+    if pd[k] > CLIP_THRESHOLD:
+        need = float(np.max((np.abs(dac["mean"]) + cfg.compiler.range_sigmas * dac["std"])))
+        fs = cfg.dac.full_scale_A * need / (1.0 - 2.0 ** (1 - cfg.dac.bits))
+        fs = float(f"{fs * 1.05:.2g}")
+        fixes["dac.full_scale_A"] = fs
+        warn.append(warning(
+            "dac_saturation", f"unit {k}'s force code saturates the DAC on {pd[k]:.2g} of updates (predicted; "
+            f"the force's spread is {dac['std'][k]:.3g} of the DAC range at mean {dac['mean'][k]:+.3g})",
+            float(pd[k]), "dac.full_scale_A",
+            f"raise it from {cfg.dac.full_scale_A:.3g} to {fs:.3g} A "
+            f"({cfg.compiler.range_sigmas:g} standard deviations of every force inside the range)", fs))
+    if (np.array(sp["std_in_lsb"])).min() < 2.0:
+        warn.append(warning(
+            "adc_resolution", "the noise is under 2 ADC LSBs on some unit: quantization will bias the estimate",
+            float(np.min(sp["std_in_lsb"])), "adc.bits", "add bits"))
+    pr = out["predictions"]
+    se = pr["standard_error"]
+    if pr["bias"] > LATENCY_BIAS_THRESHOLD and (se is None or pr["bias"] > 2.0 * se):
+        # coefficients: with the advice so far, does A' leave integer bits unused? They are
+        # better spent as fraction bits (the coefficient quantization is part of the bias)
+        coef_fix = _coef_bits_advice(cfg, w, fixes)
+        if coef_fix is not None:
+            fixes["demon.coef"] = coef_fix
+            warn.append(warning(
+                "coef_precision", f"A' uses {coef_fix['int_bits']} of the {cfg.demon.coef.int_bits} integer bits of "
+                f"demon.coef{' with the ' + ', '.join(k for k in fixes if k != 'demon.coef') + ' advice' if len(fixes) > 1 else ''}: "
+                "the rest would cut the coefficient quantization", cfg.demon.coef.int_bits - coef_fix["int_bits"],
+                "demon.coef", f"set it to {{int_bits: {coef_fix['int_bits']}, frac_bits: {coef_fix['frac_bits']}}}",
+                coef_fix))
+        tau0 = cfg.compiler.time_constant_samples
+        advice, value = "raise it", None
+        # the first time constant (with the other advice applied) whose predicted bias is under
+        # the threshold, else the best one if it at least halves the bias
+        best = None
+        for f in (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0):
+            if f == 1.0 and not fixes:
+                continue
+            b = _bias_at(cfg, w, {**fixes, "compiler.time_constant_samples": tau0 * f})
+            if b is not None and (best is None or b < best[1]):
+                best = (f, b)
+            if b is not None and b < LATENCY_BIAS_THRESHOLD:
+                break
+        if best is not None and (best[1] < LATENCY_BIAS_THRESHOLD or best[1] < 0.5 * pr["bias"]):
+            f, b = best
+            with_fix = f" with the {', '.join(fixes)} advice" if fixes else ""
+            advice = (f"{'keep' if f == 1.0 else 'raise'} it{'' if f == 1.0 else f' from {tau0:g}'} to "
+                      f"{tau0 * f:g}{with_fix} (predicted {pr['headline']} bias {b:.3g})")
+            value = tau0 * f
+        warn.append(warning(
+            "latency_bias", f"the sampled loop's stationary law is off the target: predicted {pr['headline']} "
+            f"bias {pr['bias']:.3g}" + (f", above twice the run's standard error {se:.2g}" if se else "")
+            + " (latency, sampling and coefficient quantization)", pr["bias"], "compiler.time_constant_samples",
+            advice, value))
+
+
+def _coef_bits_advice(cfg, w, fixes: dict) -> dict | None:
+    """``{int_bits, frac_bits}`` for ``demon.coef`` (same word length) that just holds A' under
+    ``fixes``, if it frees at least one integer bit; else None."""
+    coef = getattr(cfg.demon, "coef", None)
+    if coef is None:
+        return None
+    try:
+        p2 = w.compile(cfg.with_overrides(fixes) if fixes else cfg)
+    except ConfigError:
+        return None
+    amax = float(np.abs(p2.A_design).max(initial=0.0))
+    if amax == 0.0:
+        return None
+    need = max(1, int(np.ceil(np.log2(amax * 1.05))) + 1)     # as the compiler counts them, 5% headroom
+    if need >= coef.int_bits:
+        return None
+    return {"int_bits": need, "frac_bits": coef.frac_bits + coef.int_bits - need}
+
+
+def _bias_at(cfg, w, over: dict) -> float | None:
+    """The predicted headline bias of ``cfg`` with ``over`` applied (None if it does not compile
+    or is unstable)."""
+    from demonloop import linearised
+
+    try:
+        c2 = cfg.with_overrides(over)
+        p2 = w.compile(c2)
+    except ConfigError:
+        return None
+    lin = linearised.from_program(p2)
+    if lin.spectral_radius >= 1.0:
+        return None
+    mean, cov = lin.stationary()
+    n, FS = c2.n, c2.adc.full_scale_V
+    lsb = 2.0 ** (1 - c2.adc.bits)
+    cov_x = cov[:n, :n] / FS**2 + np.eye(n) * lsb**2 / 12
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(w.score(p2, mean[:n] / FS, cov_x if w.needs_covariance else None)["headline"])
+
+
 def explain(cfg, w: LangevinWorkload) -> dict:
     """The check report (JSON-able): the compiled program, the drift's eigenvalues (time
     constants), the stationary mean and spread of every unit in the sampled closed loop (exact
@@ -757,27 +987,48 @@ def explain(cfg, w: LangevinWorkload) -> dict:
         hi = (1.0 - 0.5 * lsb - mu) / np.maximum(sd, 1e-300)
         lo = (1.0 + 0.5 * lsb + mu) / np.maximum(sd, 1e-300)
         p_clip = _gauss_tail(hi) + _gauss_tail(lo)
+        dac = _dac_force_spread(cfg, program, mean, cov)
         out["spread"] = {
             "mean_fraction_of_full_scale": mu.tolist(),
             "std_fraction_of_full_scale": sd.tolist(),
             "clip_probability": p_clip.tolist(),
             "std_in_lsb": (sd / lsb).tolist(),
+            "dac_force_mean": dac["mean"].tolist(),
+            "dac_force_std": dac["std"].tolist(),
+            "dac_clip_probability": dac["p_clip"].tolist(),
         }
-        if p_clip.max() > 1e-3:
-            warn.append(f"unit {int(p_clip.argmax())} clips {p_clip.max():.2g} of its samples at the ADC")
-        if (sd / lsb).min() < 2.0:
-            warn.append("the noise is under 2 ADC LSBs on some unit: quantization will bias the estimate")
+        out["predictions"] = predict_errors(cfg, w, program, lin, mean, cov)
+        _design_rules(cfg, w, program, out, p_clip, dac)
     else:
         out["spread"] = None
-        warn.append(f"the loop is unstable with {cfg.loop_latency_cycles} cycles of latency "
-                    f"(spectral radius {rho:.3f})")
-    slow = out["time_constants"]["closed_loop"]["slowest_tau_samples"]
-    if slow and cfg.run.burn_in_samples < 5 * slow:
-        warn.append(f"run.burn_in_samples = {cfg.run.burn_in_samples} is under 5 slowest time constants "
-                    f"({5 * slow:.0f} samples)")
+        out["predictions"] = None
+        warn.append(warning(
+            "unstable", f"the loop is unstable with {cfg.loop_latency_cycles} cycles of latency "
+            f"(spectral radius {rho:.3f})", rho, "compiler.time_constant_samples",
+            "raise it (a slower loop tolerates more latency) or cut the demon's latency"))
+    mix = _mixing_samples(lin, cfg)
+    out["mixing"] = {"slowest_tau_samples": mix, "burn_in_samples": cfg.run.burn_in_samples,
+                     "samples": cfg.run.samples}
+    if mix is not None and cfg.run.burn_in_samples < 5 * mix:
+        warn.append(warning(
+            "slow_mixing", f"run.burn_in_samples = {cfg.run.burn_in_samples} is under 5 slowest time constants "
+            f"({5 * mix:.0f} samples)", mix, "run.burn_in_samples", f"set it to at least {int(np.ceil(5 * mix))}"))
+    if mix is not None and cfg.run.samples < 50 * mix:
+        warn.append(warning(
+            "slow_mixing", f"run.samples = {cfg.run.samples} is under 50 slowest time constants "
+            f"({50 * mix:.0f} samples): few independent samples per chain", mix, "run.samples",
+            f"set it to at least {int(np.ceil(50 * mix))}"))
     if out["timing"]["dropped_fraction"] > 0:
-        warn.append(f"the demon's initiation interval ({cfg.demon_initiation_interval} cycles) exceeds the "
-                    f"sample period: {out['timing']['dropped_fraction']:.0%} of samples will be dropped")
+        warn.append(warning(
+            "dropped_samples", f"the demon's initiation interval ({cfg.demon_initiation_interval} cycles) exceeds "
+            f"the sample period: {out['timing']['dropped_fraction']:.0%} of samples will be dropped",
+            out["timing"]["dropped_fraction"], "adc.sample_period_cycles",
+            f"set it to at least {cfg.demon_initiation_interval}"))
+    if program.amplifier_rel_error > 0:
+        warn.append(warning(
+            "amplifier_range", "the capacitances span more than the noise amplifiers' density range "
+            f"{AMPLIFIER_DENSITY_RANGE:g}: predicted covariance error {program.amplifier_rel_error:.3g}",
+            program.amplifier_rel_error, "array.C_F", f"keep the largest within {AMPLIFIER_DENSITY_RANGE:g}x the smallest"))
     return jsonable(out)
 
 
@@ -818,10 +1069,37 @@ def explain_text(rep: dict) -> str:
              f"{t['demon_initiation_interval']}); demon updates every {t['update_period_cycles']} cycles")
     st = rep["stability"]
     ms = st["max_stable_latency_cycles"]
-    ms_txt = "any latency (no feedback matrix)" if ms is None else (
-        "no latency at all" if ms < 0 else f"latency up to {ms} cycles")
+    lat = rep["timing"]["loop_latency_cycles"]
+    if ms is None:
+        ms_txt = "any latency"
+    elif ms < lat and st["stable"]:
+        # stability need not be monotone in latency: a stiff loop can overshoot with none
+        ms_txt = ("this latency, though not with none (a stiff loop overshoots without it)" if ms < 0 else
+                  f"this latency, though not at every latency up to it (from {ms + 1} cycles)")
+    else:
+        ms_txt = "no latency at all" if ms < 0 else f"latency up to {ms} cycles"
     L.append(f"  stability       spectral radius {st['spectral_radius']:.4f} -> "
              f"{'stable' if st['stable'] else 'UNSTABLE'} (margin {st['margin']:.3g}); stable for {ms_txt}")
-    for w in rep["warnings"]:
-        L.append(f"  warning         {w}")
+    pr = rep.get("predictions")
+    if pr:
+        def g(v, fmt=".3g"):
+            return "n/a" if v is None else format(v, fmt)
+
+        se = f" ± {g(pr['standard_error'], '.2g')} (standard error)" if pr["standard_error"] is not None else ""
+        L.append(f"  predicted       {pr['headline']} bias {g(pr['bias'])}{se}; tau_int {g(pr['tau_int_samples'])} "
+                 f"samples, {g(pr['effective_samples'])} effective samples")
+    L.extend(warning_lines(rep["warnings"]))
     return "\n".join(L)
+
+
+def warning_lines(warnings: list) -> list[str]:
+    """One line per warning: ``warning [code] message -> key: advice``."""
+    out = []
+    for w in warnings:
+        if isinstance(w, str):
+            out.append(f"  warning         {w}")
+            continue
+        adv = f": {w['advice']}" if w.get("advice") else ""
+        key = f" -> {w['key']}{adv}" if w.get("key") else ""
+        out.append(f"  warning         [{w['code']}] {w['message']}{key}")
+    return out

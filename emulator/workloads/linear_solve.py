@@ -49,7 +49,7 @@ class LinearSolve(LangevinWorkload):
         spread that fills the rest of the range at ``range_sigmas``."""
         noise, cc = cfg.array.noise, cfg.compiler
         FS = cfg.adc.full_scale_V
-        if noise.off:
+        if noise.amplifiers_off:
             return 0.0
         if noise.rms_V is not None:
             return (noise.rms_V / FS) ** 2 / float(np.diag(S1).max())

@@ -31,8 +31,14 @@ class PosteriorSection(ScoreSection):
     sample period (``run`` sets the length as usual)."""
 
     kind: Literal["posterior"]
-    target: Optional[Literal["ring2d", "wells2d", "iris_logistic"]] = None
+    target: Optional[Literal["ring2d", "wells2d", "iris_logistic", "logistic", "linear"]] = None
     step: Optional[PositiveFloat] = None
+    #: the user's own data (``target: logistic | linear``; :mod:`demonloop.workloads.userdata`)
+    data: Optional[str] = None
+    features: Optional[list[str]] = None
+    label: Optional[str] = None
+    prior_sd: PositiveFloat = 2.5
+    noise_sd: Optional[PositiveFloat] = None
 
 
 class Posterior(ScoreWorkload):
@@ -43,10 +49,41 @@ class Posterior(ScoreWorkload):
     #: the one row's control cancels the leak exactly at h = -1/2, which the control format holds
     control_headroom = 0.5
 
+    def validate(self, cfg) -> None:
+        from demonloop.workloads.userdata import USER_TARGETS, network_stem
+
+        w = cfg.workload
+        if w.target in USER_TARGETS:
+            if w.data is None:
+                raise ConfigError("workload.data", f"is required for target {w.target}: a CSV or NPZ file of the data")
+            if w.network is not None:
+                raise ConfigError("workload.network", f"target {w.target} builds its network from workload.data: leave it out")
+            if w.target == "linear" and w.noise_sd is None:
+                raise ConfigError("workload.noise_sd", "is required for target linear: the known observation noise sd")
+            network_stem(cfg)                   # the data checked, the network built into the cache
+        else:
+            for key in ("data", "features", "label", "noise_sd"):
+                if getattr(w, key) is not None:
+                    raise ConfigError(f"workload.{key}", "applies only to target logistic or linear")
+        super().validate(cfg)
+
+    def builds_network(self, cfg) -> bool:
+        from demonloop.workloads.userdata import USER_TARGETS
+
+        return cfg.workload.target in USER_TARGETS
+
+    def network_path(self, cfg) -> Path:
+        from demonloop.workloads.userdata import USER_TARGETS, network_stem
+
+        if cfg.workload.target in USER_TARGETS:
+            return network_stem(cfg)
+        return super().network_path(cfg)
+
     def validate_kind(self, cfg, arch) -> None:
         w = cfg.workload
         if w.target is None:
-            raise ConfigError("workload.target", "is required for a posterior (wells2d, ring2d or iris_logistic)")
+            raise ConfigError("workload.target", "is required for a posterior (wells2d, ring2d, iris_logistic, "
+                                                 "or logistic/linear with workload.data)")
         if w.step is None:
             raise ConfigError("workload.step", "is required for a posterior: the Langevin time per sample period")
         if arch["output"] not in self.outputs:
@@ -65,6 +102,9 @@ class Posterior(ScoreWorkload):
     def probe_inputs(self, cfg, net, arrays, in_scale):
         """Draws from the posterior's reference."""
         rng = np.random.default_rng(0)
+        if "laplace_mean" in arrays:            # a data-built network: its Laplace approximation
+            draws = rng.multivariate_normal(arrays["laplace_mean"], arrays["laplace_cov"], size=400)
+            return np.clip(draws / in_scale, -0.99, 0.99)
         exact, _ = references(cfg.workload.target, arrays, net.meta, points=201, draws=400)
         # a quadrature reference comes with its seeded draws; a stored chain is resampled
         draws = exact.draws if exact.name == "grid" else exact.sample(400, rng)
@@ -91,12 +131,16 @@ class Posterior(ScoreWorkload):
         return lines
 
 
-def references(target: str, arrays: dict, meta: dict, points: int = 1001, draws: int = 20000):
+def references(target: str, arrays: dict, meta: dict, points: int = 1001, draws: int = 20000, cfg=None):
     """(the exact posterior's reference, the reference of the density the network implements or
-    None): a stored long chain (iris) or grid quadrature of the 2-D target."""
+    None): a stored long chain (iris), grid quadrature of the 2-D target, or for the user's data
+    (``cfg``) the cached NUTS chains or the closed form."""
     from demonloop.workloads.references import grid_reference, stored_reference
     from demonloop.workloads.targets import make_target
+    from demonloop.workloads.userdata import USER_TARGETS, user_references
 
+    if target in USER_TARGETS:
+        return user_references(cfg)
     if target == "iris_logistic":
         return stored_reference(arrays, "exact", meta), stored_reference(arrays, "hardtanh", meta)
     return grid_reference(make_target(target), points=points, draws=draws), None
@@ -149,7 +193,7 @@ class PosteriorEstimator:
         if self.seen < 2:
             return {"samples_per_chain": self.seen}
         p = self.program
-        ref, impl = references(p.config.workload.target, p.arrays, p.net.meta)
+        ref, impl = references(p.config.workload.target, p.arrays, p.net.meta, cfg=p.config)
         m = score_posterior(self._used(), ref, implemented=impl, seed=p.config.seed)
         self._refs = (ref, impl)
         out = {"samples_per_chain": self.seen, "thin": self.thin,
@@ -169,7 +213,8 @@ class PosteriorEstimator:
         m = self.metrics()
         if "detail" not in m:
             return None
-        plot_posterior(self._used(), self._refs[0], m["detail"], Path(path), title=title)
+        names = self.program.net.meta.get("data", {}).get("names")
+        plot_posterior(self._used(), self._refs[0], m["detail"], Path(path), names=names, title=title)
         return Path(path)
 
 

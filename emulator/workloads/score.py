@@ -48,7 +48,7 @@ from demonloop.plant.converters import ADC, DAC, build_adc, build_dac
 from demonloop.plant.elements import Elements
 from demonloop.plant.plant import Controls
 from demonloop.workloads.base import Workload, WorkloadSection
-from demonloop.workloads.score_models import ScoreNet, hardware_layers, load_score_net
+from demonloop.workloads.score_models import ScoreNet, check_network, hardware_layers, load_score_net
 
 CONTROL_HEADROOM = 0.9
 
@@ -129,18 +129,19 @@ class ScoreWorkload(Workload):
         return 1
 
     # ---- config ------------------------------------------------------------------------------
+    def builds_network(self, cfg) -> bool:
+        """True when the kind builds its network itself (``network_path`` then names it)."""
+        return False
+
     def validate(self, cfg) -> None:
         w = cfg.workload
-        if w.network is None:
+        if w.network is None and not self.builds_network(cfg):
             raise ConfigError("workload.network", "is required: the trained network's file (without .npz/.json)")
-        stem = self.network_path(cfg)
-        for ext in (".npz", ".json"):
-            if not stem.with_suffix(ext).is_file():
-                raise ConfigError("workload.network", f"no such file: {stem.with_suffix(ext)}")
         try:
-            arch = self.network_architecture(cfg)
-        except (ValueError, KeyError) as exc:
-            raise ConfigError("workload.network", f"unreadable network description: {exc}") from None
+            stem = self.network_path(cfg)
+            arch = check_network(stem)
+        except (ValueError, OSError) as exc:
+            raise ConfigError("workload.network", str(exc)) from None
         if int(arch["n"]) != cfg.n:
             raise ConfigError("array.n", f"is {cfg.n}, the network has {arch['n']} inputs")
         self.validate_kind(cfg, arch)
@@ -302,8 +303,12 @@ def explain_score(cfg, w: ScoreWorkload) -> dict:
     spread, warnings = w.check_spread(cfg, program)
     if spread is not None:
         out["spread"] = spread
-    out["warnings"].extend(warnings)
-    out["warnings"].extend(program.notes)
+    from demonloop.workloads.langevin import warning
+
+    # the data beyond the ADC range is the score workloads' clipping rule; compiler notes as they are
+    out["warnings"].extend(warning("adc_clipping", m, spread.get("data_beyond_full_scale") if spread else None,
+                                   "compiler.range_sigmas", "raise it") for m in warnings)
+    out["warnings"].extend(warning("compiler_note", m, None, "") for m in program.notes)
     return jsonable(out)
 
 
@@ -325,6 +330,7 @@ def explain_score_text(rep: dict) -> str:
         s = rep["spread"]
         L.append(f"  spread vs ADC   data reach {s['max_abs_data_fraction_of_full_scale']:.2f} of full scale; "
                  f"beyond it: data {s['data_beyond_full_scale']:.2g}, prior {s['prior_beyond_full_scale']:.2g}")
-    for w in rep["warnings"]:
-        L.append(f"  warning         {w}")
+    from demonloop.workloads.langevin import warning_lines
+
+    L.extend(warning_lines(rep["warnings"]))
     return "\n".join(L)

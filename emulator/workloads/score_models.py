@@ -212,6 +212,97 @@ def _json_default(o):
     raise TypeError(type(o))
 
 
+#: Largest network description / weights file read (bytes).
+MAX_NETWORK_BYTES = 64 << 20
+
+
+def _finite_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and bool(np.isfinite(x))
+
+
+def check_network(path: Path | str) -> dict:
+    """Validate the files of a network saved by :meth:`ScoreNet.save` against their schema and
+    return its architecture; ``ValueError`` with a one-line reason if they do not match it.
+
+    ``.json``: a mapping with ``architecture`` (``n`` >= 1, ``hidden`` 1..3 positive integers,
+    ``activation`` in :data:`ACTIVATIONS`, ``output`` a name, ``emb`` >= 0), ``schedule`` (null or
+    finite ``beta_min < beta_max``, ``0 < t_min < 1``), ``embedding`` (null or finite ``freqs``) and
+    ``meta`` (a mapping). ``.npz``: a plain (pickle-free) archive with ``W0, b0, ..., WL, bL`` of
+    finite floats shaped ``(hidden[0], n + emb)``, ..., ``(n, hidden[-1])``."""
+    import zipfile
+    import zlib
+
+    path = Path(path).with_suffix("")
+    js, nz = path.with_suffix(".json"), path.with_suffix(".npz")
+    for f in (js, nz):
+        if not f.is_file():
+            raise ValueError(f"no such file: {f}")
+        if f.stat().st_size > MAX_NETWORK_BYTES:
+            raise ValueError(f"{f.name} is larger than {MAX_NETWORK_BYTES} bytes")
+    try:
+        desc = json.loads(js.read_text())
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ValueError(f"{js.name} is not JSON ({type(exc).__name__})") from None
+    if not isinstance(desc, dict) or not isinstance(desc.get("architecture"), dict):
+        raise ValueError(f"{js.name}: expected a mapping with an 'architecture' mapping")
+    arch = desc["architecture"]
+    n, hidden, emb = arch.get("n"), arch.get("hidden"), arch.get("emb", 0)
+    if not (isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= 64):
+        raise ValueError(f"{js.name}: architecture.n must be an integer 1 .. 64")
+    if not (isinstance(hidden, list) and 1 <= len(hidden) <= 3
+            and all(isinstance(h, int) and not isinstance(h, bool) and 1 <= h <= 4096 for h in hidden)):
+        raise ValueError(f"{js.name}: architecture.hidden must be 1 to 3 positive integers")
+    if not (isinstance(emb, int) and not isinstance(emb, bool) and 0 <= emb <= 64):
+        raise ValueError(f"{js.name}: architecture.emb must be an integer 0 .. 64")
+    if arch.get("activation") not in ACTIVATIONS:
+        raise ValueError(f"{js.name}: architecture.activation must be one of {', '.join(ACTIVATIONS)}")
+    if not isinstance(arch.get("output"), str):
+        raise ValueError(f"{js.name}: architecture.output must be a name")
+    sched = desc.get("schedule")
+    if sched is not None:
+        keys = ("beta_min", "beta_max", "t_min")
+        if (not isinstance(sched, dict) or set(sched) - set(keys)
+                or not all(_finite_number(sched.get(k, 1.0)) for k in keys)):
+            raise ValueError(f"{js.name}: schedule must be null or finite beta_min, beta_max, t_min")
+        s = VPSchedule(**sched)
+        if not (0 < s.beta_min < s.beta_max <= 1e4 and 0 < s.t_min < 1):
+            raise ValueError(f"{js.name}: schedule needs 0 < beta_min < beta_max <= 1e4 and 0 < t_min < 1")
+    embd = desc.get("embedding")
+    if embd is not None:
+        freqs = embd.get("freqs") if isinstance(embd, dict) else None
+        if not (isinstance(freqs, list) and freqs and all(_finite_number(f) for f in freqs)
+                and embd.get("var", "t") in ("t", "logsnr")):
+            raise ValueError(f"{js.name}: embedding must be null or finite freqs with var t or logsnr")
+        if 2 * len(freqs) != emb:
+            raise ValueError(f"{js.name}: embedding has {2 * len(freqs)} features, architecture.emb is {emb}")
+        if embd.get("var", "t") == "logsnr" and sched is None:
+            raise ValueError(f"{js.name}: a logsnr embedding needs a schedule")
+    elif emb:
+        raise ValueError(f"{js.name}: architecture.emb is {emb} but there is no embedding")
+    if not isinstance(desc.get("meta", {}), dict):
+        raise ValueError(f"{js.name}: meta must be a mapping")
+    dims = [n + emb, *hidden, n]
+    try:
+        with np.load(nz, allow_pickle=False) as z:
+            for i in range(len(dims) - 1):
+                for name, shape in ((f"W{i}", (dims[i + 1], dims[i])), (f"b{i}", (dims[i + 1],))):
+                    if name not in z.files:
+                        raise ValueError(f"{nz.name}: array {name} is missing")
+                    a = z[name]
+                    if a.shape != shape or a.dtype.kind not in "fi":
+                        raise ValueError(f"{nz.name}: {name} must be numbers shaped {shape}, "
+                                         f"got {a.dtype.kind} {a.shape}")
+                    if not np.all(np.isfinite(a)):
+                        raise ValueError(f"{nz.name}: {name} has non-finite entries")
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError) as exc:
+        raise ValueError(f"{nz.name} is not a readable npz archive ({type(exc).__name__})") from None
+    except ValueError as exc:
+        if str(exc).startswith(nz.name):
+            raise
+        raise ValueError(f"{nz.name} is not a plain npz archive of arrays") from None
+    return arch
+
+
 def load_score_net(path: Path | str) -> tuple[ScoreNet, dict]:
     """A network saved by :meth:`ScoreNet.save` and the npz's other arrays."""
     path = Path(path).with_suffix("")

@@ -148,7 +148,7 @@ typedef struct demon_counters {
     uint32_t sat;            /* CNT_SAT: output values that overflowed their format */
 } demon_counters_t;
 
-/* Interrupt sources (IRQ_ENABLE / IRQ_STATUS bits; register map 1.3). */
+/* Interrupt sources (IRQ_ENABLE / IRQ_STATUS bits; register map 1.4). */
 #define DEMON_IRQ_CAP_LEVEL DEMON_IRQ_STATUS_CAP_LEVEL_MASK        /* FIFO at or above the threshold */
 #define DEMON_IRQ_CAP_OVERFLOW DEMON_IRQ_STATUS_CAP_OVERFLOW_MASK  /* FIFO overflow */
 #define DEMON_IRQ_IDLE DEMON_IRQ_STATUS_IDLE_MASK                  /* stopped and idle: run done */
@@ -157,7 +157,7 @@ typedef struct demon_counters {
 #define DEMON_IRQ_ALL (DEMON_IRQ_CAP_LEVEL | DEMON_IRQ_CAP_OVERFLOW | DEMON_IRQ_IDLE | DEMON_IRQ_COUNTERS \
                        | DEMON_IRQ_BUS_ERROR)
 /* The register-map minor version that has the interrupt registers. */
-#define DEMON_IRQ_MAP_MINOR 3u
+#define DEMON_IRQ_MAP_MINOR 4u
 
 /* demon_start flags. */
 #define DEMON_START_CLEAR_COUNTERS 0x1u   /* zero the counters in the same CTRL write */
@@ -337,7 +337,7 @@ demon_status_t demon_capture_discard(demon_dev_t *dev, uint32_t *seq);
 demon_status_t demon_capture_drain(demon_dev_t *dev, uint32_t *first_seq, int32_t *codes, uint32_t codes_len,
                                    uint32_t max_samples, uint32_t *count);
 
-/* ---- Interrupts (register map 1.3; an older instance: DEMON_E_UNSUPPORTED, no access) ---------
+/* ---- Interrupts (register map 1.4; an older instance: DEMON_E_UNSUPPORTED, no access) ---------
  * The demon's irq output is high while IRQ_STATUS & IRQ_ENABLE != 0. A status bit is set at every
  * clock its condition holds and cleared by demon_irq_clear (write 1 to clear), so a handler that
  * drains the FIFO below the threshold and then clears CAP_LEVEL lowers the line. */

@@ -163,6 +163,11 @@ def test_check_explains_every_bundled_config(config, capsys):
         assert rep["timing"]["demon_initiation_interval"] <= rep["timing"]["sample_period_cycles"]
         assert rep["quantization"]["score_rms_error"] < 0.05 * rep["quantization"]["score_rms"]
         assert "fixed point" in text and "timing" in text
+    elif rep["workload"] == "anneal":
+        # the polynomial demon: timing against the sample period, nothing clipped by the compiler
+        assert rep["timing"]["demon_initiation_interval"] <= rep["timing"]["sample_period_cycles"]
+        assert rep["quantization"]["clipped"] == 0 and rep["exact_optimum"]
+        assert "schedule" in text and "timing" in text
     else:
         assert rep["stability"]["stable"]
         assert rep["time_constants"]["open_loop"]["fastest_tau_s"] > 0

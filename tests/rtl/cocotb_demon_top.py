@@ -224,6 +224,8 @@ async def test_registers(dut):
         # the score network's registers: a linear instance reports no MLP (UNIT.FORCE_UNIT = 0)
         "UNIT": 0, "MLP_SHAPE": 0, "MLP_WIDTHS": 0, "MLP_FORMAT": 0, "SCHED_LEN": 0,
         "SCHED_K": regs.SCHED_K.reset, "STEP": 0,
+        # the polynomial unit's: POLY_DWELL is a plain register, POLY_FORMAT reads 0 here
+        "POLY_DWELL": regs.POLY_DWELL.reset, "POLY_FORMAT": 0,
         # interrupts: nothing enabled; stopped and idle from reset (IRQ_STATUS.IDLE)
         "IRQ_ENABLE": 0, "IRQ_STATUS": regs.IRQ_STATUS.field("IDLE").put(1), "IRQ_THRESHOLD": 1,
     }
@@ -232,8 +234,9 @@ async def test_registers(dut):
         value = await top.read_ok(r.offset)
         assert value == expected[r.name], f"{r.name} reads {value:#010x}, expected {expected[r.name]:#010x}"
 
-    # The MLP's arrays are not mapped in a linear instance.
-    for arr in (regs.MLP_W, regs.MLP_B, regs.SCHED_SCALE, regs.SCHED_DRIFT, regs.SCHED_NOISE, regs.SCHED_EMB):
+    # The MLP's and the polynomial unit's arrays are not mapped in a linear instance.
+    for arr in (regs.MLP_W, regs.MLP_B, regs.SCHED_SCALE, regs.SCHED_DRIFT, regs.SCHED_NOISE, regs.SCHED_EMB,
+                regs.POLY_A, regs.POLY_C, regs.POLY_H, regs.POLY_G):
         value, resp = await top.read(arr.entry_offset(0))
         assert resp == AxiResp.SLVERR and value == 0, f"read of {arr.name}[0] answered {resp!r}"
         assert await top.write(arr.entry_offset(0), 1) == AxiResp.SLVERR, f"write to {arr.name}[0] accepted"

@@ -43,7 +43,7 @@ LINT_SETS = {
                                BIAS_INT=3, BIAS_FRAC=10, ACT_INT=3, ACT_FRAC=9, SCALE_INT=3, SCALE_FRAC=9,
                                ACTIVATION=1, SCHED_LEN=12, ROUNDING=2, OVERFLOW=1),
     "mlp-spiral-p16": dict(FORCE_UNIT=1, N=2, EMB=4, LAYERS=2, HIDDEN1=64, HIDDEN2=64, MULTIPLIERS=16,
-                           SCHED_LEN=256, WEIGHT_INT=4, WEIGHT_FRAC=12, BIAS_INT=2, BIAS_FRAC=12, ACT_INT=5,
+                           SCHED_LEN=256, WEIGHT_INT=6, WEIGHT_FRAC=12, BIAS_INT=2, BIAS_FRAC=12, ACT_INT=6,
                            ACT_FRAC=11, SCALE_INT=2, SCALE_FRAC=14, CTRL_BITS=12, X_BITS=12, F_BITS=12,
                            ACTIVATION=1, ROUNDING=2),
     "mlp-n1-p1-noemb": dict(FORCE_UNIT=1, N=1, EMB=0, HIDDEN1=1, MULTIPLIERS=1, SCHED_LEN=1, CAP_DEPTH=2),
@@ -52,6 +52,15 @@ LINT_SETS = {
                        SCALE_INT=16, SCALE_FRAC=16),
     "mlp-deepest-p1": dict(FORCE_UNIT=1, N=2, EMB=0, LAYERS=3, HIDDEN1=128, HIDDEN2=60, HIDDEN3=2,
                            MULTIPLIERS=1, SCHED_LEN=512),
+    # the polynomial unit (FORCE_UNIT=2): defaults, the bundled anneal's shape, and range corners
+    "poly-defaults": dict(FORCE_UNIT=2),
+    "poly-maxcut16": dict(FORCE_UNIT=2, N=16, MULTIPLIERS=4, X_BITS=10, F_BITS=12, COEF_INT=2, COEF_FRAC=12,
+                          BIAS_INT=2, BIAS_FRAC=12, SCALE_INT=4, SCALE_FRAC=14, SCHED_LEN=16, ROUNDING=2),
+    "poly-n1": dict(FORCE_UNIT=2, N=1, MULTIPLIERS=1, SCHED_LEN=1, CAP_DEPTH=2, ROUNDING=1, OVERFLOW=1),
+    "poly-n64-widest": dict(FORCE_UNIT=2, N=64, MULTIPLIERS=8, X_BITS=20, F_BITS=24, COEF_INT=4, COEF_FRAC=16,
+                            BIAS_INT=4, BIAS_FRAC=16, SCALE_INT=16, SCALE_FRAC=16, SCHED_LEN=15),
+    "poly-narrowest": dict(FORCE_UNIT=2, N=3, MULTIPLIERS=3, X_BITS=2, F_BITS=2, COEF_INT=1, COEF_FRAC=1,
+                           BIAS_INT=1, BIAS_FRAC=1, SCALE_INT=1, SCALE_FRAC=1, SCHED_LEN=64),
     "mlp-narrowest-p128": dict(FORCE_UNIT=1, N=7, EMB=3, LAYERS=2, HIDDEN1=128, HIDDEN2=7, MULTIPLIERS=128,
                                X_BITS=2, F_BITS=2, CTRL_BITS=2, WEIGHT_INT=1, WEIGHT_FRAC=1, BIAS_INT=1,
                                BIAS_FRAC=1, ACT_INT=1, ACT_FRAC=1, SCALE_INT=1, SCALE_FRAC=1, SCHED_LEN=1),
@@ -76,7 +85,7 @@ def test_verilator_lint_wall_is_clean(name: str) -> None:
     assert r.returncode == 0 and "%Warning" not in out and "%Error" not in out, out
 
 
-@pytest.mark.parametrize("unit", [0, 1])
+@pytest.mark.parametrize("unit", [0, 1, 2])
 def test_verilator_lint_wall_testbench_is_clean(unit: int) -> None:
     r = _run([_verilator(), "--lint-only", "-Wall", "--timing", "--timescale", "1ns/1ps",
               f"-I{RTL}", "--top-module", sim.TB_TOPLEVEL, f"-GFORCE_UNIT={unit}", *RTL_SOURCES,
@@ -85,7 +94,7 @@ def test_verilator_lint_wall_testbench_is_clean(unit: int) -> None:
     assert r.returncode == 0 and "%Warning" not in out and "%Error" not in out, out
 
 
-@pytest.mark.parametrize("unit", [0, 1])
+@pytest.mark.parametrize("unit", [0, 1, 2])
 def test_icarus_accepts_verilog_2005(unit: int, tmp_path) -> None:
     sim.check_simulator("icarus")
     r = _run(["iverilog", "-g2005", "-Wall", f"-I{RTL}", "-s", "demon_top", f"-Pdemon_top.FORCE_UNIT={unit}",
@@ -109,7 +118,12 @@ ILLEGAL = [
     (dict(OVERFLOW=2), "OVERFLOW must be 0 (SAT) or 1 (WRAP), got 2"),
     (dict(CAP_DEPTH=24), "demon_top.u_capture: CAP_DEPTH must be a power of two in 2..256, got 24"),
     (dict(CAP_DEPTH=512), "demon_top.u_capture: CAP_DEPTH must be a power of two in 2..256, got 512"),
-    (dict(FORCE_UNIT=2), "demon_top: FORCE_UNIT must be 0 (linear) or 1 (MLP), got 2"),
+    (dict(FORCE_UNIT=3), "demon_top: FORCE_UNIT must be 0 (linear), 1 (MLP) or 2 (polynomial), got 3"),
+    # the polynomial unit (demon_poly's checks; the instance is demon_top.g_poly.u_poly)
+    (dict(FORCE_UNIT=2, X_BITS=21), "u_poly: X_BITS must be 2..20 for the polynomial unit, got 21"),
+    (dict(FORCE_UNIT=2, F_BITS=24, COEF_FRAC=0, X_BITS=10, BIAS_FRAC=0, SCALE_FRAC=0),
+     "u_poly: F_BITS - 1 = 23 must be <= SCALE_FRAC + LIN_BITS - 1 = 9"),
+    (dict(FORCE_UNIT=2, SCALE_INT=0), "u_poly: schedule format Q(0,8) needs SCALE_INT >= 1"),
     # the score network (demon_mlp's checks; the instance is demon_top.g_mlp.u_mlp)
     (dict(FORCE_UNIT=1, LAYERS=4), "u_mlp: LAYERS must be 1..3, got 4"),
     (dict(FORCE_UNIT=1, HIDDEN1=129), "u_mlp: hidden layers must have 1..128 units, got 129, 8, 8"),

@@ -146,7 +146,7 @@ def test_rows_carry_values_seeds_metrics_counters_and_divergence(reference, tmp_
     stable = [r for r in rows if r["demon.latency_cycles"] == 0]
     unstable = [r for r in rows if r["demon.latency_cycles"] == 300]
     for r in stable:
-        assert r["stable"] is True and r["diverged_at_cycle"] is None
+        assert r["stable"] is True and r["diverged_at_cycle"] is None and r["diverged_kind"] is None
         assert r["predicted_stable"] is True and r["predicted_spectral_radius"] < 1
         assert r["samples"] == 200 and r["cycles"] == 200 * 100
         assert isinstance(r["cov_rel_error"], float) and isinstance(r["kl"], float)
@@ -159,6 +159,7 @@ def test_rows_carry_values_seeds_metrics_counters_and_divergence(reference, tmp_
         assert r["samples"] < 200
         assert r["diverged_at_s"] == pytest.approx(K / 100e6)
         assert r["diverged_cause"] in ("adc_clip", "dac_saturation", "rail_clip")
+        assert r["diverged_kind"] == "unstable"
         assert "cov_rel_error" not in r
     # replicates differ (their own seeds), points differ
     assert len({r["codes_sha256"] for r in rows}) == len(rows)

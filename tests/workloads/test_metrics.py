@@ -9,15 +9,23 @@
 - sliced W2 between a sample and its copy shifted by ``mu`` is exactly
   ``sqrt(mean_l (theta_l . mu)^2)``, which tends to ``|mu| / sqrt(d)`` over many directions;
 - exact 1-D W1 between unequal samples agrees with ``scipy.stats.wasserstein_distance``;
-- batch-means standard errors of an iid stream are ``sd / sqrt(N)``.
+- batch-means standard errors of an iid stream are ``sd / sqrt(N)``;
+- k-NN precision/recall (Kynkäänniemi et al. 2019): 1 and 1 for a sample against itself, 0 and 0
+  for disjoint supports, invariant under a common translation and scaling, non-decreasing in k,
+  and on a dropped mode recall <= 1/2 exactly while precision equals that of a full-law sample
+  within the binomial standard errors (both are fractions over independent generated points
+  given the same data support);
+- the nearest-neighbour bandwidth of a regular grid of spacing d is 3 d (the 5th nearest
+  neighbours of an interior point are at d, d, 2d, 2d, 3d).
 """
 
 import numpy as np
 import pytest
 from scipy import stats
 
-from demonloop.workloads.metrics import (batch_moments, median_bandwidth, mmd2_unbiased, mmd_test, projections,
-                              sliced_wasserstein, wasserstein_1d)
+from demonloop.workloads.metrics import (batch_moments, median_bandwidth, mmd2_unbiased, mmd_test, nn_bandwidth,
+                                        precision_recall, projections, sliced_wasserstein, support_coverage,
+                                        wasserstein_1d)
 
 
 def test_mmd_same_law_is_unbiased_and_null_spread_matches():
@@ -107,3 +115,40 @@ def test_batch_moments_standard_error_of_an_iid_stream(chains):
     # 16 batches: the SE estimate has relative sd 1/sqrt(30) = 0.18; bounds are 2.5 sd
     assert np.all(np.abs(bm["mean_se"] * np.sqrt(N) / [1.0, 2.0, 0.5] - 1) < 0.45)
     assert np.all(np.abs(bm["mean"]) < 4 * bm["mean_se"])
+
+
+def test_knn_precision_recall_exact_cases():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((400, 3))
+    same = precision_recall(x, x)
+    assert same["precision"] == 1.0 and same["recall"] == 1.0
+    far = precision_recall(x + 1e3, x)
+    assert far["precision"] == 0.0 and far["recall"] == 0.0
+    y = rng.standard_normal((300, 3))
+    a, b = precision_recall(y, x), precision_recall(7.5 * y - 2.0, 7.5 * x - 2.0)
+    assert a["precision"] == pytest.approx(b["precision"], abs=1e-12)
+    assert a["recall"] == pytest.approx(b["recall"], abs=1e-12)
+    cov = [support_coverage(y, x, k) for k in (1, 2, 3, 5, 8, 13)]
+    assert all(c1 <= c2 for c1, c2 in zip(cov, cov[1:])), cov
+
+
+def test_knn_precision_recall_see_a_dropped_mode():
+    rng = np.random.default_rng(4)
+    n = 1000
+
+    def two_modes(m):
+        return np.concatenate([rng.standard_normal((m, 2)), rng.standard_normal((m, 2)) + [50.0, 0.0]])
+
+    data, fresh = two_modes(n), two_modes(n)
+    one_mode = rng.standard_normal((2 * n, 2))          # only the first mode, as many points
+    dropped, full = precision_recall(one_mode, data), precision_recall(fresh, data)
+    assert dropped["recall"] <= 0.5                      # the second mode's data cannot be covered
+    assert full["recall"] > 0.8
+    se = np.hypot(dropped["precision_se"], full["precision_se"])
+    assert abs(dropped["precision"] - full["precision"]) < 3.5 * se, (dropped, full)
+
+
+def test_nn_bandwidth_of_a_grid_is_three_spacings():
+    d = 0.37
+    grid = d * np.arange(501, dtype=float)[:, None]
+    assert nn_bandwidth(grid, k=5) == pytest.approx(3 * d, rel=1e-12)

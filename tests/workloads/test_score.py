@@ -64,3 +64,51 @@ def test_diffusion_hardware_samples_match_the_float_sampler():
     assert m["mmd2"] < 3.5 * m["mmd2_null_sd"], m
     # ... and not distinguishable from the float64 sampler's at the fine bandwidth
     assert det["hw_vs_float"]["mmd_fine_p"] > P_MIN, det["hw_vs_float"]
+    assert_hardware_costs_nothing_measurable(m)
+    # the network: its float64 samples stay on the arms (precision floor 0.97, issue 19) and cover
+    # the spiral as fresh data does (recall within 3 binomial standard errors)
+    fl, da = det["float64"], det["data"]
+    assert fl["precision"] >= 0.97, fl
+    assert abs(fl["recall"] - da["recall"]) < 3 * np.hypot(fl["recall_se"], da["recall_se"]), (fl, da)
+
+
+def assert_hardware_costs_nothing_measurable(m: dict) -> None:
+    """The hardware's k-NN precision and recall (against the held-out set) are within 3 standard
+    errors of the float64 sampler's: each is a fraction over independently generated points given
+    the same held-out support, so their difference has the binomial standard error
+    ``hypot(se_hw, se_float64)``. The hardware's cost shows here; the network's quality is the
+    float64 sampler against fresh data (test_network_quality_against_fresh_data)."""
+    det = m["detail"]
+    for key in ("precision", "recall"):
+        hw, fl = det["hardware"], det["float64"]
+        se = np.hypot(hw[f"{key}_se"], fl[f"{key}_se"])
+        assert abs(hw[key] - fl[key]) < 3 * se, (key, hw[key], fl[key], se)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["diffusion_mixture", "diffusion_digits"])
+def test_diffusion_precision_recall_hardware_against_float64(name):
+    rep, _ = run_golden(load_config(REPO / f"hw_configs/{name}.yaml"))
+    m = rep["metrics"]
+    assert m["scored"] >= 300
+    assert_hardware_costs_nothing_measurable(m)
+    if name == "diffusion_digits":
+        c = m["classes"]
+        # every class is generated: none below a third of its share (1/10) in the real data
+        assert min(c["hardware"]["histogram"]) > 1 / 30, c
+        se = np.hypot(c["hardware"]["mean_confidence_se"], c["float64"]["mean_confidence_se"])
+        assert abs(c["hardware"]["mean_confidence"] - c["float64"]["mean_confidence"]) < 3 * se, c
+    if name == "diffusion_mixture":
+        assert_network_matches_fresh_data(m)
+
+
+def assert_network_matches_fresh_data(m: dict) -> None:
+    """The network's float64 sampler is as precise and covers as much as fresh data of the same
+    size, within 3 binomial standard errors of the difference (the network's quality; the mixture
+    network meets it; the spiral network meets a precision floor of 0.97 instead, and the digits
+    network does not yet: see docs/score_workloads.md)."""
+    det = m["detail"]
+    for key in ("precision", "recall"):
+        fl, da = det["float64"], det["data"]
+        se = np.hypot(fl[f"{key}_se"], da[f"{key}_se"])
+        assert abs(fl[key] - da[key]) < 3 * se, (key, fl[key], da[key], se)

@@ -55,7 +55,7 @@
 module tb_demon_top #(
     // demon_top's parameters, with its comments and defaults (tests/rtl/test_lint.py keeps them
     // equal to rtl/demon_top.v's), then the testbench's own clock period.
-    // Force unit: 0 linear, 1 score network (MLP).
+    // Force unit: 0 linear, 1 score network (MLP), 2 polynomial (Ising).
     parameter integer FORCE_UNIT = 0,
     // Number of units (channels) n; 1..64.
     parameter integer N = 4,
