@@ -330,20 +330,30 @@ def emit_c(m: Regmap) -> str:
 
 def _c_struct_view(m: Regmap) -> list[str]:
     """The map as a C struct of volatile 32-bit words (gaps as reserved arrays), with a
-    compile-time check of every member's offset (C99: a negative array size fails the build)."""
+    compile-time check of every member's offset (C99: a negative array size fails the build).
+    Arrays that share addresses with an earlier one (another force unit's, mapped instead of it)
+    cannot be members of one struct: they are named in a comment, reached through their offsets."""
     p = m.prefix
     lo = p.lower()
     items = sorted([(r.offset, r.name, 1) for r in m.registers] + [(a.offset, a.name, a.max_entries) for a in m.arrays])
     out = [f"/* The register map as a struct: `volatile {lo}_regs_view_t *r = ({lo}_regs_view_t *)base;` then",
            f" * r->CTRL, r->COEF_A[i]. Each member sits at its offset above (checked below); gaps are",
-           f" * reserved words (unmapped: SLVERR). The driver itself uses the offsets. */",
-           f"typedef struct {lo}_regs_view {{"]
+           f" * reserved words (unmapped: SLVERR). The driver itself uses the offsets. */"]
+    members, shared = [], []
     at = 0
     for off, name, count in items:
+        if off < at:
+            shared.append((off, name))
+            continue
         if off > at:
-            out.append(f"    uint32_t reserved_{at:04X}[{(off - at) // WORD_BYTES}];")
-        out.append(f"    uint32_t {name}{f'[{count}]' if count > 1 else ''};   /* 0x{off:04X} */")
+            members.append(f"    uint32_t reserved_{at:04X}[{(off - at) // WORD_BYTES}];")
+        members.append(f"    uint32_t {name}{f'[{count}]' if count > 1 else ''};   /* 0x{off:04X} */")
         at = off + WORD_BYTES * count
+    if shared:
+        out.append("/* Not members (their addresses are another unit's array's): "
+                   + ", ".join(f"{n} at 0x{o:04X}" for o, n in shared) + ". */")
+    out.append(f"typedef struct {lo}_regs_view {{")
+    out += members
     end = 1 << m.addr_width
     if end > at:
         out.append(f"    uint32_t reserved_{at:04X}[{(end - at) // WORD_BYTES}];")
@@ -352,8 +362,10 @@ def _c_struct_view(m: Regmap) -> list[str]:
     out.append("#include <stddef.h>")
     out.append(f"#define {p}_VIEW_CHECK(member, offset) \\")
     out.append(f"    typedef char {lo}_view_check_##member[(offsetof({lo}_regs_view_t, member) == (offset)) ? 1 : -1]")
+    names = {n for _, n in shared}
     for off, name, _ in items:
-        out.append(f"{p}_VIEW_CHECK({name}, {p}_{name}_OFFSET);")
+        if name not in names:
+            out.append(f"{p}_VIEW_CHECK({name}, {p}_{name}_OFFSET);")
     out.append(f"typedef char {lo}_view_check_size[(sizeof({lo}_regs_view_t) == 0x{end:X}u) ? 1 : -1];")
     out.append("")
     return out

@@ -496,6 +496,7 @@
 /* The register map as a struct: `volatile demon_regs_view_t *r = (demon_regs_view_t *)base;` then
  * r->CTRL, r->COEF_A[i]. Each member sits at its offset above (checked below); gaps are
  * reserved words (unmapped: SLVERR). The driver itself uses the offsets. */
+/* Not members (their addresses are another unit's array's): POLY_A at 0x9000, POLY_C at 0xA000, POLY_H at 0xB000, POLY_G at 0xBF00. */
 typedef struct demon_regs_view {
     uint32_t ID;   /* 0x0000 */
     uint32_t VERSION;   /* 0x0004 */
@@ -543,13 +544,6 @@ typedef struct demon_regs_view {
     uint32_t SCHED_DRIFT[512];   /* 0x7400 */
     uint32_t reserved_7C00[256];
     uint32_t MLP_W[8192];   /* 0x8000 */
-    uint32_t POLY_A[960];   /* 0x9000 */
-    uint32_t reserved_9F00[64];
-    uint32_t POLY_C[960];   /* 0xA000 */
-    uint32_t reserved_AF00[64];
-    uint32_t POLY_H[960];   /* 0xB000 */
-    uint32_t POLY_G[64];   /* 0xBF00 */
-    uint32_t reserved_C000[4096];
 } demon_regs_view_t;
 
 #include <stddef.h>
@@ -591,10 +585,6 @@ DEMON_VIEW_CHECK(MLP_B, DEMON_MLP_B_OFFSET);
 DEMON_VIEW_CHECK(SCHED_SCALE, DEMON_SCHED_SCALE_OFFSET);
 DEMON_VIEW_CHECK(SCHED_DRIFT, DEMON_SCHED_DRIFT_OFFSET);
 DEMON_VIEW_CHECK(MLP_W, DEMON_MLP_W_OFFSET);
-DEMON_VIEW_CHECK(POLY_A, DEMON_POLY_A_OFFSET);
-DEMON_VIEW_CHECK(POLY_C, DEMON_POLY_C_OFFSET);
-DEMON_VIEW_CHECK(POLY_H, DEMON_POLY_H_OFFSET);
-DEMON_VIEW_CHECK(POLY_G, DEMON_POLY_G_OFFSET);
 typedef char demon_view_check_size[(sizeof(demon_regs_view_t) == 0x10000u) ? 1 : -1];
 
 #endif /* DEMON_REGS_H */
