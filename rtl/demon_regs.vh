@@ -116,6 +116,15 @@ localparam [31:0] DEMON_CNT_SAT_RESET = 32'h00000000;
 localparam [15:0] DEMON_SCRATCH_OFFSET = 16'h0040;
 localparam [31:0] DEMON_SCRATCH_RESET = 32'h00000000;
 
+// ACT_TABLE_FMT (ro): Build-time shape of the MLP's activation table (read-only parameters; 0 unless UNIT.ACTIVATION = 2): 2^BITS segments over the activation range, entries Q(ACT_INT, FRAC).
+localparam [15:0] DEMON_ACT_TABLE_FMT_OFFSET = 16'h0044;
+//   ACT_TABLE_FMT.BITS [3:0]: TABLE_BITS: log2 of the segments, 1..8 (ACT_TABLE holds 2^BITS + 1 entries)
+localparam integer DEMON_ACT_TABLE_FMT_BITS_LSB = 0;
+localparam integer DEMON_ACT_TABLE_FMT_BITS_WIDTH = 4;
+//   ACT_TABLE_FMT.FRAC [13:8]: TABLE_FRAC: fractional bits of the entries, ACT_FRAC..24-ACT_INT
+localparam integer DEMON_ACT_TABLE_FMT_FRAC_LSB = 8;
+localparam integer DEMON_ACT_TABLE_FMT_FRAC_WIDTH = 6;
+
 // CAP_STATUS (ro): Capture FIFO of accepted ADC input words (every input handshake stores all N channels and the sample's sequence number).
 localparam [15:0] DEMON_CAP_STATUS_OFFSET = 16'h0080;
 //   CAP_STATUS.LEVEL [8:0]: entries waiting to be read, 0..DEPTH
@@ -140,9 +149,9 @@ localparam [15:0] DEMON_UNIT_OFFSET = 16'h00A0;
 //   UNIT.FORCE_UNIT [1:0]: 0 linear f = b - A x, 1 score network (MLP)
 localparam integer DEMON_UNIT_FORCE_UNIT_LSB = 0;
 localparam integer DEMON_UNIT_FORCE_UNIT_WIDTH = 2;
-//   UNIT.ACTIVATION [4:4]: MLP hidden activation: 0 ReLU, 1 hard-tanh
+//   UNIT.ACTIVATION [5:4]: MLP hidden activation: 0 ReLU, 1 hard-tanh, 2 table (ACT_TABLE)
 localparam integer DEMON_UNIT_ACTIVATION_LSB = 4;
-localparam integer DEMON_UNIT_ACTIVATION_WIDTH = 1;
+localparam integer DEMON_UNIT_ACTIVATION_WIDTH = 2;
 //   UNIT.LAYERS [9:8]: MLP hidden layers, 1..3 (0 in a linear instance)
 localparam integer DEMON_UNIT_LAYERS_LSB = 8;
 localparam integer DEMON_UNIT_LAYERS_WIDTH = 2;
@@ -244,5 +253,10 @@ localparam integer DEMON_SCHED_DRIFT_STRIDE = 4;
 localparam [15:0] DEMON_MLP_W_OFFSET = 16'h8000;
 localparam integer DEMON_MLP_W_MAX_ENTRIES = 8192;
 localparam integer DEMON_MLP_W_STRIDE = 4;
+
+// ACT_TABLE[T_ENTRIES] (rw): The MLP's activation table (mapped only when UNIT.ACTIVATION = 2; T_ENTRIES = 2^TABLE_BITS + 1): entry i holds the function at the start of segment i, raw Q(ACT_INT, TABLE_FRAC); writes keep the low ACT_INT + TABLE_FRAC bits, reads return them sign-extended. Hidden units interpolate linearly between entries i and i+1 (emulator/demon/table.py states the arithmetic).
+localparam [15:0] DEMON_ACT_TABLE_OFFSET = 16'h0200;
+localparam integer DEMON_ACT_TABLE_MAX_ENTRIES = 257;
+localparam integer DEMON_ACT_TABLE_STRIDE = 4;
 
 // verilator lint_on UNUSEDPARAM

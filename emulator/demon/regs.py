@@ -218,6 +218,18 @@ SCRATCH = Register(
     fields=(),
 )
 
+ACT_TABLE_FMT = Register(
+    name='ACT_TABLE_FMT',
+    offset=0x0044,
+    access='ro',
+    reset=None,
+    description="Build-time shape of the MLP's activation table (read-only parameters; 0 unless UNIT.ACTIVATION = 2): 2^BITS segments over the activation range, entries Q(ACT_INT, FRAC).",
+    fields=(
+        Field('BITS', lsb=0, width=4, description='TABLE_BITS: log2 of the segments, 1..8 (ACT_TABLE holds 2^BITS + 1 entries)'),
+        Field('FRAC', lsb=8, width=6, description='TABLE_FRAC: fractional bits of the entries, ACT_FRAC..24-ACT_INT'),
+    ),
+)
+
 CAP_STATUS = Register(
     name='CAP_STATUS',
     offset=0x0080,
@@ -249,7 +261,7 @@ UNIT = Register(
     description="Which force unit the instance has, and the MLP's build-time shape (read-only parameters).",
     fields=(
         Field('FORCE_UNIT', lsb=0, width=2, description='0 linear f = b - A x, 1 score network (MLP)'),
-        Field('ACTIVATION', lsb=4, width=1, description='MLP hidden activation: 0 ReLU, 1 hard-tanh'),
+        Field('ACTIVATION', lsb=4, width=2, description='MLP hidden activation: 0 ReLU, 1 hard-tanh, 2 table (ACT_TABLE)'),
         Field('LAYERS', lsb=8, width=2, description='MLP hidden layers, 1..3 (0 in a linear instance)'),
         Field('EMB', lsb=16, width=5, description='time-embedding inputs E per schedule row, 0..16'),
     ),
@@ -403,8 +415,17 @@ MLP_W = Array(
     description="MLP weights, layer by layer (input layer first), each W_l (out_l, in_l) row-major: entry (weights of the earlier layers) + r*in_l + c holds W_l[r][c]; the input layer's inputs are the n ADC channels then the E embedding values. W_ENTRIES = sum of out_l*in_l. Raw Q(WEIGHT_INT, WEIGHT_FRAC); writes keep the low WEIGHT_W bits, reads return them sign-extended.",
 )
 
-REGISTERS: tuple[Register, ...] = (ID, VERSION, SHAPE, WIDTHS, FORMAT, TIMING, CTRL, STATUS, CNT_IN, CNT_OUT, CNT_DROP, CNT_SAT, SCRATCH, CAP_STATUS, CAP_SEQ, UNIT, MLP_SHAPE, MLP_WIDTHS, MLP_FORMAT, SCHED_LEN, SCHED_K, STEP,)
-ARRAYS: tuple[Array, ...] = (COEF_A, COEF_B, CAP_DATA, SCHED_NOISE, SCHED_EMB, MLP_B, SCHED_SCALE, SCHED_DRIFT, MLP_W,)
+ACT_TABLE = Array(
+    name='ACT_TABLE',
+    offset=0x0200,
+    access='rw',
+    max_entries=257,
+    entries='T_ENTRIES',
+    description="The MLP's activation table (mapped only when UNIT.ACTIVATION = 2; T_ENTRIES = 2^TABLE_BITS + 1): entry i holds the function at the start of segment i, raw Q(ACT_INT, TABLE_FRAC); writes keep the low ACT_INT + TABLE_FRAC bits, reads return them sign-extended. Hidden units interpolate linearly between entries i and i+1 (emulator/demon/table.py states the arithmetic).",
+)
+
+REGISTERS: tuple[Register, ...] = (ID, VERSION, SHAPE, WIDTHS, FORMAT, TIMING, CTRL, STATUS, CNT_IN, CNT_OUT, CNT_DROP, CNT_SAT, SCRATCH, ACT_TABLE_FMT, CAP_STATUS, CAP_SEQ, UNIT, MLP_SHAPE, MLP_WIDTHS, MLP_FORMAT, SCHED_LEN, SCHED_K, STEP,)
+ARRAYS: tuple[Array, ...] = (COEF_A, COEF_B, CAP_DATA, SCHED_NOISE, SCHED_EMB, MLP_B, SCHED_SCALE, SCHED_DRIFT, MLP_W, ACT_TABLE,)
 
 ID_OFFSET = 0x0000
 VERSION_OFFSET = 0x0004
@@ -419,6 +440,7 @@ CNT_OUT_OFFSET = 0x0034
 CNT_DROP_OFFSET = 0x0038
 CNT_SAT_OFFSET = 0x003C
 SCRATCH_OFFSET = 0x0040
+ACT_TABLE_FMT_OFFSET = 0x0044
 CAP_STATUS_OFFSET = 0x0080
 CAP_SEQ_OFFSET = 0x0084
 UNIT_OFFSET = 0x00A0
@@ -437,3 +459,4 @@ MLP_B_OFFSET = 0x6400
 SCHED_SCALE_OFFSET = 0x6C00
 SCHED_DRIFT_OFFSET = 0x7400
 MLP_W_OFFSET = 0x8000
+ACT_TABLE_OFFSET = 0x0200

@@ -174,6 +174,21 @@
 #define DEMON_SCRATCH_OFFSET 0x0040u
 #define DEMON_SCRATCH_RESET 0x00000000u
 
+/* ACT_TABLE_FMT (ro): Build-time shape of the MLP's activation table (read-only parameters; 0 unless UNIT.ACTIVATION = 2): 2^BITS segments over the activation range, entries Q(ACT_INT, FRAC). */
+#define DEMON_ACT_TABLE_FMT_OFFSET 0x0044u
+/*   ACT_TABLE_FMT.BITS [3:0]: TABLE_BITS: log2 of the segments, 1..8 (ACT_TABLE holds 2^BITS + 1 entries) */
+#define DEMON_ACT_TABLE_FMT_BITS_SHIFT 0u
+#define DEMON_ACT_TABLE_FMT_BITS_WIDTH 4u
+#define DEMON_ACT_TABLE_FMT_BITS_MASK 0x0000000Fu
+#define DEMON_ACT_TABLE_FMT_BITS_GET(reg) ((((uint32_t)(reg)) & DEMON_ACT_TABLE_FMT_BITS_MASK) >> DEMON_ACT_TABLE_FMT_BITS_SHIFT)
+#define DEMON_ACT_TABLE_FMT_BITS_SET(val) ((((uint32_t)(val)) << DEMON_ACT_TABLE_FMT_BITS_SHIFT) & DEMON_ACT_TABLE_FMT_BITS_MASK)
+/*   ACT_TABLE_FMT.FRAC [13:8]: TABLE_FRAC: fractional bits of the entries, ACT_FRAC..24-ACT_INT */
+#define DEMON_ACT_TABLE_FMT_FRAC_SHIFT 8u
+#define DEMON_ACT_TABLE_FMT_FRAC_WIDTH 6u
+#define DEMON_ACT_TABLE_FMT_FRAC_MASK 0x00003F00u
+#define DEMON_ACT_TABLE_FMT_FRAC_GET(reg) ((((uint32_t)(reg)) & DEMON_ACT_TABLE_FMT_FRAC_MASK) >> DEMON_ACT_TABLE_FMT_FRAC_SHIFT)
+#define DEMON_ACT_TABLE_FMT_FRAC_SET(val) ((((uint32_t)(val)) << DEMON_ACT_TABLE_FMT_FRAC_SHIFT) & DEMON_ACT_TABLE_FMT_FRAC_MASK)
+
 /* CAP_STATUS (ro): Capture FIFO of accepted ADC input words (every input handshake stores all N channels and the sample's sequence number). */
 #define DEMON_CAP_STATUS_OFFSET 0x0080u
 /*   CAP_STATUS.LEVEL [8:0]: entries waiting to be read, 0..DEPTH */
@@ -213,10 +228,10 @@
 #define DEMON_UNIT_FORCE_UNIT_MASK 0x00000003u
 #define DEMON_UNIT_FORCE_UNIT_GET(reg) ((((uint32_t)(reg)) & DEMON_UNIT_FORCE_UNIT_MASK) >> DEMON_UNIT_FORCE_UNIT_SHIFT)
 #define DEMON_UNIT_FORCE_UNIT_SET(val) ((((uint32_t)(val)) << DEMON_UNIT_FORCE_UNIT_SHIFT) & DEMON_UNIT_FORCE_UNIT_MASK)
-/*   UNIT.ACTIVATION [4:4]: MLP hidden activation: 0 ReLU, 1 hard-tanh */
+/*   UNIT.ACTIVATION [5:4]: MLP hidden activation: 0 ReLU, 1 hard-tanh, 2 table (ACT_TABLE) */
 #define DEMON_UNIT_ACTIVATION_SHIFT 4u
-#define DEMON_UNIT_ACTIVATION_WIDTH 1u
-#define DEMON_UNIT_ACTIVATION_MASK 0x00000010u
+#define DEMON_UNIT_ACTIVATION_WIDTH 2u
+#define DEMON_UNIT_ACTIVATION_MASK 0x00000030u
 #define DEMON_UNIT_ACTIVATION_GET(reg) ((((uint32_t)(reg)) & DEMON_UNIT_ACTIVATION_MASK) >> DEMON_UNIT_ACTIVATION_SHIFT)
 #define DEMON_UNIT_ACTIVATION_SET(val) ((((uint32_t)(val)) << DEMON_UNIT_ACTIVATION_SHIFT) & DEMON_UNIT_ACTIVATION_MASK)
 /*   UNIT.LAYERS [9:8]: MLP hidden layers, 1..3 (0 in a linear instance) */
@@ -365,5 +380,11 @@
 #define DEMON_MLP_W_MAX_ENTRIES 8192u
 #define DEMON_MLP_W_STRIDE 4u
 #define DEMON_MLP_W_ENTRY(i) (DEMON_MLP_W_OFFSET + DEMON_MLP_W_STRIDE * (uint32_t)(i))
+
+/* ACT_TABLE[T_ENTRIES] (rw): The MLP's activation table (mapped only when UNIT.ACTIVATION = 2; T_ENTRIES = 2^TABLE_BITS + 1): entry i holds the function at the start of segment i, raw Q(ACT_INT, TABLE_FRAC); writes keep the low ACT_INT + TABLE_FRAC bits, reads return them sign-extended. Hidden units interpolate linearly between entries i and i+1 (emulator/demon/table.py states the arithmetic). */
+#define DEMON_ACT_TABLE_OFFSET 0x0200u
+#define DEMON_ACT_TABLE_MAX_ENTRIES 257u
+#define DEMON_ACT_TABLE_STRIDE 4u
+#define DEMON_ACT_TABLE_ENTRY(i) (DEMON_ACT_TABLE_OFFSET + DEMON_ACT_TABLE_STRIDE * (uint32_t)(i))
 
 #endif /* DEMON_REGS_H */
