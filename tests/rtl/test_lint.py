@@ -55,6 +55,16 @@ LINT_SETS = {
     "mlp-narrowest-p128": dict(FORCE_UNIT=1, N=7, EMB=3, LAYERS=2, HIDDEN1=128, HIDDEN2=7, MULTIPLIERS=128,
                                X_BITS=2, F_BITS=2, CTRL_BITS=2, WEIGHT_INT=1, WEIGHT_FRAC=1, BIAS_INT=1,
                                BIAS_FRAC=1, ACT_INT=1, ACT_FRAC=1, SCALE_INT=1, SCALE_FRAC=1, SCHED_LEN=1),
+    # the table activation (ACTIVATION=2): the iris shape, the smallest table, the largest
+    "mlp-table-iris": dict(FORCE_UNIT=1, N=5, EMB=0, LAYERS=1, HIDDEN1=99, MULTIPLIERS=16, SCHED_LEN=1,
+                           X_BITS=14, F_BITS=14, CTRL_BITS=12, WEIGHT_INT=5, WEIGHT_FRAC=11, BIAS_INT=7,
+                           BIAS_FRAC=9, ACT_INT=5, ACT_FRAC=11, SCALE_INT=1, SCALE_FRAC=22, ACTIVATION=2,
+                           TABLE_BITS=8, TABLE_FRAC=15, ROUNDING=2),
+    "mlp-table-1bit-3layers": dict(FORCE_UNIT=1, N=3, EMB=2, LAYERS=3, HIDDEN1=5, HIDDEN2=4, HIDDEN3=3,
+                                   MULTIPLIERS=2, ACT_INT=2, ACT_FRAC=3, ACTIVATION=2, TABLE_BITS=1,
+                                   TABLE_FRAC=3),
+    "mlp-table-widest": dict(FORCE_UNIT=1, N=4, EMB=2, HIDDEN1=8, MULTIPLIERS=4, ACT_INT=8, ACT_FRAC=16,
+                             ACTIVATION=2, TABLE_BITS=8, TABLE_FRAC=16, SCALE_INT=4, SCALE_FRAC=20),
 }
 
 
