@@ -537,7 +537,8 @@ class MLPFloat:
     input of the first layer is ``[x ; emb]``; ``activation`` follows every layer but the last.
     """
 
-    def __init__(self, layers: Sequence[tuple[np.ndarray, np.ndarray]], activation: str):
+    def __init__(self, layers: Sequence[tuple[np.ndarray, np.ndarray]], activation: str, gain: float = 1.0):
+        self.gain = float(gain)                 # a table function acts on gain * z
         if activation not in FLOAT_ACTIVATIONS:
             raise ValueError(f"activation must be one of {', '.join(FLOAT_ACTIVATIONS)}, got {activation!r}")
         self.activation = activation
@@ -573,7 +574,7 @@ class MLPFloat:
         last = len(self.layers) - 1
         for l, (W, b) in enumerate(self.layers):
             z = a @ W.T + b
-            a = z if l == last else activate_float(z, self.activation)
+            a = z if l == last else activate_float(self.gain * z if self.gain != 1.0 else z, self.activation)
         return a
 
 
@@ -629,7 +630,7 @@ def _quantize_tensor(x: np.ndarray, fmt: QFormat) -> tuple[np.ndarray, TensorQua
 def quantize_mlp(float_layers: Sequence[tuple[np.ndarray, np.ndarray]], spec: MLPSpec,
                  probe_x: np.ndarray | None = None,
                  probe_emb: np.ndarray | None = None, *, function: str | None = None,
-                 table_raw: np.ndarray | None = None) -> tuple[list[np.ndarray], list[np.ndarray], QuantReport]:
+                 table_raw: np.ndarray | None = None, table_gain: float = 1.0) -> tuple[list[np.ndarray], list[np.ndarray], QuantReport]:
     """Float network ``[(W, b), ...]`` (real weights, input layer first) to the raw integers of
     MLP_W / MLP_B: round to nearest (ties to even) in ``spec.weight`` / ``spec.bias``, saturating
     (clipped entries are counted in the report).
@@ -668,7 +669,8 @@ def quantize_mlp(float_layers: Sequence[tuple[np.ndarray, np.ndarray]], spec: ML
         np.asarray(probe_emb, dtype=np.float64), (chains, spec.emb))
     X, _ = quantize(x, QFormat(1, spec.x_bits - 1), Rounding.RND_CONV, Overflow.SAT)
     Ef, _ = quantize(e, spec.act, Rounding.RND_CONV, Overflow.SAT)
-    ref = MLPFloat(float_layers, function if spec.activation == "table" else spec.activation)
+    ref = (MLPFloat(float_layers, function, table_gain) if spec.activation == "table"
+           else MLPFloat(float_layers, spec.activation))
     s_ref = ref.forward(x, e)
     # The fixed-point score, one schedule row per distinct embedding (scale 1 is irrelevant here).
     s_fix = np.empty((chains, spec.n))
