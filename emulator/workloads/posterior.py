@@ -102,10 +102,26 @@ class Posterior(ScoreWorkload):
         else:
             lines = [f"  posterior        covariance error {m['cov_rel_error']:.3g}; max |z| of the means {m['max_abs_mean_z']:.2f} "
                      f"(Bonferroni p {m['mean_p_bonferroni']:.2g}); MMD two-sample p {m['mmd_p']:.2g}"]
-            if "implemented_max_abs_mean_z" in m:
+            table = rep.get("compiler", {}).get("quantization", {}).get("activation_table")
+            if "implemented_max_abs_mean_z" in m and table:
+                q = rep["compiler"]["quantization"]["network"]
+                lines.append(
+                    f"  diagnostics      model: {table['function']} table, worst error {table['max_abs_error']:.2g} "
+                    f"({table['max_abs_error_lsb']:.2g} act LSB) over every code; fixed point: score rms error "
+                    f"{q['score_rms_error']:.2g} of {q['score_rms']:.2g}; vs the hard-tanh-sigmoid model (the old "
+                    f"network): max |z| {m['implemented_max_abs_mean_z']:.2f}, MMD p {m['implemented_mmd_p']:.2g}")
+            elif "implemented_max_abs_mean_z" in m:
                 lines.append(
                     f"                   vs the density the network implements: max |z| {m['implemented_max_abs_mean_z']:.2f}, "
                     f"covariance error {m['implemented_cov_rel_error']:.3g}, MMD p {m['implemented_mmd_p']:.2g}")
+        ds, do = rep.get("dac_saturated_after_burn_in"), rep.get("demon_overflows_after_burn_in")
+        if ds is not None and (rep["dac_saturated"] or rep["demon_overflows"]):
+            codes = max(1, rep["samples"] - rep["burn_in_samples"]) * rep["chains"] * rep["units"]
+            lines.append(
+                f"  saturation       DAC {rep['dac_saturated']:,} codes, demon {rep['demon_overflows']:,} narrowings; "
+                f"{rep['dac_saturated'] - ds:,} and {rep['demon_overflows'] - do:,} of them during burn-in (the approach "
+                f"to the posterior), after it {ds:,} DAC codes ({ds / codes:.1e} of the scored ones) and {do:,} "
+                "narrowings, whose cost the figures above include")
         ess = m.get("ess_mean")
         lines.append(f"  samples          {m.get('samples_per_chain', 0):,} per chain after {rep['burn_in_samples']:,} burn-in"
                      f" x {rep['chains']:,} chains" + (f" (ESS {ess:.3g})" if ess else " ()"))
@@ -118,6 +134,9 @@ EXACT_NETWORKS = ("iris_logistic",)
 #: Pre-activations a hidden unit must hold without saturating, in units of the largest one seen
 #: under the exact posterior's reference draws (the table gain is set from it).
 PREACT_HEADROOM = 1.5
+#: The same for the network's output (the score, hence the force and the DAC code): the chains'
+#: tails reach beyond the reference draws' largest score.
+OUTPUT_HEADROOM = 1.5
 
 
 def exact_logistic_network(target: str, stored, arrays: dict):
@@ -126,7 +145,8 @@ def exact_logistic_network(target: str, stored, arrays: dict):
     as the cells' drift (``meta cell_drift_rate``). ``table_gain``: the table holds
     ``sigmoid(gain h)`` so that ``preactivation_range`` = ``PREACT_HEADROOM`` times the largest
     pre-activation under the posterior (reference draws) fits the act range (the compiler sets
-    the gain); ``ranges.max_abs_output``: the largest output over those draws."""
+    the gain); ``ranges.max_abs_output``: ``OUTPUT_HEADROOM`` times the largest output over
+    those draws (the compiler puts it at 3/4 of the act range and of the DAC's)."""
     from demonloop.workloads.score_models import ScoreNet
     from demonloop.workloads.targets import make_target
 
@@ -142,7 +162,7 @@ def exact_logistic_network(target: str, stored, arrays: dict):
         "cell_drift_rate": -1.0 / post.data.prior_sd**2,
         "max_abs_preactivation": u_max,
         "preactivation_range": PREACT_HEADROOM * u_max,
-        "ranges": {**stored.meta.get("ranges", {}), "max_abs_output": y_max},
+        "ranges": {**stored.meta.get("ranges", {}), "max_abs_output": OUTPUT_HEADROOM * y_max},
     })
     return net
 
