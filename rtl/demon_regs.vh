@@ -59,7 +59,7 @@ localparam integer DEMON_FORMAT_ROUNDING_WIDTH = 2;
 localparam integer DEMON_FORMAT_OVERFLOW_LSB = 20;
 localparam integer DEMON_FORMAT_OVERFLOW_WIDTH = 1;
 
-// TIMING (ro): Latency and initiation interval in clock cycles of the force unit; linear both n*ceil(n/P)+1, MLP both sum_l in_l*ceil(out_l/P) + ceil(n/P) + 1.
+// TIMING (ro): Latency and initiation interval in clock cycles of the force unit; linear both n*ceil(n/P)+1, MLP both sum_l in_l*ceil(out_l/P) + ceil(n/P) + 1 (+ LAYERS with the table activation).
 localparam [15:0] DEMON_TIMING_OFFSET = 16'h0014;
 //   TIMING.LATENCY [15:0]: input handshake to output handshake
 localparam integer DEMON_TIMING_LATENCY_LSB = 0;

@@ -139,7 +139,7 @@ TIMING = Register(
     offset=0x0014,
     access='ro',
     reset=None,
-    description='Latency and initiation interval in clock cycles of the force unit; linear both n*ceil(n/P)+1, MLP both sum_l in_l*ceil(out_l/P) + ceil(n/P) + 1.',
+    description='Latency and initiation interval in clock cycles of the force unit; linear both n*ceil(n/P)+1, MLP both sum_l in_l*ceil(out_l/P) + ceil(n/P) + 1 (+ LAYERS with the table activation).',
     fields=(
         Field('LATENCY', lsb=0, width=16, description='input handshake to output handshake'),
         Field('II', lsb=16, width=16, description='cycles between accepted inputs'),

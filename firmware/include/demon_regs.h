@@ -90,7 +90,7 @@
 #define DEMON_FORMAT_OVERFLOW_GET(reg) ((((uint32_t)(reg)) & DEMON_FORMAT_OVERFLOW_MASK) >> DEMON_FORMAT_OVERFLOW_SHIFT)
 #define DEMON_FORMAT_OVERFLOW_SET(val) ((((uint32_t)(val)) << DEMON_FORMAT_OVERFLOW_SHIFT) & DEMON_FORMAT_OVERFLOW_MASK)
 
-/* TIMING (ro): Latency and initiation interval in clock cycles of the force unit; linear both n*ceil(n/P)+1, MLP both sum_l in_l*ceil(out_l/P) + ceil(n/P) + 1. */
+/* TIMING (ro): Latency and initiation interval in clock cycles of the force unit; linear both n*ceil(n/P)+1, MLP both sum_l in_l*ceil(out_l/P) + ceil(n/P) + 1 (+ LAYERS with the table activation). */
 #define DEMON_TIMING_OFFSET 0x0014u
 /*   TIMING.LATENCY [15:0]: input handshake to output handshake */
 #define DEMON_TIMING_LATENCY_SHIFT 0u
