@@ -311,7 +311,8 @@ def explain_score(cfg, w: ScoreWorkload) -> dict:
                          "score_rms": program.quantization["network"]["score_rms"],
                          "dac_range_used": program.quantization["dac_range_used"],
                          "force_scale_range_used": program.quantization["force_scale_range_used"],
-                         "schedule": program.quantization["schedule"]},
+                         "schedule": program.quantization["schedule"],
+                         "activation_table": program.quantization.get("activation_table")},
         "timing": {"sample_period_cycles": cfg.adc.sample_period_cycles,
                    "demon_latency_cycles": spec.latency_cycles,
                    "demon_initiation_interval": spec.initiation_interval,
@@ -338,6 +339,10 @@ def explain_score_text(rep: dict) -> str:
          f"network output / {c['out_scale']:.3g}; g_ctrl {c['g_ctrl_S']:.3g} S, q_max {c['q_max_A2s']:.3g} A²s",
          f"  fixed point     score rms error {q['score_rms_error']:.2g} (score rms {q['score_rms']:.2g}, act units); "
          f"DAC range used {q['dac_range_used']:.2g}; force-scale range used {q['force_scale_range_used']:.2g}",
+         *([f"  activation      {q['activation_table']['function']} table (gain {q['activation_table']['gain']:.3g}): "
+            f"worst error {q['activation_table']['max_abs_error']:.2g} ({q['activation_table']['max_abs_error_lsb']:.2g} "
+            f"act LSB) over all {q['activation_table']['codes']:,} input codes, rms {q['activation_table']['rms_error']:.2g}"]
+           if q.get("activation_table") else []),
          f"  timing          demon latency {t['demon_latency_cycles']} cycles, II {t['demon_initiation_interval']} "
          f"(sample period {t['sample_period_cycles']}); loop latency {t['loop_latency_cycles']} cycles; "
          f"run {t['run_cycles']:,} cycles",
