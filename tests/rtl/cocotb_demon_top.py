@@ -223,7 +223,7 @@ async def test_registers(dut):
         "CAP_SEQ": 0,
         # the score network's registers: a linear instance reports no MLP (UNIT.FORCE_UNIT = 0)
         "UNIT": 0, "MLP_SHAPE": 0, "MLP_WIDTHS": 0, "MLP_FORMAT": 0, "SCHED_LEN": 0,
-        "SCHED_K": regs.SCHED_K.reset, "STEP": 0,
+        "SCHED_K": regs.SCHED_K.reset, "STEP": 0, "ACT_TABLE_FMT": 0,
     }
     assert set(expected) == {r.name for r in regs.REGISTERS}
     for r in regs.REGISTERS:
@@ -231,7 +231,8 @@ async def test_registers(dut):
         assert value == expected[r.name], f"{r.name} reads {value:#010x}, expected {expected[r.name]:#010x}"
 
     # The MLP's arrays are not mapped in a linear instance.
-    for arr in (regs.MLP_W, regs.MLP_B, regs.SCHED_SCALE, regs.SCHED_DRIFT, regs.SCHED_NOISE, regs.SCHED_EMB):
+    for arr in (regs.MLP_W, regs.MLP_B, regs.SCHED_SCALE, regs.SCHED_DRIFT, regs.SCHED_NOISE, regs.SCHED_EMB,
+                regs.ACT_TABLE):
         value, resp = await top.read(arr.entry_offset(0))
         assert resp == AxiResp.SLVERR and value == 0, f"read of {arr.name}[0] answered {resp!r}"
         assert await top.write(arr.entry_offset(0), 1) == AxiResp.SLVERR, f"write to {arr.name}[0] accepted"
