@@ -97,6 +97,11 @@ class Loop:
         self.counters = LoopCounters()
         self.hasher = CodeHasher()
         self.m = 0
+        from demonloop import workloads
+
+        #: (DAC codes saturated, demon overflows) when the first sample after burn-in is taken
+        self.burn_in = workloads.of(cfg).burn_in_samples(cfg)
+        self.at_burn_in: tuple[int, int] | None = None
 
     # ---- the three steps, shared by the golden run and the co-simulation -------------------
     def observe(self) -> tuple[int, np.ndarray]:
@@ -104,6 +109,8 @@ class Loop:
         and convert. Returns (cycle, ADC codes (chains, n))."""
         k = self.timing.sample_cycle(self.m)
         self.plant.advance(k, self.timeline.due(k))
+        if self.m == self.burn_in:
+            self.at_burn_in = (int(self.plant.counters.dac_saturated), int(self.counters.demon_overflows))
         X = self.plant.sample()
         self.hasher.update_adc(X[0])
         self.counters.samples += 1

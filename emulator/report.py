@@ -74,6 +74,7 @@ def build_report(cfg, program, loop, est, demon: str, wall_s: float, extra: dict
 
     w = workloads.of(cfg)
     c, pc = loop.counters, loop.plant.counters
+    burn = getattr(loop, "at_burn_in", None)
     t = loop.timing
     unit_updates = cfg.chains * cfg.n * c.samples
     # degenerate estimates (too few samples, zero spread) are NaN, stored as null; numpy's
@@ -104,6 +105,9 @@ def build_report(cfg, program, loop, est, demon: str, wall_s: float, extra: dict
         "dac_saturated": pc.dac_saturated,
         "rail_clipped": pc.rail_clipped,
         "demon_overflows": c.demon_overflows,
+        # the same counts from the first sample after burn-in on (None if the run ended before)
+        "dac_saturated_after_burn_in": (pc.dac_saturated - burn[0]) if burn else None,
+        "demon_overflows_after_burn_in": (c.demon_overflows - burn[1]) if burn else None,
         "wall_s": round(wall_s, 4),
         "unit_updates_per_s": unit_updates / wall_s if wall_s > 0 else None,
         "codes_sha256": loop.hasher.hexdigest(),
@@ -225,6 +229,9 @@ def summary(rep: dict, files: list[str]) -> str:
         f"  clipping         ADC {rep['adc_clipped']:,}, rails {rep['rail_clipped']:,}, "
         f"DAC saturated {rep['dac_saturated']:,}, demon overflows {rep['demon_overflows']:,}, "
         f"dropped samples {rep['dropped_samples']:,}"
+        + (f" (after burn-in: DAC {rep['dac_saturated_after_burn_in']:,}, demon {rep['demon_overflows_after_burn_in']:,})"
+           if rep.get("dac_saturated_after_burn_in") is not None
+           and (rep["dac_saturated"] or rep["demon_overflows"]) else "")
     )
     if rep.get("range_check"):
         lines.append(range_line(rep["range_check"]))

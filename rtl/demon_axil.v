@@ -73,6 +73,10 @@ module demon_axil #(
     parameter integer SCALE_INT = 4,
     parameter integer SCALE_FRAC = 8,
     parameter integer ACTIVATION = 0,
+    // MLP with ACTIVATION = 2 (table): log2 of the activation table's segments, 1..min(8, ACT_W-1),
+    // and the fractional bits of its entries, ACT_FRAC..24-ACT_INT (ignored otherwise).
+    parameter integer TABLE_BITS = 6,
+    parameter integer TABLE_FRAC = 12,
     parameter integer SCHED_LEN = 16
 ) (
     input  wire        clk,
@@ -185,6 +189,9 @@ module demon_axil #(
                                        | ((MLP * ACT_FRAC) << DEMON_MLP_FORMAT_ACT_FRAC_LSB)
                                        | ((MLP * SCALE_FRAC) << DEMON_MLP_FORMAT_SCALE_FRAC_LSB);
     localparam [31:0] SCHED_LEN_VALUE = (MLP + POLY) * SCHED_LEN;
+    localparam integer HAS_TABLE = (IS_MLP && ACTIVATION == 2) ? 1 : 0;
+    localparam [31:0] ACT_TABLE_FMT_VALUE = ((HAS_TABLE * TABLE_BITS) << DEMON_ACT_TABLE_FMT_BITS_LSB)
+                                          | ((HAS_TABLE * TABLE_FRAC) << DEMON_ACT_TABLE_FMT_FRAC_LSB);
 
     // Address classes.
     localparam [3:0] K_NONE = 4'd0;     // unmapped: SLVERR
@@ -195,7 +202,7 @@ module demon_axil #(
     localparam [3:0] K_CAP = 4'd5;      // CAP_DATA entry < N (read-only)
     localparam [3:0] K_DWELL = 4'd6;    // POLY_DWELL
     localparam [3:0] K_IRQ = 4'd7;      // IRQ_ENABLE, IRQ_STATUS (write 1 to clear), IRQ_THRESHOLD
-    localparam [3:0] K_A = 4'd8;        // COEF_A entry < N*N (linear)
+    localparam [3:0] K_A = 4'd8;        // COEF_A entry < N*N (linear); ACT_TABLE entry < T_N (MLP)
     localparam [3:0] K_B = 4'd9;        // COEF_B entry < N (linear)
     localparam [3:0] K_MW = 4'd10;      // MLP_W entry < unit_w_entries (MLP)
     localparam [3:0] K_MB = 4'd11;      // MLP_B entry < unit_b_entries (MLP)
@@ -213,6 +220,9 @@ module demon_axil #(
     localparam integer E_N = IS_MLP ? SCHED_LEN * EMB : 0;
     localparam integer P_N = IS_POLY ? SCHED_LEN * N : 0;
     localparam integer PG_N = IS_POLY ? SCHED_LEN : 0;
+    // ACT_TABLE (MLP with a table activation): kind K_A, whose array port code 0 is free in an
+    // MLP instance (COEF_A is not mapped there); demon_top routes it to demon_mlp's table.
+    localparam integer T_N = (HAS_TABLE == 1) ? (1 << TABLE_BITS) + 1 : 0;
 
     initial begin
         if (N < 1 || N > 64 || N * N > DEMON_COEF_A_MAX_ENTRIES || N > DEMON_COEF_B_MAX_ENTRIES) begin
@@ -277,7 +287,8 @@ module demon_axil #(
                 DEMON_CNT_OUT_OFFSET, DEMON_CNT_DROP_OFFSET, DEMON_CNT_SAT_OFFSET,
                 DEMON_CAP_STATUS_OFFSET, DEMON_CAP_SEQ_OFFSET,
                 DEMON_UNIT_OFFSET, DEMON_MLP_SHAPE_OFFSET, DEMON_MLP_WIDTHS_OFFSET, DEMON_MLP_FORMAT_OFFSET,
-                DEMON_SCHED_LEN_OFFSET, DEMON_STEP_OFFSET, DEMON_POLY_FORMAT_OFFSET:
+                DEMON_SCHED_LEN_OFFSET, DEMON_STEP_OFFSET, DEMON_POLY_FORMAT_OFFSET,
+                DEMON_ACT_TABLE_FMT_OFFSET:
                     kind_of = K_RO;
                 DEMON_POLY_DWELL_OFFSET:
                     kind_of = K_DWELL;
@@ -303,6 +314,7 @@ module demon_axil #(
                     else if (in_array(a32, DEMON_POLY_C_OFFSET, P_N)) kind_of = K_MB;
                     else if (in_array(a32, DEMON_POLY_H_OFFSET, P_N)) kind_of = K_SS;
                     else if (in_array(a32, DEMON_POLY_G_OFFSET, PG_N)) kind_of = K_SD;
+                    else if (in_array(a32, DEMON_ACT_TABLE_OFFSET, T_N)) kind_of = K_A;
                     else kind_of = K_NONE;
             endcase
         end
@@ -320,6 +332,7 @@ module demon_axil #(
                 K_SD:    base_of = IS_POLY ? DEMON_POLY_G_OFFSET : DEMON_SCHED_DRIFT_OFFSET;
                 K_SN:    base_of = DEMON_SCHED_NOISE_OFFSET;
                 K_SE:    base_of = DEMON_SCHED_EMB_OFFSET;
+                K_A:     base_of = IS_MLP ? DEMON_ACT_TABLE_OFFSET : DEMON_COEF_A_OFFSET;
                 default: base_of = DEMON_COEF_A_OFFSET;
             endcase
         end
@@ -485,6 +498,7 @@ module demon_axil #(
             DEMON_STEP_OFFSET:    rd_value = {16'd0, st_step};
             DEMON_POLY_DWELL_OFFSET: rd_value = dwell_q;
             DEMON_POLY_FORMAT_OFFSET: rd_value = POLY_FORMAT_VALUE;
+            DEMON_ACT_TABLE_FMT_OFFSET: rd_value = ACT_TABLE_FMT_VALUE;
             default:              rd_value = 32'd0;
         endcase
         if (rd_kind_q[3]) begin

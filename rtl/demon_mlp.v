@@ -80,8 +80,12 @@ module demon_mlp #(
     parameter integer SCALE_INT = 4,
     // Fractional bits of force_scale; >= 0.
     parameter integer SCALE_FRAC = 8,
-    // Activation of the hidden layers: 0 ReLU, 1 hard-tanh.
+    // Activation of the hidden layers: 0 ReLU, 1 hard-tanh, 2 table (ACT_TABLE, linear interpolation).
     parameter integer ACTIVATION = 0,
+    // ACTIVATION = 2: log2 of the table's segments over the act range; 1..min(8, ACT_W-1).
+    parameter integer TABLE_BITS = 6,
+    // ACTIVATION = 2: fractional bits of the entries, Q(ACT_INT, TABLE_FRAC); ACT_FRAC..24-ACT_INT.
+    parameter integer TABLE_FRAC = 12,
     // Parallel multipliers P (lanes); 1..the widest layer (max of N and the hidden sizes).
     parameter integer MULTIPLIERS = 4,
     // Schedule table capacity in rows; 1..512, SCHED_LEN * EMB <= 1024.
@@ -112,7 +116,7 @@ module demon_mlp #(
     input  wire [15:0]                     sched_k,      // SCHED_K: rows in use
     output wire [15:0]                     step,         // STEP: the row the next word uses
     // configuration port (port A of the memories)
-    input  wire [2:0]                      cfg_tgt,      // 0 MLP_W, 1 MLP_B, 2 SCALE, 3 DRIFT, 4 NOISE, 5 EMB
+    input  wire [2:0]                      cfg_tgt,      // 0 MLP_W, 1 MLP_B, 2 SCALE, 3 DRIFT, 4 NOISE, 5 EMB, 6 TABLE
     input  wire [12:0]                     cfg_idx,      // entry index (range checked by demon_axil)
     input  wire                            cfg_we,
     input  wire [3:0]                      cfg_be,       // byte enables of cfg_wdata
@@ -212,7 +216,8 @@ module demon_mlp #(
     localparam integer GF = (N_S + P_S - 1) / P_S;             // force-pass cycles
     localparam integer W_ENTRIES = w_base(NL);
     localparam integer B_ENTRIES = b_base(NL);
-    localparam integer LATENCY = STEPS + GF + 1;
+    localparam integer HAS_T = (ACTIVATION == 2) ? 1 : 0;
+    localparam integer LATENCY = STEPS + GF + 1 + HAS_T * L_S;    // a table costs a cycle per hidden layer
     // Activation buffer depth: every row index a hidden layer's lanes can produce.
     localparam integer BUF_D = ((HMAX + P_S - 1) / P_S) * P_S;
 
@@ -287,7 +292,9 @@ module demon_mlp #(
                     && BIAS_INT >= 1 && BIAS_FRAC >= 0 && B_W_RAW >= 2 && B_W_RAW <= 32
                     && ACT_INT >= 1 && ACT_FRAC >= 0 && A_W_RAW >= 2 && A_W_RAW <= 24
                     && SCALE_INT >= 1 && SCALE_FRAC >= 0 && S_W_RAW >= 2 && S_W_RAW <= 32
-                    && ACTIVATION >= 0 && ACTIVATION <= 1 && (ACTIVATION == 0 || ACT_INT >= 2)
+                    && ACTIVATION >= 0 && ACTIVATION <= 2 && (ACTIVATION != 1 || ACT_INT >= 2)
+                    && (ACTIVATION != 2 || (TABLE_BITS >= 1 && TABLE_BITS <= 8 && TABLE_BITS <= A_W_RAW - 1
+                                            && TABLE_FRAC >= ACT_FRAC && ACT_INT + TABLE_FRAC <= 24))
                     && SCHED_LEN >= 1 && SCHED_LEN <= 512 && SCHED_LEN * EMB <= 1024
                     && B_SHIFT_RAW >= 0 && FORCE_SHIFT_RAW >= 0 && ACC_W_RAW <= 62
                     && W_ENTRIES <= 8192 && B_ENTRIES <= 512 && LATENCY <= 65535
@@ -344,8 +351,14 @@ module demon_mlp #(
                    SCALE_INT, SCALE_FRAC);
             $finish;
         end
-        if (ACTIVATION < 0 || ACTIVATION > 1) begin
-            $error("%m: ACTIVATION must be 0 (ReLU) or 1 (hard-tanh), got %0d", ACTIVATION);
+        if (ACTIVATION < 0 || ACTIVATION > 2) begin
+            $error("%m: ACTIVATION must be 0 (ReLU), 1 (hard-tanh) or 2 (table), got %0d", ACTIVATION);
+            $finish;
+        end
+        if (ACTIVATION == 2 && (TABLE_BITS < 1 || TABLE_BITS > 8 || TABLE_BITS > A_W_RAW - 1
+                                || TABLE_FRAC < ACT_FRAC || ACT_INT + TABLE_FRAC > 24)) begin
+            $error("%m: the table needs TABLE_BITS 1..min(8, ACT_W-1) and TABLE_FRAC ACT_FRAC..24-ACT_INT, got %0d and %0d",
+                   TABLE_BITS, TABLE_FRAC);
             $finish;
         end
         if (ACTIVATION == 1 && ACT_INT < 2) begin
@@ -409,6 +422,7 @@ module demon_mlp #(
     reg [ROW_W-1:0]   row0;        // g * P: the row of lane 0
     reg [FG_W-1:0]    fg;          // force-pass cycle
     reg [ROW_W-1:0]   frow0;       // fg * P: the channel of lane 0 in the force pass
+    reg               gap_q;       // table: the cycle between two layers (the first input's table read)
 
     reg [COL_W-1:0] in_m1;         // IN_li - 1
     reg [GRP_W-1:0] g_m1;          // G_li - 1
@@ -425,7 +439,7 @@ module demon_mlp #(
     end
 
     wire accept = in_valid && in_ready;
-    wire mac = busy_q && !force_q;
+    wire mac = busy_q && !force_q && !gap_q;
     wire col_last = (c == in_m1);
     wire grp_last = (g == g_m1);
     wire lay_last = (li == NL_M1[1:0]);
@@ -455,7 +469,11 @@ module demon_mlp #(
             row0 <= {ROW_W{1'b0}};
             fg <= {FG_W{1'b0}};
             frow0 <= {ROW_W{1'b0}};
+            gap_q <= 1'b0;
         end else begin
+            // With a table, a hidden layer's last row is followed by one idle cycle: the next
+            // layer's first input (its row 0, written at that edge) is read from the table then.
+            gap_q <= (HAS_T == 1) && hid_end && grp_last;
             if (out_valid_q && out_ready) begin
                 out_valid_q <= 1'b0;
             end
@@ -504,11 +522,17 @@ module demon_mlp #(
 
     // Memory read addresses one MAC step ahead (step 0 when idle, in the force pass, or on the
     // last step), so that port B's registered output holds step k's operands while step k runs.
+    // In a table's gap cycle the counters already name the next layer's first step: hold it.
     wire ahead = mac && !mac_last;
-    wire [STEP_W-1:0] rd_step = ahead ? mstep + 1'b1 : {STEP_W{1'b0}};
-    wire [GG_W-1:0]   rd_gg = ahead ? (col_last ? gg + 1'b1 : gg) : {GG_W{1'b0}};
+    wire [STEP_W-1:0] rd_step = ahead ? mstep + 1'b1 : gap_q ? mstep : {STEP_W{1'b0}};
+    wire [GG_W-1:0]   rd_gg = ahead ? (col_last ? gg + 1'b1 : gg) : gap_q ? gg : {GG_W{1'b0}};
     // The embedding entry of the next step's input (layer 0, inputs N .. N+EMB-1).
     wire [COL_W-1:0]  c_next = col_last ? {COL_W{1'b0}} : c + 1'b1;
+    // The buffer entry whose activation the table reads now: the next step's input, or in a gap
+    // cycle the (first) input of the step about to start.
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [COL_W-1:0]  c_ahead = gap_q ? c : c_next;     // buffer addresses are its low BUF_AW bits
+    /* verilator lint_on UNUSEDSIGNAL */
     wire [COL_W-1:0]  e_next = (c_next >= N_C[COL_W-1:0]) ? c_next - N_C[COL_W-1:0] : {COL_W{1'b0}};
     /* verilator lint_off UNUSEDSIGNAL */
     wire [COL_W+4:0]  e_ext = {5'd0, e_next};
@@ -547,7 +571,7 @@ module demon_mlp #(
         .noise(noise),
         .cfg_sel(cfg_tgt[1:0] - 2'd2),           // 2..5 -> 0..3
         .cfg_idx(cfg_idx),
-        .cfg_we(cfg_we && cfg_tgt >= 3'd2),
+        .cfg_we(cfg_we && cfg_tgt >= 3'd2 && cfg_tgt <= 3'd5),
         .cfg_be(cfg_be),
         .cfg_wdata(cfg_wdata),
         .cfg_rdata(sched_rdata)
@@ -580,10 +604,12 @@ module demon_mlp #(
 
     reg  [ACT_W-1:0] buf0 [0:BUF_D-1];
     wire [ACT_W-1:0] buf_rd;
+    wire [ACT_W-1:0] buf_ahead;       // table: the buffer entry of the next step's input
+    wire [ACT_W-1:0] tab_act;         // table: the activation of this step's input
 
     // Aligned to the operand format: x << X_SHIFT and a << ACT_SHIFT, sign-extended to OP_W.
     wire [OP_W-1:0] op_x = {{(OP_W - XB + 1){x_col[XB-1]}}, x_col[XB-2:0]} << X_SHIFT;
-    wire [ACT_W-1:0] act_in = (li == 2'd0) ? emb_rdata : buf_rd;
+    wire [ACT_W-1:0] act_in = (li == 2'd0) ? emb_rdata : (HAS_T == 1) ? tab_act : buf_rd;
     wire [OP_W-1:0] op_a = {{(OP_W - ACT_W + 1){act_in[ACT_W-1]}}, act_in[ACT_W-2:0]} << ACT_SHIFT;
     wire [OP_W-1:0] op = x_phase ? op_x : op_a;
 
@@ -672,7 +698,9 @@ module demon_mlp #(
     wire [P_S*B_W-1:0] b_cfg_all;
     wire [W_W-1:0] w_cfg = w_cfg_all[cfg_lane_q*W_W +: W_W];
     wire [B_W-1:0] b_cfg = b_cfg_all[cfg_lane_q*B_W +: B_W];
-    assign cfg_rdata = (cfg_tgt_q >= 3'd2) ? sched_rdata
+    wire [31:0] tab_cfg_rdata;
+    assign cfg_rdata = (cfg_tgt_q == 3'd6) ? tab_cfg_rdata
+                     : (cfg_tgt_q >= 3'd2) ? sched_rdata
                      : (cfg_tgt_q == 3'd1) ? {{(33 - B_W){b_cfg[B_W-1]}}, b_cfg[B_W-2:0]}
                      : {{(33 - W_W){w_cfg[W_W-1]}}, w_cfg[W_W-2:0]};
 
@@ -772,7 +800,9 @@ module demon_mlp #(
             wire h_neg = h[ACT_W-1];
             wire h_above = !h_neg && (h > ONE);                       // h > +1
             wire h_below = h_neg && (h < MINUS_ONE);                  // h < -1 (unsigned compare of negatives)
+            // With a table the buffer holds h and the table acts on the operand path.
             wire [ACT_W-1:0] a_out = (ACTIVATION == 0) ? (h_neg ? {ACT_W{1'b0}} : h)
+                                   : (ACTIVATION == 2) ? h
                                    : h_above ? ONE : h_below ? MINUS_ONE : h;
             assign act_all[p*ACT_W +: ACT_W] = a_out;
 
@@ -856,8 +886,105 @@ module demon_mlp #(
                 end
             end
             assign buf_rd = li[0] ? buf0[c[BUF_AW-1:0]] : buf1[c[BUF_AW-1:0]];
+            assign buf_ahead = li[0] ? buf0[c_ahead[BUF_AW-1:0]] : buf1[c_ahead[BUF_AW-1:0]];
         end else begin : g_buf0
             assign buf_rd = buf0[c[BUF_AW-1:0]];
+            assign buf_ahead = buf0[c_ahead[BUF_AW-1:0]];
+        end
+    endgenerate
+
+    // ------------------------------------------------------------------------------------------
+    // Activation table (ACTIVATION = 2; emulator/demon/table.py is the arithmetic). Entries
+    // T[0 .. 2^TABLE_BITS] live in two banks, even and odd indices, so that T[i] and T[i+1] come
+    // out of one synchronous read. The read is issued a step ahead from the buffer entry of the
+    // next input (c_ahead; in the gap cycle, the layer's first input), so that in step c
+    //   a = narrow((T[i] << SB) + (T[i+1] - T[i]) * r, SB + TABLE_FRAC - ACT_FRAC)
+    // with u = h + 2^(ACT_W-1) = {i, r} (i: TABLE_BITS bits, r: SB bits). The entries lie in the
+    // act range (checked by the host), so the narrowing never overflows.
+    // ------------------------------------------------------------------------------------------
+
+    generate
+        if (HAS_T == 1 && LEGAL) begin : g_table
+            localparam integer TB = TABLE_BITS;
+            localparam integer SB = ACT_W - TB;                   // position bits within a segment
+            localparam integer TW = ACT_INT + TABLE_FRAC;         // entry width
+            localparam integer EV_AW = (TB < 1) ? 1 : TB;         // even bank: 2^(TB-1) + 1 words
+            localparam integer OD_AW = (TB < 2) ? 1 : TB - 1;     // odd bank: 2^(TB-1) words
+            localparam integer YW = TW + SB + 2;
+            localparam integer T_SHIFT = SB + TABLE_FRAC - AF;
+
+            // Read side: the segment of the next input.
+            wire [ACT_W-1:0] u_nx = {~buf_ahead[ACT_W-1], buf_ahead[ACT_W-2:0]};   // h + 2^(ACT_W-1)
+            wire [TB-1:0] i_nx = u_nx[ACT_W-1:SB];
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire [TB:0] i_p1 = {1'b0, i_nx} + {{TB{1'b0}}, 1'b1};
+            wire [TB:0] i_h = {1'b0, i_nx} >> 1;
+            /* verilator lint_on UNUSEDSIGNAL */
+            wire [EV_AW-1:0] ev_addr = i_p1[TB:1];         // (i+1)/2: T[i] (i even) or T[i+1] (i odd)
+            wire [OD_AW-1:0] od_addr = i_h[OD_AW-1:0];     // i/2: the odd one of the two
+            reg           odd_q;
+            reg  [SB-1:0] r_q;
+            always @(posedge clk) begin
+                odd_q <= i_nx[0];
+                r_q <= u_nx[SB-1:0];
+            end
+
+            // Configuration: entry cfg_idx to bank cfg_idx[0], word cfg_idx >> 1.
+            wire t_we = cfg_we && cfg_tgt == 3'd6;
+            wire [TW-1:0] ev_rd, od_rd, ev_cfg, od_cfg;
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire [12:0] t_word = {1'b0, cfg_idx[12:1]};
+            /* verilator lint_on UNUSEDSIGNAL */
+            reg t_odd_q;
+            always @(posedge clk) t_odd_q <= cfg_idx[0];
+
+            demon_bank #(.WIDTH(TW), .ADDR_W(EV_AW)) u_even (
+                .clk(clk),
+                .a_we(t_we && !cfg_idx[0]),
+                .a_be(cfg_be[(TW+7)/8-1:0]),
+                .a_addr(t_word[EV_AW-1:0]),
+                .a_wdata(cfg_wdata[TW-1:0]),       // low TW bits of the bus word (regmap: WRAP)
+                .a_rdata(ev_cfg),
+                .b_addr(ev_addr),
+                .b_rdata(ev_rd)
+            );
+            demon_bank #(.WIDTH(TW), .ADDR_W(OD_AW)) u_odd (
+                .clk(clk),
+                .a_we(t_we && cfg_idx[0]),
+                .a_be(cfg_be[(TW+7)/8-1:0]),
+                .a_addr(t_word[OD_AW-1:0]),
+                .a_wdata(cfg_wdata[TW-1:0]),       // low TW bits of the bus word (regmap: WRAP)
+                .a_rdata(od_cfg),
+                .b_addr(od_addr),
+                .b_rdata(od_rd)
+            );
+            wire [TW-1:0] t_cfg = t_odd_q ? od_cfg : ev_cfg;
+            assign tab_cfg_rdata = {{(33 - TW){t_cfg[TW-1]}}, t_cfg[TW-2:0]};
+
+            // Interpolation: one multiplier for the whole unit (all lanes share the operand).
+            wire [TW-1:0] t0 = odd_q ? od_rd : ev_rd;
+            wire [TW-1:0] t1 = odd_q ? ev_rd : od_rd;
+            wire signed [TW:0] dt = $signed({t1[TW-1], t1}) - $signed({t0[TW-1], t0});   // exact
+            wire signed [TW+SB+1:0] dr = dt * $signed({1'b0, r_q});                      // exact
+            wire [YW-1:0] t0_sh = {{2{t0[TW-1]}}, t0, {SB{1'b0}}};
+            wire [YW-1:0] y = t0_sh + dr[YW-1:0];                                        // exact
+            wire          t_ovf;
+            demon_narrow #(
+                .IN_W(YW),
+                .SHIFT(T_SHIFT),
+                .OUT_W(ACT_W),
+                .ROUNDING(ROUNDING),
+                .OVERFLOW(0)
+            ) u_tnarrow (
+                .a(y),
+                .y(tab_act),  // ROUNDING (TRN/RND/RND_CONV), SAT (never reached: entries in range)
+                .ovf(t_ovf)
+            );
+            wire unused_t = ^{t_ovf, buf_rd};
+        end else begin : g_no_table
+            assign tab_act = {ACT_W{1'b0}};
+            assign tab_cfg_rdata = 32'd0;
+            wire unused_t = ^{buf_ahead, tab_act};
         end
     endgenerate
 

@@ -59,7 +59,7 @@ localparam integer DEMON_FORMAT_ROUNDING_WIDTH = 2;
 localparam integer DEMON_FORMAT_OVERFLOW_LSB = 20;
 localparam integer DEMON_FORMAT_OVERFLOW_WIDTH = 1;
 
-// TIMING (ro): Latency and initiation interval in clock cycles of the force unit; linear both n*ceil(n/P)+1, MLP both sum_l in_l*ceil(out_l/P) + ceil(n/P) + 1.
+// TIMING (ro): Latency and initiation interval in clock cycles of the force unit; linear both n*ceil(n/P)+1, MLP both sum_l in_l*ceil(out_l/P) + ceil(n/P) + 1 (+ LAYERS with the table activation).
 localparam [15:0] DEMON_TIMING_OFFSET = 16'h0014;
 //   TIMING.LATENCY [15:0]: input handshake to output handshake
 localparam integer DEMON_TIMING_LATENCY_LSB = 0;
@@ -115,6 +115,15 @@ localparam [31:0] DEMON_CNT_SAT_RESET = 32'h00000000;
 // SCRATCH (rw): Free read/write word for bus checks; no effect on the datapath.
 localparam [15:0] DEMON_SCRATCH_OFFSET = 16'h0040;
 localparam [31:0] DEMON_SCRATCH_RESET = 32'h00000000;
+
+// ACT_TABLE_FMT (ro): Build-time shape of the MLP's activation table (read-only parameters; 0 unless UNIT.ACTIVATION = 2): 2^BITS segments over the activation range, entries Q(ACT_INT, FRAC).
+localparam [15:0] DEMON_ACT_TABLE_FMT_OFFSET = 16'h0044;
+//   ACT_TABLE_FMT.BITS [3:0]: TABLE_BITS: log2 of the segments, 1..8 (ACT_TABLE holds 2^BITS + 1 entries)
+localparam integer DEMON_ACT_TABLE_FMT_BITS_LSB = 0;
+localparam integer DEMON_ACT_TABLE_FMT_BITS_WIDTH = 4;
+//   ACT_TABLE_FMT.FRAC [13:8]: TABLE_FRAC: fractional bits of the entries, ACT_FRAC..24-ACT_INT
+localparam integer DEMON_ACT_TABLE_FMT_FRAC_LSB = 8;
+localparam integer DEMON_ACT_TABLE_FMT_FRAC_WIDTH = 6;
 
 // IRQ_ENABLE (rw): Interrupt enable, one bit per IRQ_STATUS bit: the irq output is high while any IRQ_STATUS bit whose enable is set is 1 (registered: it follows IRQ_STATUS by one clock).
 localparam [15:0] DEMON_IRQ_ENABLE_OFFSET = 16'h0048;
@@ -185,9 +194,9 @@ localparam [15:0] DEMON_UNIT_OFFSET = 16'h00A0;
 //   UNIT.FORCE_UNIT [1:0]: 0 linear f = b - A x, 1 score network (MLP), 2 polynomial (Ising)
 localparam integer DEMON_UNIT_FORCE_UNIT_LSB = 0;
 localparam integer DEMON_UNIT_FORCE_UNIT_WIDTH = 2;
-//   UNIT.ACTIVATION [4:4]: MLP hidden activation: 0 ReLU, 1 hard-tanh
+//   UNIT.ACTIVATION [5:4]: MLP hidden activation: 0 ReLU, 1 hard-tanh, 2 table (ACT_TABLE)
 localparam integer DEMON_UNIT_ACTIVATION_LSB = 4;
-localparam integer DEMON_UNIT_ACTIVATION_WIDTH = 1;
+localparam integer DEMON_UNIT_ACTIVATION_WIDTH = 2;
 //   UNIT.LAYERS [9:8]: MLP hidden layers, 1..3 (0 in a linear instance)
 localparam integer DEMON_UNIT_LAYERS_LSB = 8;
 localparam integer DEMON_UNIT_LAYERS_WIDTH = 2;
@@ -325,5 +334,10 @@ localparam integer DEMON_POLY_H_STRIDE = 4;
 localparam [15:0] DEMON_POLY_G_OFFSET = 16'hBF00;
 localparam integer DEMON_POLY_G_MAX_ENTRIES = 64;
 localparam integer DEMON_POLY_G_STRIDE = 4;
+
+// ACT_TABLE[T_ENTRIES] (rw): The MLP's activation table (mapped only when UNIT.ACTIVATION = 2; T_ENTRIES = 2^TABLE_BITS + 1): entry i holds the function at the start of segment i, raw Q(ACT_INT, TABLE_FRAC); writes keep the low ACT_INT + TABLE_FRAC bits, reads return them sign-extended. Hidden units interpolate linearly between entries i and i+1 (emulator/demon/table.py states the arithmetic).
+localparam [15:0] DEMON_ACT_TABLE_OFFSET = 16'h0200;
+localparam integer DEMON_ACT_TABLE_MAX_ENTRIES = 257;
+localparam integer DEMON_ACT_TABLE_STRIDE = 4;
 
 // verilator lint_on UNUSEDPARAM

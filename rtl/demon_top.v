@@ -75,6 +75,10 @@ module demon_top #(
     parameter integer SCALE_FRAC = 8,
     // MLP: hidden activation, 0 ReLU, 1 hard-tanh.
     parameter integer ACTIVATION = 0,
+    // MLP with ACTIVATION = 2 (table): log2 of the activation table's segments, 1..min(8, ACT_W-1),
+    // and the fractional bits of its entries, ACT_FRAC..24-ACT_INT (ignored otherwise).
+    parameter integer TABLE_BITS = 6,
+    parameter integer TABLE_FRAC = 12,
     // MLP: schedule table capacity in rows; 1..512, SCHED_LEN * EMB <= 1024.
     parameter integer SCHED_LEN = 16
 ) (
@@ -171,6 +175,8 @@ module demon_top #(
                 .SCALE_INT(SCALE_INT),
                 .SCALE_FRAC(SCALE_FRAC),
                 .ACTIVATION(ACTIVATION),
+                .TABLE_BITS(TABLE_BITS),
+                .TABLE_FRAC(TABLE_FRAC),
                 .MULTIPLIERS(MULTIPLIERS),
                 .SCHED_LEN(SCHED_LEN),
                 .ROUNDING(ROUNDING),
@@ -192,9 +198,9 @@ module demon_top #(
                 .step_reset(step_reset),
                 .sched_k(sched_k),
                 .step(step),
-                .cfg_tgt(cfg_tgt - 3'd2),        // MLP_W .. SCHED_EMB (2..7) -> 0..5
+                .cfg_tgt(cfg_tgt - 3'd2),        // MLP_W .. SCHED_EMB (2..7) -> 0..5, ACT_TABLE (0) -> 6
                 .cfg_idx(cfg_idx),
-                .cfg_we(cfg_we && cfg_tgt >= 3'd2),
+                .cfg_we(cfg_we && cfg_tgt != 3'd1),
                 .cfg_be(cfg_be),
                 .cfg_wdata(cfg_wdata),
                 .cfg_rdata(cfg_rdata)
@@ -298,6 +304,8 @@ module demon_top #(
         .SCALE_INT(SCALE_INT),
         .SCALE_FRAC(SCALE_FRAC),
         .ACTIVATION(ACTIVATION),
+        .TABLE_BITS(TABLE_BITS),
+        .TABLE_FRAC(TABLE_FRAC),
         .SCHED_LEN(SCHED_LEN),
         .N(N),
         .MULTIPLIERS(MULTIPLIERS),

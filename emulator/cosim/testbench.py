@@ -323,6 +323,11 @@ class DemonTop:
         await self.write_ok(regs.SCHED_K_OFFSET, S.shape[0])
         await self.write_ok(regs.POLY_DWELL_OFFSET, int(dwell))
 
+    async def load_table(self, table_raw: np.ndarray) -> None:
+        """Write the activation table's raw entries (``2**TABLE_BITS + 1``) to ACT_TABLE."""
+        for i, v in enumerate(np.asarray(table_raw, dtype=np.int64).reshape(-1).tolist()):
+            await self.write_ok(regs.ACT_TABLE.entry_offset(i), to_u32(v))
+
     async def step_reset(self, enable: bool) -> None:
         """Write CTRL with STEP_RESET set (and ENABLE as given): the schedule step returns to 0."""
         ctrl = regs.CTRL

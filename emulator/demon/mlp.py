@@ -39,15 +39,17 @@ Accumulator: ``acc_width = bit_length(max_in << (weight.width-1 + op.width-1) + 
 + b_shift)) + 1`` bits, where ``max_in`` is the widest layer input: no input, weight or bias can
 overflow it (every product is at most ``2**(weight.width-1 + op.width-2)`` in magnitude).
 
-Activation (``activation``): ``"relu"`` ``max(h, 0)`` or ``"hardtanh"`` ``clip(h, -1, 1)`` (needs
-``ai >= 2`` so that +1 is a code). Both are piecewise linear with their kinks on the grid, and
+Activation (``activation``): ``"relu"`` ``max(h, 0)``, ``"hardtanh"`` ``clip(h, -1, 1)`` (needs
+``ai >= 2`` so that +1 is a code), or ``"table"``: a lookup table with linear interpolation
+(:mod:`demonloop.demon.table`, sigmoid, tanh, SiLU or softplus, ``table_bits``/``table_frac``).
+ReLU and hard-tanh: Both are piecewise linear with their kinks on the grid, and
 rounding is monotone and maps 0 (and +-1) to themselves, so ``act(narrow(z)) == narrow(act(z))``
 whenever the narrowing does not overflow: the activation adds *no* error of its own. The
 fixed-point network is the float network with every pre-activation and the score rounded to
 ``act`` (error at most one LSB ``2**-af`` under TRN, half an LSB under RND/RND_CONV, per unit and
 per layer) and the force rounded to the DAC; those errors then propagate through the following
-weights. A lookup-table activation (tanh, SiLU) would add its own interpolation error; it is
-not offered.
+weights. The table activation adds its own error (entry rounding, interpolation, one final
+rounding), bounded exactly over every input code by :func:`demonloop.demon.table.table_error`.
 
 Step counter: ``step`` (``k``) starts at 0, is the row used by the next word, and advances by one
 per word (per call of :meth:`MLPDemon.force` / :meth:`MLPDemon.force_count`, all chains sharing
@@ -65,8 +67,13 @@ inputs and ``out_l`` outputs runs ``G_l = ceil(out_l / P)`` row groups of ``in_l
 the ``n`` scores by the scale on the same ``P`` multipliers, ``ceil(n / P)`` cycles; the word is
 registered in the last of them. Hence
 
-    latency_cycles      = sum_l in_l * ceil(out_l / P) + ceil(n / P) + 1
+    latency_cycles      = sum_l in_l * ceil(out_l / P) + ceil(n / P) + 1  (+ len(hidden) with a table)
     initiation_interval = latency_cycles
+
+With ``activation: table`` the hidden units are stored before the activation and the table is
+read on the operand path (one table, one synchronous read per cycle, shared by the lanes): the
+read of a layer's first input needs the previous layer's last row written, so every hidden
+layer costs one more cycle.
 
 (input handshake to output handshake with the DAC ready; the input is ready when the unit is
 idle and its output register is empty or drains; a sample offered while not ready is dropped and
@@ -79,13 +86,14 @@ import numbers
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Optional
 
 import numpy as np
 from pydantic import Field, PositiveInt
 
 from demonloop.config.base import OverflowMode, QFormatConfig, RoundingMode, Section
 from demonloop.demon.base import DemonKind, pack, unpack
+from demonloop.demon.table import TABLE_FUNCTIONS, check_table, interpolate, table_format, table_problems
 from demonloop.fixedpoint import (
     Overflow, QFormat, Rounding, count_overflow, narrow, overflow, quantize, shift_round,
 )
@@ -95,7 +103,7 @@ _FLOAT_EXACT_WIDTH = 53
 #: Largest accumulator int64 holds with one bit of headroom for the rounding addend.
 MAX_ACC_WIDTH = 62
 #: Activation functions and their RTL codes (parameter ACTIVATION).
-ACTIVATIONS = {"relu": 0, "hardtanh": 1}
+ACTIVATIONS = {"relu": 0, "hardtanh": 1, "table": 2}
 #: Capacities fixed by the register map (rtl/regmap.yaml): MLP_W, MLP_B, schedule rows, SCHED_EMB
 #: entries; and the widest hidden layer.
 MAX_WEIGHTS = 8192
@@ -128,6 +136,10 @@ class MLPSpec:
     sched_len: int
     rounding: Rounding = Rounding.TRN
     overflow: Overflow = Overflow.SAT
+    #: ``activation: table`` only: log2 of the table's segments, and its entries' fractional bits
+    #: (entries are ``Q(act.int_bits, table_frac)``); 0 otherwise.
+    table_bits: int = 0
+    table_frac: int = 0
 
     # -- shapes ----------------------------------------------------------------------------------
 
@@ -226,9 +238,24 @@ class MLPSpec:
         return self.groups(self.n)
 
     @property
+    def table_cycles(self) -> int:
+        """Cycles the table activation adds: one per hidden layer (0 without a table)."""
+        return len(self.hidden) if self.activation == "table" else 0
+
+    @property
+    def table_entries(self) -> int:
+        """Entries of ACT_TABLE, ``2**table_bits + 1`` (0 without a table)."""
+        return (1 << self.table_bits) + 1 if self.activation == "table" else 0
+
+    @property
+    def table_fmt(self) -> QFormat:
+        return table_format(self.act, self.table_frac)
+
+    @property
     def latency_cycles(self) -> int:
-        """Input handshake to output handshake (DAC ready): MAC cycles + force pass + 1."""
-        return self.mac_cycles + self.force_cycles + 1
+        """Input handshake to output handshake (DAC ready): MAC cycles + force pass + 1, and one
+        cycle per hidden layer with a table activation."""
+        return self.mac_cycles + self.force_cycles + 1 + self.table_cycles
 
     @property
     def initiation_interval(self) -> int:
@@ -264,6 +291,8 @@ class MLPSpec:
             out.append(("activation", f"must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}"))
         elif self.activation == "hardtanh" and self.act.int_bits < 2:
             out.append(("act.int_bits", "hardtanh needs act.int_bits >= 2 so that +1 is a code"))
+        elif self.activation == "table" and self.act.int_bits >= 1 and self.act.frac_bits >= 0:
+            out.extend(table_problems(self.act, self.table_bits, self.table_frac))
         if not 1 <= self.sched_len <= MAX_SCHED_LEN:
             out.append(("sched_len", f"must be between 1 and {MAX_SCHED_LEN}, got {self.sched_len}"))
         if out:
@@ -297,11 +326,14 @@ class MLPSpec:
 # Activation
 # ----------------------------------------------------------------------------------------------
 
-def activate_raw(h: np.ndarray, spec: MLPSpec) -> np.ndarray:
+def activate_raw(h: np.ndarray, spec: MLPSpec, table: np.ndarray | None = None) -> np.ndarray:
     """The activation on raw ``act`` values (int64 or float64 holding integers): ReLU ``max(h, 0)``
-    or hard-tanh ``clip(h, -2**af, 2**af)``. Exact (no rounding): the RTL's ``ACTIVATION`` mux."""
+    or hard-tanh ``clip(h, -2**af, 2**af)``, exact (no rounding), the RTL's ``ACTIVATION`` mux;
+    or the interpolated ``table`` (:func:`demonloop.demon.table.interpolate`, one rounding)."""
     if spec.activation == "relu":
         return np.maximum(h, 0)
+    if spec.activation == "table":
+        return interpolate(h, table, spec.act, spec.table_bits, spec.table_frac, spec.rounding)
     one = 1 << spec.act.frac_bits
     return np.clip(h, -one, one)
 
@@ -312,7 +344,15 @@ def activate_float(z: np.ndarray, activation: str) -> np.ndarray:
         return np.maximum(z, 0.0)
     if activation == "hardtanh":
         return np.clip(z, -1.0, 1.0)
-    raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
+    if activation in TABLE_FUNCTIONS:
+        from demonloop.demon.table import table_function
+
+        return table_function(activation, z)
+    raise ValueError(f"activation must be one of {', '.join(FLOAT_ACTIVATIONS)}, got {activation!r}")
+
+
+#: What a float network may use: the exact activations and the functions a table holds.
+FLOAT_ACTIVATIONS = ("relu", "hardtanh") + TABLE_FUNCTIONS
 
 
 # ----------------------------------------------------------------------------------------------
@@ -330,8 +370,9 @@ class MLPDemon:
     ``weights_raw[l]`` (out_l, in_l) and ``biases_raw[l]`` (out_l,) are the raw integers as
     written to MLP_W / MLP_B (layer by layer, rows in order); ``schedule_raw`` (K, 3 + E) holds per
     row ``[force_scale, drift_ctrl, noise_ctrl, emb_0 .. emb_{E-1}]`` raw, as written to
-    SCHED_SCALE, SCHED_DRIFT, SCHED_NOISE, SCHED_EMB (with SCHED_K = K). Everything must already
-    fit its format (ValueError otherwise).
+    SCHED_SCALE, SCHED_DRIFT, SCHED_NOISE, SCHED_EMB (with SCHED_K = K); ``table_raw`` (``2**table_bits + 1``,)
+    the ACT_TABLE entries of a table activation. Everything must already fit its format
+    (ValueError otherwise).
 
     :meth:`force` is the int64 reference (cross-checked against APyTypes and the RTL);
     :meth:`force_count` computes the same integers on float64 arrays (BLAS; exact because every
@@ -339,9 +380,15 @@ class MLPDemon:
     """
 
     def __init__(self, spec: MLPSpec, weights_raw: Sequence[np.ndarray], biases_raw: Sequence[np.ndarray],
-                 schedule_raw: np.ndarray):
+                 schedule_raw: np.ndarray, table_raw: np.ndarray | None = None):
         spec.check()
         self.spec = spec
+        if spec.activation == "table":
+            if table_raw is None:
+                raise ValueError("activation 'table' needs table_raw (the ACT_TABLE entries)")
+            self.table = check_table(table_raw, spec.act, spec.table_bits, spec.table_frac)
+        else:
+            self.table = None
         shapes = spec.layer_shapes
         if len(weights_raw) != len(shapes) or len(biases_raw) != len(shapes):
             raise ValueError(f"expected {len(shapes)} weight matrices and bias vectors, got "
@@ -420,7 +467,7 @@ class MLPDemon:
             hs.append(h)
             masks.append(m)
             if l + 1 < len(self.W):
-                a = activate_raw(h, s) << np.int64(s.act_shift)
+                a = activate_raw(h, s, self.table) << np.int64(s.act_shift)
         return accs, hs, masks
 
     def force_at(self, X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -466,7 +513,7 @@ class MLPDemon:
             if c:
                 n_ovf += c
                 h, _ = overflow(h, s.act.width, s.overflow)
-            a = h if l == last else activate_raw(h, s)
+            a = h if l == last else activate_raw(h, s, self.table)
         prod = a * float(self.schedule[k, 0])
         F = shift_round(prod, s.force_shift, s.rounding)
         c = count_overflow(F, s.f_bits)
@@ -490,9 +537,10 @@ class MLPFloat:
     input of the first layer is ``[x ; emb]``; ``activation`` follows every layer but the last.
     """
 
-    def __init__(self, layers: Sequence[tuple[np.ndarray, np.ndarray]], activation: str):
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
+    def __init__(self, layers: Sequence[tuple[np.ndarray, np.ndarray]], activation: str, gain: float = 1.0):
+        self.gain = float(gain)                 # a table function acts on gain * z
+        if activation not in FLOAT_ACTIVATIONS:
+            raise ValueError(f"activation must be one of {', '.join(FLOAT_ACTIVATIONS)}, got {activation!r}")
         self.activation = activation
         self.layers = [(np.asarray(W, dtype=np.float64), np.asarray(b, dtype=np.float64)) for W, b in layers]
         if not self.layers:
@@ -526,7 +574,7 @@ class MLPFloat:
         last = len(self.layers) - 1
         for l, (W, b) in enumerate(self.layers):
             z = a @ W.T + b
-            a = z if l == last else activate_float(z, self.activation)
+            a = z if l == last else activate_float(self.gain * z if self.gain != 1.0 else z, self.activation)
         return a
 
 
@@ -581,13 +629,15 @@ def _quantize_tensor(x: np.ndarray, fmt: QFormat) -> tuple[np.ndarray, TensorQua
 
 def quantize_mlp(float_layers: Sequence[tuple[np.ndarray, np.ndarray]], spec: MLPSpec,
                  probe_x: np.ndarray | None = None,
-                 probe_emb: np.ndarray | None = None) -> tuple[list[np.ndarray], list[np.ndarray], QuantReport]:
+                 probe_emb: np.ndarray | None = None, *, function: str | None = None,
+                 table_raw: np.ndarray | None = None, table_gain: float = 1.0) -> tuple[list[np.ndarray], list[np.ndarray], QuantReport]:
     """Float network ``[(W, b), ...]`` (real weights, input layer first) to the raw integers of
     MLP_W / MLP_B: round to nearest (ties to even) in ``spec.weight`` / ``spec.bias``, saturating
     (clipped entries are counted in the report).
 
     With ``probe_x`` (chains, n) states in ADC full scales and ``probe_emb`` (E,) or (chains, E)
-    real embeddings, the report also gives the score error of the fixed-point network (inputs
+    real embeddings, the report also gives the score error of the fixed-point network (with a
+    table activation: ``table_raw`` against the float ``function``) (inputs
     quantized as the ADC and the schedule table would: RND_CONV, SAT) against :class:`MLPFloat`
     on the float layers: what quantization costs end to end, in the score's own units.
     """
@@ -619,7 +669,8 @@ def quantize_mlp(float_layers: Sequence[tuple[np.ndarray, np.ndarray]], spec: ML
         np.asarray(probe_emb, dtype=np.float64), (chains, spec.emb))
     X, _ = quantize(x, QFormat(1, spec.x_bits - 1), Rounding.RND_CONV, Overflow.SAT)
     Ef, _ = quantize(e, spec.act, Rounding.RND_CONV, Overflow.SAT)
-    ref = MLPFloat(float_layers, spec.activation)
+    ref = (MLPFloat(float_layers, function, table_gain) if spec.activation == "table"
+           else MLPFloat(float_layers, spec.activation))
     s_ref = ref.forward(x, e)
     # The fixed-point score, one schedule row per distinct embedding (scale 1 is irrelevant here).
     s_fix = np.empty((chains, spec.n))
@@ -629,7 +680,7 @@ def quantize_mlp(float_layers: Sequence[tuple[np.ndarray, np.ndarray]], spec: ML
     for r, row in enumerate(rows):
         sched = np.zeros((1, 3 + spec.emb), dtype=np.int64)
         sched[0, 3:] = row
-        demon = MLPDemon(spec, Ws, bs, sched)
+        demon = MLPDemon(spec, Ws, bs, sched, table_raw)
         idx = np.flatnonzero(inverse == r)
         _, hs, masks = demon.layers_at(X[idx], 0)
         s_fix[idx] = hs[-1] * spec.act.lsb
@@ -686,6 +737,11 @@ class MLPSection(Section):
     rounding: RoundingMode = Rounding.RND_CONV
     overflow: OverflowMode = Overflow.SAT
     latency_cycles: None = None
+    #: A network with a smooth activation (sigmoid, tanh, silu, softplus) runs it through the
+    #: table activation: 2**table_bits segments over the act range, entries Q(act.int_bits,
+    #: table_frac) (default act.frac_bits + 4, at most 24 bits wide).
+    table_bits: int = Field(8, ge=1, le=8)
+    table_frac: Optional[int] = Field(None, ge=0, le=23)
 
 
 class MLPKind(DemonKind):
@@ -705,12 +761,15 @@ class MLPKind(DemonKind):
         w = workloads.of(cfg)
         arch = w.network_architecture(cfg)
         d = cfg.demon
+        table = arch["activation"] in TABLE_FUNCTIONS
+        tf = d.table_frac if d.table_frac is not None else min(d.act.fmt.frac_bits + 4, 24 - d.act.fmt.int_bits)
         return MLPSpec(
             n=cfg.n, emb=int(arch["emb"]), hidden=tuple(int(h) for h in arch["hidden"]),
             x_bits=cfg.adc.bits, f_bits=cfg.dac.bits, ctrl_bits=d.ctrl_bits,
             weight=d.weight.fmt, bias=d.bias.fmt, act=d.act.fmt, scale=d.scale.fmt,
-            activation=arch["activation"], multipliers=d.multipliers, sched_len=w.schedule_rows(cfg),
-            rounding=d.rounding, overflow=d.overflow)
+            activation="table" if table else arch["activation"], multipliers=d.multipliers,
+            sched_len=w.schedule_rows(cfg), rounding=d.rounding, overflow=d.overflow,
+            table_bits=d.table_bits if table else 0, table_frac=tf if table else 0)
 
     def validate(self, cfg) -> None:
         from demonloop.config.errors import ConfigError
@@ -734,6 +793,8 @@ class MLPKind(DemonKind):
             "SCALE_INT": spec.scale.int_bits, "SCALE_FRAC": spec.scale.frac_bits,
             "ACTIVATION": ACTIVATIONS[spec.activation], "SCHED_LEN": spec.sched_len,
             "ROUNDING": spec.rounding.code, "OVERFLOW": spec.overflow.code,
+            # the table's parameters only where there is one (a user's RTL need not declare them)
+            **({"TABLE_BITS": spec.table_bits, "TABLE_FRAC": spec.table_frac} if spec.activation == "table" else {}),
         }
 
     def spec_from_parameters(self, p) -> MLPSpec:
@@ -745,7 +806,9 @@ class MLPKind(DemonKind):
             scale=QFormat(p["SCALE_INT"], p["SCALE_FRAC"]),
             activation={v: k for k, v in ACTIVATIONS.items()}[p["ACTIVATION"]],
             multipliers=p["MULTIPLIERS"], sched_len=p["SCHED_LEN"],
-            rounding=Rounding.from_code(p["ROUNDING"]), overflow=Overflow.from_code(p["OVERFLOW"]))
+            rounding=Rounding.from_code(p["ROUNDING"]), overflow=Overflow.from_code(p["OVERFLOW"]),
+            table_bits=p.get("TABLE_BITS", 0) if p["ACTIVATION"] == 2 else 0,
+            table_frac=p.get("TABLE_FRAC", 0) if p["ACTIVATION"] == 2 else 0)
 
     def out_word_bits(self, spec: MLPSpec) -> int:
         return spec.n * spec.f_bits + 2 * spec.ctrl_bits
@@ -762,6 +825,8 @@ class MLPKind(DemonKind):
     async def load(self, top, program) -> None:
         await top.load_network(program.W_raw, program.b_raw)
         await top.load_schedule(program.schedule_raw)
+        if program.spec.activation == "table":
+            await top.load_table(program.table_raw)
 
     async def start_chain(self, top) -> None:
         await top.step_reset(enable=True)

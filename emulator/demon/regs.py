@@ -139,7 +139,7 @@ TIMING = Register(
     offset=0x0014,
     access='ro',
     reset=None,
-    description='Latency and initiation interval in clock cycles of the force unit; linear both n*ceil(n/P)+1, MLP both sum_l in_l*ceil(out_l/P) + ceil(n/P) + 1.',
+    description='Latency and initiation interval in clock cycles of the force unit; linear both n*ceil(n/P)+1, MLP both sum_l in_l*ceil(out_l/P) + ceil(n/P) + 1 (+ LAYERS with the table activation).',
     fields=(
         Field('LATENCY', lsb=0, width=16, description='input handshake to output handshake'),
         Field('II', lsb=16, width=16, description='cycles between accepted inputs'),
@@ -218,6 +218,18 @@ SCRATCH = Register(
     fields=(),
 )
 
+ACT_TABLE_FMT = Register(
+    name='ACT_TABLE_FMT',
+    offset=0x0044,
+    access='ro',
+    reset=None,
+    description="Build-time shape of the MLP's activation table (read-only parameters; 0 unless UNIT.ACTIVATION = 2): 2^BITS segments over the activation range, entries Q(ACT_INT, FRAC).",
+    fields=(
+        Field('BITS', lsb=0, width=4, description='TABLE_BITS: log2 of the segments, 1..8 (ACT_TABLE holds 2^BITS + 1 entries)'),
+        Field('FRAC', lsb=8, width=6, description='TABLE_FRAC: fractional bits of the entries, ACT_FRAC..24-ACT_INT'),
+    ),
+)
+
 IRQ_ENABLE = Register(
     name='IRQ_ENABLE',
     offset=0x0048,
@@ -290,7 +302,7 @@ UNIT = Register(
     description="Which force unit the instance has, and the MLP's build-time shape (read-only parameters).",
     fields=(
         Field('FORCE_UNIT', lsb=0, width=2, description='0 linear f = b - A x, 1 score network (MLP), 2 polynomial (Ising)'),
-        Field('ACTIVATION', lsb=4, width=1, description='MLP hidden activation: 0 ReLU, 1 hard-tanh'),
+        Field('ACTIVATION', lsb=4, width=2, description='MLP hidden activation: 0 ReLU, 1 hard-tanh, 2 table (ACT_TABLE)'),
         Field('LAYERS', lsb=8, width=2, description='MLP hidden layers, 1..3 (0 in a linear instance)'),
         Field('EMB', lsb=16, width=5, description='time-embedding inputs E per schedule row, 0..16'),
     ),
@@ -502,8 +514,17 @@ POLY_G = Array(
     description='Coupling scale g[k] of row k (multiplies b - J x), raw Q(SCALE_INT, SCALE_FRAC); writes keep the low SCALE_W bits, reads return them sign-extended.',
 )
 
-REGISTERS: tuple[Register, ...] = (ID, VERSION, SHAPE, WIDTHS, FORMAT, TIMING, CTRL, STATUS, CNT_IN, CNT_OUT, CNT_DROP, CNT_SAT, SCRATCH, IRQ_ENABLE, IRQ_STATUS, IRQ_THRESHOLD, CAP_STATUS, CAP_SEQ, UNIT, MLP_SHAPE, MLP_WIDTHS, MLP_FORMAT, SCHED_LEN, SCHED_K, STEP, POLY_DWELL, POLY_FORMAT,)
-ARRAYS: tuple[Array, ...] = (COEF_A, COEF_B, CAP_DATA, SCHED_NOISE, SCHED_EMB, MLP_B, SCHED_SCALE, SCHED_DRIFT, MLP_W, POLY_A, POLY_C, POLY_H, POLY_G,)
+ACT_TABLE = Array(
+    name='ACT_TABLE',
+    offset=0x0200,
+    access='rw',
+    max_entries=257,
+    entries='T_ENTRIES',
+    description="The MLP's activation table (mapped only when UNIT.ACTIVATION = 2; T_ENTRIES = 2^TABLE_BITS + 1): entry i holds the function at the start of segment i, raw Q(ACT_INT, TABLE_FRAC); writes keep the low ACT_INT + TABLE_FRAC bits, reads return them sign-extended. Hidden units interpolate linearly between entries i and i+1 (emulator/demon/table.py states the arithmetic).",
+)
+
+REGISTERS: tuple[Register, ...] = (ID, VERSION, SHAPE, WIDTHS, FORMAT, TIMING, CTRL, STATUS, CNT_IN, CNT_OUT, CNT_DROP, CNT_SAT, SCRATCH, ACT_TABLE_FMT, IRQ_ENABLE, IRQ_STATUS, IRQ_THRESHOLD, CAP_STATUS, CAP_SEQ, UNIT, MLP_SHAPE, MLP_WIDTHS, MLP_FORMAT, SCHED_LEN, SCHED_K, STEP, POLY_DWELL, POLY_FORMAT,)
+ARRAYS: tuple[Array, ...] = (COEF_A, COEF_B, CAP_DATA, SCHED_NOISE, SCHED_EMB, MLP_B, SCHED_SCALE, SCHED_DRIFT, MLP_W, POLY_A, POLY_C, POLY_H, POLY_G, ACT_TABLE,)
 
 ID_OFFSET = 0x0000
 VERSION_OFFSET = 0x0004
@@ -518,6 +539,7 @@ CNT_OUT_OFFSET = 0x0034
 CNT_DROP_OFFSET = 0x0038
 CNT_SAT_OFFSET = 0x003C
 SCRATCH_OFFSET = 0x0040
+ACT_TABLE_FMT_OFFSET = 0x0044
 IRQ_ENABLE_OFFSET = 0x0048
 IRQ_STATUS_OFFSET = 0x004C
 IRQ_THRESHOLD_OFFSET = 0x0050
@@ -545,3 +567,4 @@ POLY_A_OFFSET = 0x9000
 POLY_C_OFFSET = 0xA000
 POLY_H_OFFSET = 0xB000
 POLY_G_OFFSET = 0xBF00
+ACT_TABLE_OFFSET = 0x0200

@@ -95,9 +95,30 @@ class Posterior(ScoreWorkload):
         return float(net.meta.get("input_range") or cfg.compiler.range_sigmas)
 
     def rows(self, cfg, net, T_s) -> Rows:
+        """One row; a network whose score leaves a linear term to the cells (``meta
+        cell_drift_rate``, the exact logistic networks' prior ``-1/s0^2``) gets it as their leak."""
         r1 = cfg.workload.step / T_s
-        return Rows(rate=np.array([0.0]), q=np.array([2.0 * r1]), force=np.array([r1]), emb=None,
+        rate = float(net.meta.get("cell_drift_rate", 0.0)) * r1
+        return Rows(rate=np.array([rate]), q=np.array([2.0 * r1]), force=np.array([r1]), emb=None,
                     t=np.array([np.nan]))
+
+    # ---- the exact model's network (logistic regression) -------------------------------------
+    def network_architecture(self, cfg) -> dict:
+        arch = super().network_architecture(cfg)
+        if cfg.workload.target in EXACT_NETWORKS:
+            from demonloop.workloads.targets import make_target
+
+            W1 = make_target(cfg.workload.target).sigmoid_layers()[0][0]
+            arch = dict(arch, hidden=[int(W1.shape[0])], activation="sigmoid")
+        return arch
+
+    def load_network(self, cfg):
+        """The stored network (with its reference chains); for a logistic-regression target the
+        layers are replaced by the exact model's (:func:`exact_logistic_network`)."""
+        net, arrays = super().load_network(cfg)
+        if cfg.workload.target in EXACT_NETWORKS:
+            net = exact_logistic_network(cfg.workload.target, net, arrays)
+        return net, arrays
 
     def probe_inputs(self, cfg, net, arrays, in_scale):
         """Draws from the posterior's reference."""
@@ -121,14 +142,69 @@ class Posterior(ScoreWorkload):
         else:
             lines = [f"  posterior        covariance error {m['cov_rel_error']:.3g}; max |z| of the means {m['max_abs_mean_z']:.2f} "
                      f"(Bonferroni p {m['mean_p_bonferroni']:.2g}); MMD two-sample p {m['mmd_p']:.2g}"]
-            if "implemented_max_abs_mean_z" in m:
+            table = rep.get("compiler", {}).get("quantization", {}).get("activation_table")
+            if "implemented_max_abs_mean_z" in m and table:
+                q = rep["compiler"]["quantization"]["network"]
+                lines.append(
+                    f"  diagnostics      model: {table['function']} table, worst error {table['max_abs_error']:.2g} "
+                    f"({table['max_abs_error_lsb']:.2g} act LSB) over every code; fixed point: score rms error "
+                    f"{q['score_rms_error']:.2g} of {q['score_rms']:.2g}; vs the hard-tanh-sigmoid model (the old "
+                    f"network): max |z| {m['implemented_max_abs_mean_z']:.2f}, MMD p {m['implemented_mmd_p']:.2g}")
+            elif "implemented_max_abs_mean_z" in m:
                 lines.append(
                     f"                   vs the density the network implements: max |z| {m['implemented_max_abs_mean_z']:.2f}, "
                     f"covariance error {m['implemented_cov_rel_error']:.3g}, MMD p {m['implemented_mmd_p']:.2g}")
+        ds, do = rep.get("dac_saturated_after_burn_in"), rep.get("demon_overflows_after_burn_in")
+        if ds is not None and (rep["dac_saturated"] or rep["demon_overflows"]):
+            codes = max(1, rep["samples"] - rep["burn_in_samples"]) * rep["chains"] * rep["units"]
+            lines.append(
+                f"  saturation       DAC {rep['dac_saturated']:,} codes, demon {rep['demon_overflows']:,} narrowings; "
+                f"{rep['dac_saturated'] - ds:,} and {rep['demon_overflows'] - do:,} of them during burn-in (the approach "
+                f"to the posterior), after it {ds:,} DAC codes ({ds / codes:.1e} of the scored ones) and {do:,} "
+                "narrowings, whose cost the figures above include")
         ess = m.get("ess_mean")
         lines.append(f"  samples          {m.get('samples_per_chain', 0):,} per chain after {rep['burn_in_samples']:,} burn-in"
                      f" x {rep['chains']:,} chains" + (f" (ESS {ess:.3g})" if ess else " ()"))
         return lines
+
+
+#: Targets whose network the compiler builds from the exact model (sigmoid through the demon's
+#: table activation, the prior in the cells' leak) instead of the stored approximation.
+EXACT_NETWORKS = ("iris_logistic",)
+#: Pre-activations a hidden unit must hold without saturating, in units of the largest one seen
+#: under the exact posterior's reference draws (the table gain is set from it).
+PREACT_HEADROOM = 1.5
+#: The same for the network's output (the score, hence the force and the DAC code): the chains'
+#: tails reach beyond the reference draws' largest score.
+OUTPUT_HEADROOM = 1.5
+
+
+def exact_logistic_network(target: str, stored, arrays: dict):
+    """The exact logistic-regression score as the demon's network: ``sigmoid`` hidden units, one
+    per distinct data row (:meth:`LogisticPosterior.sigmoid_layers`), the prior's ``-theta/s0^2``
+    as the cells' drift (``meta cell_drift_rate``). ``table_gain``: the table holds
+    ``sigmoid(gain h)`` so that ``preactivation_range`` = ``PREACT_HEADROOM`` times the largest
+    pre-activation under the posterior (reference draws) fits the act range (the compiler sets
+    the gain); ``ranges.max_abs_output``: ``OUTPUT_HEADROOM`` times the largest output over
+    those draws (the compiler puts it at 3/4 of the act range and of the DAC's)."""
+    from demonloop.workloads.score_models import ScoreNet
+    from demonloop.workloads.targets import make_target
+
+    post = make_target(target)
+    layers = post.sigmoid_layers()
+    draws = arrays["ref_exact_draws"]
+    net = ScoreNet(layers, "sigmoid", "score", meta=dict(stored.meta))
+    u_max = float(np.abs(draws @ layers[0][0].T).max())
+    y_max = float(np.abs(net.forward(draws)).max())
+    net.meta.update({
+        "representation": ("exact score of the logistic-regression posterior: a sigmoid unit per distinct data "
+                           "row (the demon's table activation), the prior -theta/s0^2 in the cells' leak"),
+        "cell_drift_rate": -1.0 / post.data.prior_sd**2,
+        "max_abs_preactivation": u_max,
+        "preactivation_range": PREACT_HEADROOM * u_max,
+        "ranges": {**stored.meta.get("ranges", {}), "max_abs_output": OUTPUT_HEADROOM * y_max},
+    })
+    return net
 
 
 def references(target: str, arrays: dict, meta: dict, points: int = 1001, draws: int = 20000, cfg=None):

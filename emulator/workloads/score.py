@@ -74,6 +74,7 @@ class ScoreProgram:
     quantization: dict
     notes: list[str] = field(default_factory=list)
     gamma: float = float("nan")
+    table_raw: np.ndarray | None = None      # ACT_TABLE entries (activation: table)
 
     @property
     def scale(self) -> float:
@@ -81,7 +82,7 @@ class ScoreProgram:
         return 1.0 / self.in_scale
 
     def demon(self) -> MLPDemon:
-        return MLPDemon(self.spec, self.W_raw, self.b_raw, self.schedule_raw)
+        return MLPDemon(self.spec, self.W_raw, self.b_raw, self.schedule_raw, self.table_raw)
 
 
 class ScoreSection(WorkloadSection):
@@ -123,6 +124,10 @@ class ScoreWorkload(Workload):
 
     def network_architecture(self, cfg) -> dict:
         return json.loads(self.network_path(cfg).with_suffix(".json").read_text())["architecture"]
+
+    def load_network(self, cfg) -> tuple[ScoreNet, dict]:
+        """The float network to compile and the stored file's other arrays (references)."""
+        return load_score_net(self.network_path(cfg))
 
     def schedule_rows(self, cfg) -> int:
         """Rows of the demon's schedule table."""
@@ -188,7 +193,7 @@ def compile_score(cfg, w: ScoreWorkload) -> ScoreProgram:
     """Compile a score-network config; raises :class:`ConfigError` if it cannot."""
     n = cfg.n
     spec = cfg.demon_spec()
-    net, arrays = load_score_net(w.network_path(cfg))
+    net, arrays = w.load_network(cfg)
     FS, I_fs = cfg.adc.full_scale_V, cfg.dac.full_scale_A
     T_s = cfg.adc.sample_period_cycles / cfg.clock.f_clk_Hz
     C = cfg.array.per_unit("C_F")
@@ -201,6 +206,20 @@ def compile_score(cfg, w: ScoreWorkload) -> ScoreProgram:
     y_max = float(net.meta.get("ranges", {}).get("max_abs_output") or 1.0)
     out_scale = y_max / (0.75 * spec.act.max_value)
     layers = hardware_layers(net.float_layers(), n, in_scale, out_scale)
+    table_raw, table_gain, table_rep = None, 1.0, None
+    if spec.activation == "table":
+        # a hidden pre-activation h stands for gain * h: the hidden layers are divided by the gain
+        # (exact in float), the table holds f(gain h) (demon.table)
+        from demonloop.demon.table import make_table, table_error
+
+        # ``preactivation_range`` (network meta): the pre-activations to hold without saturating
+        if "preactivation_range" in net.meta:
+            table_gain = max(1.0, float(net.meta["preactivation_range"]) / spec.act.max_value)
+        layers = [(W / table_gain, b / table_gain) if l < len(layers) - 1 else (W, b)
+                  for l, (W, b) in enumerate(layers)]
+        table_raw = make_table(net.activation, spec.act, spec.table_bits, spec.table_frac, table_gain)
+        table_rep = table_error(net.activation, table_raw, spec.act, spec.table_bits, spec.table_frac,
+                                spec.rounding, table_gain)
 
     # ---- the rows: conductance needed, noise density, force scale, embedding ----------------
     r = w.rows(cfg, net, T_s)
@@ -231,7 +250,8 @@ def compile_score(cfg, w: ScoreWorkload) -> ScoreProgram:
                      "or fewer scale int_bits would keep more of its bits")
     probe_x = w.probe_inputs(cfg, net, arrays, in_scale)
     probe_emb = emb[len(emb) // 2] if emb is not None else None
-    W_raw, b_raw, qrep = quantize_mlp(layers, spec, probe_x=probe_x, probe_emb=probe_emb)
+    W_raw, b_raw, qrep = quantize_mlp(layers, spec, probe_x=probe_x, probe_emb=probe_emb,
+                                      function=net.activation, table_raw=table_raw, table_gain=table_gain)
     for what, reps in (("weight", qrep.weights), ("bias", qrep.biases)):
         for l, t in enumerate(reps):
             if t.clipped:
@@ -249,11 +269,14 @@ def compile_score(cfg, w: ScoreWorkload) -> ScoreProgram:
                      "most DAC codes go unused")
     quant = {"network": qrep.summary(), "schedule": srep, "in_scale": in_scale, "out_scale": out_scale,
              "dac_range_used": u_peak / I_fs, "force_scale_range_used": used}
+    if table_rep is not None:
+        quant["activation_table"] = table_rep
     schedule = {"force_scale": force_scale, "drift_ctrl": h, "noise_ctrl": g, "t": t_rows,
                 "rows": len(force_scale), "g_ctrl_S": g_ctrl.tolist(), "q_max": q_max}
     return ScoreProgram(config=cfg, spec=spec, net=net, arrays=arrays, elements=elements, adc=adc, dac=dac,
                         controls=controls, W_raw=W_raw, b_raw=b_raw, schedule_raw=sched_raw, schedule=schedule,
-                        in_scale=in_scale, out_scale=out_scale, quantization=quant, notes=notes)
+                        in_scale=in_scale, out_scale=out_scale, quantization=quant, notes=notes,
+                        table_raw=table_raw)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -289,7 +312,8 @@ def explain_score(cfg, w: ScoreWorkload) -> dict:
                          "score_rms": program.quantization["network"]["score_rms"],
                          "dac_range_used": program.quantization["dac_range_used"],
                          "force_scale_range_used": program.quantization["force_scale_range_used"],
-                         "schedule": program.quantization["schedule"]},
+                         "schedule": program.quantization["schedule"],
+                         "activation_table": program.quantization.get("activation_table")},
         "timing": {"sample_period_cycles": cfg.adc.sample_period_cycles,
                    "demon_latency_cycles": spec.latency_cycles,
                    "demon_initiation_interval": spec.initiation_interval,
@@ -320,6 +344,10 @@ def explain_score_text(rep: dict) -> str:
          f"network output / {c['out_scale']:.3g}; g_ctrl {c['g_ctrl_S']:.3g} S, q_max {c['q_max_A2s']:.3g} A²s",
          f"  fixed point     score rms error {q['score_rms_error']:.2g} (score rms {q['score_rms']:.2g}, act units); "
          f"DAC range used {q['dac_range_used']:.2g}; force-scale range used {q['force_scale_range_used']:.2g}",
+         *([f"  activation      {q['activation_table']['function']} table (gain {q['activation_table']['gain']:.3g}): "
+            f"worst error {q['activation_table']['max_abs_error']:.2g} ({q['activation_table']['max_abs_error_lsb']:.2g} "
+            f"act LSB) over all {q['activation_table']['codes']:,} input codes, rms {q['activation_table']['rms_error']:.2g}"]
+           if q.get("activation_table") else []),
          f"  timing          demon latency {t['demon_latency_cycles']} cycles, II {t['demon_initiation_interval']} "
          f"(sample period {t['sample_period_cycles']}); loop latency {t['loop_latency_cycles']} cycles; "
          f"run {t['run_cycles']:,} cycles",

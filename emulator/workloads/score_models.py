@@ -56,6 +56,10 @@ def activation(name: str, u: np.ndarray) -> np.ndarray:
         return np.clip(u, -1.0, 1.0)
     if name == "relu":
         return np.maximum(u, 0.0)
+    from demonloop.demon.table import TABLE_FUNCTIONS, table_function
+
+    if name in TABLE_FUNCTIONS:               # run by the demon's table activation
+        return table_function(name, u)
     raise ValueError(f"unknown activation {name!r} (have {ACTIVATIONS})")
 
 

@@ -101,6 +101,17 @@ class LogisticPosterior:
         sig = expit(u) if self.approx_c is None else hardtanh_sigmoid(u, self.approx_c)
         return (self.data.y - sig) @ self.data.X - th / self.data.prior_sd**2
 
+    def sigmoid_layers(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The exact score *without* the prior term as a one-hidden-layer sigmoid network in
+        parameter units: one unit ``sigmoid(x_i . theta)`` per distinct data row with output
+        weight ``-m_i x_i`` (``m_i`` rows share it), output bias ``sum_i y_i x_i``. The prior's
+        ``-theta / s0^2`` is linear in ``theta``: the analog cells' own leak carries it
+        (:mod:`demonloop.workloads.posterior`), so no unit passes ``theta`` through."""
+        X, y = self.data.X, self.data.y
+        rows, mult = np.unique(X, axis=0, return_counts=True)
+        return [(rows.astype(np.float64), np.zeros(len(rows))),
+                (-(mult[None, :] * rows.T).astype(np.float64), (y @ X).astype(np.float64))]
+
     def mlp_layers(self, R: float) -> list[tuple[np.ndarray, np.ndarray]]:
         """The exact score of the ``sig_c`` density as a one-hidden-layer hard-tanh MLP in
         parameter units (valid for ``|theta_j| <= R``): one unit per distinct data row

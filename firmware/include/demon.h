@@ -107,7 +107,7 @@ typedef struct demon_info {
     uint32_t cap_depth;      /* CAP_STATUS.DEPTH, samples */
     uint32_t unit;           /* UNIT.FORCE_UNIT: DEMON_UNIT_LINEAR or DEMON_UNIT_MLP */
     /* the score network (0 in a linear instance) */
-    uint32_t activation;     /* UNIT.ACTIVATION: 0 ReLU, 1 hard-tanh */
+    uint32_t activation;     /* UNIT.ACTIVATION: 0 ReLU, 1 hard-tanh, 2 table (ACT_TABLE) */
     uint32_t layers;         /* UNIT.LAYERS: hidden layers, 1..3 */
     uint32_t emb;            /* UNIT.EMB: time-embedding inputs per schedule row E */
     uint32_t hidden[DEMON_MLP_MAX_LAYERS];   /* MLP_SHAPE.HIDDEN1..3 */
@@ -119,6 +119,8 @@ typedef struct demon_info {
     uint32_t act_frac;       /* MLP_FORMAT.ACT_FRAC */
     uint32_t scale_frac;     /* MLP_FORMAT.SCALE_FRAC */
     uint32_t sched_len;      /* SCHED_LEN: schedule table capacity in rows */
+    uint32_t table_bits;     /* ACT_TABLE_FMT.BITS: the table has 2^table_bits + 1 entries (0: none) */
+    uint32_t table_frac;     /* ACT_TABLE_FMT.FRAC: entries are Q(ACT_INT, table_frac) */
 } demon_info_t;
 
 /* One demon. Treat as opaque: set up by demon_init, then passed to every call. It holds no live
@@ -242,6 +244,13 @@ demon_status_t demon_read_mlp_layer(demon_dev_t *dev, uint32_t layer, int32_t *w
  * DEMON_E_RANGE, DEMON_E_RUNNING, DEMON_E_BUS. */
 demon_status_t demon_load_schedule(demon_dev_t *dev, const int32_t *scale, const int32_t *drift,
                                    const int32_t *noise, const int32_t *emb, uint32_t rows, uint32_t emb_per_row);
+
+/* Score network with the table activation (UNIT.ACTIVATION = 2): write the activation table's
+ * len = 2^table_bits + 1 entries, raw Q(ACT_INT, table_frac) (emulator/demon/table.py computes
+ * them), to ACT_TABLE[0..len-1] in order.
+ * Returns DEMON_OK, DEMON_E_NULL, DEMON_E_NOT_READY, DEMON_E_UNSUPPORTED, DEMON_E_SIZE, DEMON_E_RANGE,
+ * DEMON_E_RUNNING, DEMON_E_BUS. */
+demon_status_t demon_load_act_table(demon_dev_t *dev, const int32_t *table, uint32_t len);
 
 /* Score network: the schedule step back to 0 (CTRL.STEP_RESET; CTRL is read first, ENABLE kept).
  * Returns DEMON_OK, DEMON_E_NULL, DEMON_E_NOT_READY, DEMON_E_UNSUPPORTED, DEMON_E_BUS. */

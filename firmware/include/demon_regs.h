@@ -90,7 +90,7 @@
 #define DEMON_FORMAT_OVERFLOW_GET(reg) ((((uint32_t)(reg)) & DEMON_FORMAT_OVERFLOW_MASK) >> DEMON_FORMAT_OVERFLOW_SHIFT)
 #define DEMON_FORMAT_OVERFLOW_SET(val) ((((uint32_t)(val)) << DEMON_FORMAT_OVERFLOW_SHIFT) & DEMON_FORMAT_OVERFLOW_MASK)
 
-/* TIMING (ro): Latency and initiation interval in clock cycles of the force unit; linear both n*ceil(n/P)+1, MLP both sum_l in_l*ceil(out_l/P) + ceil(n/P) + 1. */
+/* TIMING (ro): Latency and initiation interval in clock cycles of the force unit; linear both n*ceil(n/P)+1, MLP both sum_l in_l*ceil(out_l/P) + ceil(n/P) + 1 (+ LAYERS with the table activation). */
 #define DEMON_TIMING_OFFSET 0x0014u
 /*   TIMING.LATENCY [15:0]: input handshake to output handshake */
 #define DEMON_TIMING_LATENCY_SHIFT 0u
@@ -173,6 +173,21 @@
 /* SCRATCH (rw): Free read/write word for bus checks; no effect on the datapath. */
 #define DEMON_SCRATCH_OFFSET 0x0040u
 #define DEMON_SCRATCH_RESET 0x00000000u
+
+/* ACT_TABLE_FMT (ro): Build-time shape of the MLP's activation table (read-only parameters; 0 unless UNIT.ACTIVATION = 2): 2^BITS segments over the activation range, entries Q(ACT_INT, FRAC). */
+#define DEMON_ACT_TABLE_FMT_OFFSET 0x0044u
+/*   ACT_TABLE_FMT.BITS [3:0]: TABLE_BITS: log2 of the segments, 1..8 (ACT_TABLE holds 2^BITS + 1 entries) */
+#define DEMON_ACT_TABLE_FMT_BITS_SHIFT 0u
+#define DEMON_ACT_TABLE_FMT_BITS_WIDTH 4u
+#define DEMON_ACT_TABLE_FMT_BITS_MASK 0x0000000Fu
+#define DEMON_ACT_TABLE_FMT_BITS_GET(reg) ((((uint32_t)(reg)) & DEMON_ACT_TABLE_FMT_BITS_MASK) >> DEMON_ACT_TABLE_FMT_BITS_SHIFT)
+#define DEMON_ACT_TABLE_FMT_BITS_SET(val) ((((uint32_t)(val)) << DEMON_ACT_TABLE_FMT_BITS_SHIFT) & DEMON_ACT_TABLE_FMT_BITS_MASK)
+/*   ACT_TABLE_FMT.FRAC [13:8]: TABLE_FRAC: fractional bits of the entries, ACT_FRAC..24-ACT_INT */
+#define DEMON_ACT_TABLE_FMT_FRAC_SHIFT 8u
+#define DEMON_ACT_TABLE_FMT_FRAC_WIDTH 6u
+#define DEMON_ACT_TABLE_FMT_FRAC_MASK 0x00003F00u
+#define DEMON_ACT_TABLE_FMT_FRAC_GET(reg) ((((uint32_t)(reg)) & DEMON_ACT_TABLE_FMT_FRAC_MASK) >> DEMON_ACT_TABLE_FMT_FRAC_SHIFT)
+#define DEMON_ACT_TABLE_FMT_FRAC_SET(val) ((((uint32_t)(val)) << DEMON_ACT_TABLE_FMT_FRAC_SHIFT) & DEMON_ACT_TABLE_FMT_FRAC_MASK)
 
 /* IRQ_ENABLE (rw): Interrupt enable, one bit per IRQ_STATUS bit: the irq output is high while any IRQ_STATUS bit whose enable is set is 1 (registered: it follows IRQ_STATUS by one clock). */
 #define DEMON_IRQ_ENABLE_OFFSET 0x0048u
@@ -291,10 +306,10 @@
 #define DEMON_UNIT_FORCE_UNIT_MASK 0x00000003u
 #define DEMON_UNIT_FORCE_UNIT_GET(reg) ((((uint32_t)(reg)) & DEMON_UNIT_FORCE_UNIT_MASK) >> DEMON_UNIT_FORCE_UNIT_SHIFT)
 #define DEMON_UNIT_FORCE_UNIT_SET(val) ((((uint32_t)(val)) << DEMON_UNIT_FORCE_UNIT_SHIFT) & DEMON_UNIT_FORCE_UNIT_MASK)
-/*   UNIT.ACTIVATION [4:4]: MLP hidden activation: 0 ReLU, 1 hard-tanh */
+/*   UNIT.ACTIVATION [5:4]: MLP hidden activation: 0 ReLU, 1 hard-tanh, 2 table (ACT_TABLE) */
 #define DEMON_UNIT_ACTIVATION_SHIFT 4u
-#define DEMON_UNIT_ACTIVATION_WIDTH 1u
-#define DEMON_UNIT_ACTIVATION_MASK 0x00000010u
+#define DEMON_UNIT_ACTIVATION_WIDTH 2u
+#define DEMON_UNIT_ACTIVATION_MASK 0x00000030u
 #define DEMON_UNIT_ACTIVATION_GET(reg) ((((uint32_t)(reg)) & DEMON_UNIT_ACTIVATION_MASK) >> DEMON_UNIT_ACTIVATION_SHIFT)
 #define DEMON_UNIT_ACTIVATION_SET(val) ((((uint32_t)(val)) << DEMON_UNIT_ACTIVATION_SHIFT) & DEMON_UNIT_ACTIVATION_MASK)
 /*   UNIT.LAYERS [9:8]: MLP hidden layers, 1..3 (0 in a linear instance) */
@@ -493,6 +508,12 @@
 #define DEMON_POLY_G_STRIDE 4u
 #define DEMON_POLY_G_ENTRY(i) (DEMON_POLY_G_OFFSET + DEMON_POLY_G_STRIDE * (uint32_t)(i))
 
+/* ACT_TABLE[T_ENTRIES] (rw): The MLP's activation table (mapped only when UNIT.ACTIVATION = 2; T_ENTRIES = 2^TABLE_BITS + 1): entry i holds the function at the start of segment i, raw Q(ACT_INT, TABLE_FRAC); writes keep the low ACT_INT + TABLE_FRAC bits, reads return them sign-extended. Hidden units interpolate linearly between entries i and i+1 (emulator/demon/table.py states the arithmetic). */
+#define DEMON_ACT_TABLE_OFFSET 0x0200u
+#define DEMON_ACT_TABLE_MAX_ENTRIES 257u
+#define DEMON_ACT_TABLE_STRIDE 4u
+#define DEMON_ACT_TABLE_ENTRY(i) (DEMON_ACT_TABLE_OFFSET + DEMON_ACT_TABLE_STRIDE * (uint32_t)(i))
+
 /* The register map as a struct: `volatile demon_regs_view_t *r = (demon_regs_view_t *)base;` then
  * r->CTRL, r->COEF_A[i]. Each member sits at its offset above (checked below); gaps are
  * reserved words (unmapped: SLVERR). The driver itself uses the offsets. */
@@ -513,7 +534,7 @@ typedef struct demon_regs_view {
     uint32_t CNT_DROP;   /* 0x0038 */
     uint32_t CNT_SAT;   /* 0x003C */
     uint32_t SCRATCH;   /* 0x0040 */
-    uint32_t reserved_0044[1];
+    uint32_t ACT_TABLE_FMT;   /* 0x0044 */
     uint32_t IRQ_ENABLE;   /* 0x0048 */
     uint32_t IRQ_STATUS;   /* 0x004C */
     uint32_t IRQ_THRESHOLD;   /* 0x0050 */
@@ -533,7 +554,8 @@ typedef struct demon_regs_view {
     uint32_t POLY_FORMAT;   /* 0x00C4 */
     uint32_t reserved_00C8[14];
     uint32_t CAP_DATA[64];   /* 0x0100 */
-    uint32_t reserved_0200[384];
+    uint32_t ACT_TABLE[257];   /* 0x0200 */
+    uint32_t reserved_0604[127];
     uint32_t SCHED_NOISE[512];   /* 0x0800 */
     uint32_t COEF_A[4096];   /* 0x1000 */
     uint32_t SCHED_EMB[1024];   /* 0x5000 */
@@ -562,6 +584,7 @@ DEMON_VIEW_CHECK(CNT_OUT, DEMON_CNT_OUT_OFFSET);
 DEMON_VIEW_CHECK(CNT_DROP, DEMON_CNT_DROP_OFFSET);
 DEMON_VIEW_CHECK(CNT_SAT, DEMON_CNT_SAT_OFFSET);
 DEMON_VIEW_CHECK(SCRATCH, DEMON_SCRATCH_OFFSET);
+DEMON_VIEW_CHECK(ACT_TABLE_FMT, DEMON_ACT_TABLE_FMT_OFFSET);
 DEMON_VIEW_CHECK(IRQ_ENABLE, DEMON_IRQ_ENABLE_OFFSET);
 DEMON_VIEW_CHECK(IRQ_STATUS, DEMON_IRQ_STATUS_OFFSET);
 DEMON_VIEW_CHECK(IRQ_THRESHOLD, DEMON_IRQ_THRESHOLD_OFFSET);
@@ -577,6 +600,7 @@ DEMON_VIEW_CHECK(STEP, DEMON_STEP_OFFSET);
 DEMON_VIEW_CHECK(POLY_DWELL, DEMON_POLY_DWELL_OFFSET);
 DEMON_VIEW_CHECK(POLY_FORMAT, DEMON_POLY_FORMAT_OFFSET);
 DEMON_VIEW_CHECK(CAP_DATA, DEMON_CAP_DATA_OFFSET);
+DEMON_VIEW_CHECK(ACT_TABLE, DEMON_ACT_TABLE_OFFSET);
 DEMON_VIEW_CHECK(SCHED_NOISE, DEMON_SCHED_NOISE_OFFSET);
 DEMON_VIEW_CHECK(COEF_A, DEMON_COEF_A_OFFSET);
 DEMON_VIEW_CHECK(SCHED_EMB, DEMON_SCHED_EMB_OFFSET);

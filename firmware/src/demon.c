@@ -160,6 +160,8 @@ static void copy_info(demon_info_t *dst, const demon_info_t *src)
     dst->act_frac = src->act_frac;
     dst->scale_frac = src->scale_frac;
     dst->sched_len = src->sched_len;
+    dst->table_bits = src->table_bits;
+    dst->table_frac = src->table_frac;
 }
 
 /* Write CTRL with the self-clearing bits `extra`, keeping ENABLE as the hardware has it now (read
@@ -228,6 +230,7 @@ demon_status_t demon_init(demon_dev_t *dev, void *plat)
     uint32_t mwidths;
     uint32_t mformat;
     uint32_t sched_len;
+    uint32_t table_fmt;
     demon_info_t info;
 
     if (dev == NULL || plat == NULL) {
@@ -253,6 +256,7 @@ demon_status_t demon_init(demon_dev_t *dev, void *plat)
     if ((st = rd(dev, DEMON_MLP_WIDTHS_OFFSET, &mwidths)) != DEMON_OK) return st;
     if ((st = rd(dev, DEMON_MLP_FORMAT_OFFSET, &mformat)) != DEMON_OK) return st;
     if ((st = rd(dev, DEMON_SCHED_LEN_OFFSET, &sched_len)) != DEMON_OK) return st;
+    if ((st = rd(dev, DEMON_ACT_TABLE_FMT_OFFSET, &table_fmt)) != DEMON_OK) return st;
 
     info.version = version;
     info.n = DEMON_SHAPE_N_GET(shape);
@@ -283,6 +287,8 @@ demon_status_t demon_init(demon_dev_t *dev, void *plat)
     info.act_frac = DEMON_MLP_FORMAT_ACT_FRAC_GET(mformat);
     info.scale_frac = DEMON_MLP_FORMAT_SCALE_FRAC_GET(mformat);
     info.sched_len = sched_len;
+    info.table_bits = DEMON_ACT_TABLE_FMT_BITS_GET(table_fmt);
+    info.table_frac = DEMON_ACT_TABLE_FMT_FRAC_GET(table_fmt);
     /* A register file that is not a sane instance of either unit. */
     if (!sane(&info)) {
         return DEMON_E_ID;
@@ -492,6 +498,26 @@ demon_status_t demon_load_schedule(demon_dev_t *dev, const int32_t *scale, const
         if ((st = wr(dev, DEMON_SCHED_EMB_ENTRY(k), to_word(emb[k]))) != DEMON_OK) return st;
     }
     return wr(dev, DEMON_SCHED_K_OFFSET, rows);
+}
+
+demon_status_t demon_load_act_table(demon_dev_t *dev, const int32_t *table, uint32_t len)
+{
+    demon_status_t st = check_dev(dev);
+    uint32_t i;
+    if (st != DEMON_OK) return st;
+    if (table == NULL) return DEMON_E_NULL;
+    if (dev->info.unit != DEMON_UNIT_MLP || dev->info.activation != 2u || dev->info.table_bits == 0u) {
+        return DEMON_E_UNSUPPORTED;
+    }
+    if (len != (1u << dev->info.table_bits) + 1u) return DEMON_E_SIZE;
+    if ((st = check_values(table, len, dev->info.act_w - dev->info.act_frac + dev->info.table_frac)) != DEMON_OK) {
+        return st;
+    }
+    if ((st = check_stopped(dev)) != DEMON_OK) return st;
+    for (i = 0; i < len; i++) {
+        if ((st = wr(dev, DEMON_ACT_TABLE_ENTRY(i), to_word(table[i]))) != DEMON_OK) return st;
+    }
+    return DEMON_OK;
 }
 
 demon_status_t demon_step_reset(demon_dev_t *dev)

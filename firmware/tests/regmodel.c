@@ -102,7 +102,7 @@ uint32_t regmodel_b_entries(const regmodel_t *m)
 /* A score-network array entry: returns its storage and width, or NULL if unmapped. */
 static uint32_t *mlp_slot(regmodel_t *m, uint32_t off, uint32_t *width)
 {
-    struct { uint32_t base; uint32_t count; uint32_t *mem; uint32_t width; } arr[6];
+    struct { uint32_t base; uint32_t count; uint32_t *mem; uint32_t width; } arr[7];
     uint32_t k;
     if (m->unit != 1u) return NULL;
     arr[0].base = DEMON_MLP_W_OFFSET; arr[0].count = regmodel_w_entries(m); arr[0].mem = m->mlp_w;
@@ -117,7 +117,9 @@ static uint32_t *mlp_slot(regmodel_t *m, uint32_t off, uint32_t *width)
     arr[4].width = m->ctrl_bits;
     arr[5].base = DEMON_SCHED_EMB_OFFSET; arr[5].count = m->sched_len * m->emb; arr[5].mem = m->sched_emb;
     arr[5].width = m->act_int + m->act_frac;
-    for (k = 0; k < 6u; k++) {
+    arr[6].base = DEMON_ACT_TABLE_OFFSET; arr[6].count = m->activation == 2u ? (1u << m->table_bits) + 1u : 0u;
+    arr[6].mem = m->act_table; arr[6].width = m->act_int + m->table_frac;
+    for (k = 0; k < 7u; k++) {
         if (off >= arr[k].base && off < arr[k].base + 4u * arr[k].count) {
             *width = arr[k].width;
             return &arr[k].mem[(off - arr[k].base) / 4u];
@@ -224,6 +226,10 @@ static int model_read(regmodel_t *m, uint32_t off, uint32_t *v)
                         | DEMON_MLP_FORMAT_SCALE_FRAC_SET(m->scale_frac)) : 0u;
         return REGMODEL_RESP_OKAY;
     case DEMON_SCHED_LEN_OFFSET: *v = m->unit ? m->sched_len : 0u; return REGMODEL_RESP_OKAY;
+    case DEMON_ACT_TABLE_FMT_OFFSET:
+        *v = (m->unit && m->activation == 2u)
+           ? (DEMON_ACT_TABLE_FMT_BITS_SET(m->table_bits) | DEMON_ACT_TABLE_FMT_FRAC_SET(m->table_frac)) : 0u;
+        return REGMODEL_RESP_OKAY;
     case DEMON_SCHED_K_OFFSET: *v = m->sched_k; return REGMODEL_RESP_OKAY;
     case DEMON_STEP_OFFSET: *v = m->step; return REGMODEL_RESP_OKAY;
     default:

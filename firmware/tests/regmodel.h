@@ -37,6 +37,7 @@ typedef struct regmodel {
     /* the score network (unit = 1): COEF_A / COEF_B unmapped, the MLP and schedule arrays mapped */
     uint32_t unit, activation, layers, emb, hidden[3];
     uint32_t weight_int, weight_frac, act_int, act_frac, scale_int, scale_frac, ctrl_bits, sched_len;
+    uint32_t table_bits, table_frac;  /* activation = 2: ACT_TABLE_FMT, ACT_TABLE mapped */
     uint32_t id, version;            /* what ID and VERSION read */
     uint32_t status;                 /* STATUS word (BUSY, OUT_VALID, IN_READY) */
 
@@ -45,6 +46,7 @@ typedef struct regmodel {
     uint32_t cnt_in, cnt_out, cnt_drop, cnt_sat;
     uint32_t coef_a[4096], coef_b[64];          /* stored low bits */
     uint32_t mlp_w[8192], mlp_b[512], sched_scale[512], sched_drift[512], sched_noise[512], sched_emb[1024];
+    uint32_t act_table[257];
     uint32_t sched_k, step;
     int32_t cap_codes[REGMODEL_DEPTH_MAX][64];
     uint32_t cap_seqnum[REGMODEL_DEPTH_MAX];

@@ -90,7 +90,7 @@ static void test_init_reads_the_instance(void)
     static const uint32_t expect_reads[] = {DEMON_ID_OFFSET, DEMON_VERSION_OFFSET, DEMON_SHAPE_OFFSET,
         DEMON_WIDTHS_OFFSET, DEMON_FORMAT_OFFSET, DEMON_TIMING_OFFSET, DEMON_CAP_STATUS_OFFSET,
         DEMON_UNIT_OFFSET, DEMON_MLP_SHAPE_OFFSET, DEMON_MLP_WIDTHS_OFFSET, DEMON_MLP_FORMAT_OFFSET,
-        DEMON_SCHED_LEN_OFFSET};
+        DEMON_SCHED_LEN_OFFSET, DEMON_ACT_TABLE_FMT_OFFSET};
     demon_info_t info;
     uint32_t i;
     regmodel_init(&M);
@@ -106,13 +106,13 @@ static void test_init_reads_the_instance(void)
     CHECK(info.rounding == 2u && info.overflow == 1u && info.cap_depth == 8u);
     CHECK(info.latency == 8u * 3u + 1u && info.ii == 8u * 3u + 1u);
     CHECK(info.version == DEMON_VERSION_RESET && info.unit == DEMON_UNIT_LINEAR && info.layers == 0u);
-    /* twelve reads of the read-only registers, then one write: stop, clear counters and capture */
-    CHECK(M.nlog == 13u);
-    for (i = 0; i < 12u && i < M.nlog; i++) {
+    /* thirteen reads of the read-only registers, then one write: stop, clear counters and capture */
+    CHECK(M.nlog == 14u);
+    for (i = 0; i < 13u && i < M.nlog; i++) {
         CHECK(M.log[i].op == 'R' && M.log[i].offset == expect_reads[i]);
     }
-    CHECK(M.log[12].op == 'W' && M.log[12].offset == DEMON_CTRL_OFFSET
-          && M.log[12].value == (DEMON_CTRL_CLEAR_MASK | DEMON_CTRL_CAP_CLEAR_MASK));
+    CHECK(M.log[13].op == 'W' && M.log[13].offset == DEMON_CTRL_OFFSET
+          && M.log[13].value == (DEMON_CTRL_CLEAR_MASK | DEMON_CTRL_CAP_CLEAR_MASK));
     CHECK(M.enable == 0u && M.cnt_in == 0u);
 }
 
@@ -660,7 +660,7 @@ static void test_irq_calls(void)
     /* an SLVERR sets BUS_ERROR; clearing it is one write of the mask */
     {
         uint32_t v;
-        CHECK(M.host.read32(M.host.user, 0x0044u, &v) != 0);
+        CHECK(M.host.read32(M.host.user, 0x0054u, &v) != 0);
     }
     CHECK_ST(demon_irq_status(&D, &st), DEMON_OK);
     CHECK((st & DEMON_IRQ_BUS_ERROR) != 0u);
@@ -888,6 +888,45 @@ static void test_score_network_layers(void)
     w[1][14] = 0;
     b[1][2] = -8193;
     CHECK_ST(demon_load_mlp_layer(&D, 1u, w[1], 3u, 5u, b[1], 3u), DEMON_E_RANGE);
+    CHECK(M.nlog == 0u);
+}
+
+static void set_mlp_table(regmodel_t *m)
+{
+    set_mlp(m);
+    m->activation = 2u;
+    m->table_bits = 3u;       /* 9 entries */
+    m->table_frac = 13u;      /* Q(5,13): 18 bits */
+}
+
+static void test_activation_table(void)
+{
+    int32_t t[9] = {-131072, 131071, 0, 1, -1, 65536, -65536, 12345, -54321};
+    demon_info_t info;
+    uint32_t i;
+    fresh(set_mlp_table);
+    CHECK_ST(demon_info(&D, &info), DEMON_OK);
+    CHECK(info.activation == 2u && info.table_bits == 3u && info.table_frac == 13u);
+    CHECK_ST(demon_load_act_table(&D, t, 9u), DEMON_OK);
+    /* CTRL and STATUS read first (a load is refused while the unit runs), then the 9 entries */
+    CHECK(M.nlog == 11u);
+    CHECK(M.log[0].op == 'R' && M.log[0].offset == DEMON_CTRL_OFFSET);
+    CHECK(M.log[1].op == 'R' && M.log[1].offset == DEMON_STATUS_OFFSET);
+    for (i = 0; i < 9u && i + 2u < M.nlog; i++) {
+        CHECK(M.log[i + 2u].op == 'W' && M.log[i + 2u].offset == DEMON_ACT_TABLE_ENTRY(i)
+              && M.log[i + 2u].value == word(t[i]));
+        CHECK(M.log[i + 2u].resp == REGMODEL_RESP_OKAY);
+    }
+    /* refused without an access: wrong length, a value beyond 18 bits, NULL */
+    regmodel_clear_log(&M);
+    CHECK_ST(demon_load_act_table(&D, t, 8u), DEMON_E_SIZE);
+    t[4] = 131072;
+    CHECK_ST(demon_load_act_table(&D, t, 9u), DEMON_E_RANGE);
+    CHECK_ST(demon_load_act_table(&D, NULL, 9u), DEMON_E_NULL);
+    CHECK(M.nlog == 0u);
+    /* an instance without a table */
+    fresh(set_mlp);
+    CHECK_ST(demon_load_act_table(&D, t, 9u), DEMON_E_UNSUPPORTED);
     CHECK(M.nlog == 0u);
 }
 
@@ -1405,6 +1444,7 @@ int main(int argc, char **argv)
     test_score_network_info_and_unit_checks();
     test_score_network_layers();
     test_score_network_schedule_and_step();
+    test_activation_table();
     test_linear_solve();
     test_anneal();
     test_diffusion();

@@ -1,7 +1,7 @@
 """Closed loop with the score-network RTL demon (MLP engine + schedule unit) under cocotb: the
 DAC code streams (force codes and the two analog control codes) equal the golden run's, bit for
 bit and cycle for cycle, on Icarus and Verilator; a diffusion of more than 5,000 demon updates
-(chains streamed back to back, as the hardware runs them) included."""
+(chains streamed back to back, as the hardware runs them) and the table activation included."""
 
 import math
 
@@ -16,6 +16,7 @@ from tests.conftest import REPO
 
 SPIRAL = REPO / "hw_configs" / "diffusion_spiral.yaml"
 WELLS = REPO / "hw_configs" / "posterior_wells.yaml"
+IRIS = REPO / "hw_configs" / "posterior_iris.yaml"
 
 
 @pytest.mark.sim
@@ -39,6 +40,21 @@ def test_posterior_chain_bit_exact(simulator):
     gold, _ = run_golden(cfg)
     assert rtl["bit_exact"], rtl["mismatch"]
     assert rtl["codes_sha256"] == gold["codes_sha256"]
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("simulator", SIMULATORS.names())
+def test_table_activation_chain_bit_exact(simulator):
+    """posterior_iris: the sigmoid table (ACT_TABLE written by the kind's loader) in the loop,
+    its latency one gap cycle longer than the exact activations' formula."""
+    cfg = load_config(IRIS).with_overrides({"chains": 1, "run.burn_in_samples": 100, "run.samples": 300})
+    spec = cfg.demon_spec()
+    assert spec.activation == "table" and spec.table_cycles == 1
+    rtl = run_cosim(cfg, simulator, quiet=True)
+    gold, _ = run_golden(cfg)
+    assert rtl["bit_exact"], rtl["mismatch"]
+    assert rtl["codes_sha256"] == gold["codes_sha256"]
+    assert rtl["demon_latency_measured"] == [spec.latency_cycles]
 
 
 @pytest.mark.sim

@@ -30,6 +30,8 @@ from demonloop.cosim.testbench import (
 from demonloop.demon import regs
 from demonloop.cosim import simulators as sim
 from demonloop.demon.mlp import ACTIVATIONS, MLPDemon, MLPSpec
+from demonloop.demon.table import TABLE_FUNCTIONS, make_table
+from demonloop.fixedpoint import shift_round
 from demonloop.cosim.testbench import DemonTop, from_u32, pack, to_u32, unpack
 
 # ----------------------------------------------------------------------------------------------
@@ -168,6 +170,18 @@ def draw_schedule(rng: np.random.Generator, spec: MLPSpec, K: int, kind: str) ->
     return S
 
 
+def draw_table(rng: np.random.Generator, spec: MLPSpec) -> np.ndarray | None:
+    """Raw ACT_TABLE entries (None without a table): uniform over the legal range (the act range
+    in the table's format), both ends present, so slopes of every sign and size occur."""
+    if spec.activation != "table":
+        return None
+    d = spec.table_frac - spec.act.frac_bits
+    lo, hi = spec.act.min_raw << d, spec.act.max_raw << d
+    T = rng.integers(lo, hi, spec.table_entries, endpoint=True)
+    T[0], T[-1] = lo, hi
+    return T
+
+
 # ----------------------------------------------------------------------------------------------
 # Testbench
 # ----------------------------------------------------------------------------------------------
@@ -192,18 +206,25 @@ class MLPTB(TB):
         self.Ws = [np.zeros(shape, dtype=np.int64) for shape in s.layer_shapes]
         self.bs = [np.zeros(o, dtype=np.int64) for o, _ in s.layer_shapes]
         self.S = np.zeros((1, 3 + s.emb), dtype=np.int64)
-        self.golden = MLPDemon(s, self.Ws, self.bs, self.S)
+        self.T = draw_table(self.rng_coef, s)
+        self.golden = MLPDemon(s, self.Ws, self.bs, self.S, self.T)
 
     def make_checker(self, expected: list[Expected]) -> InOrderChecker:
         return MLPChecker(self, expected)
 
-    async def load(self, Ws: list[np.ndarray], bs: list[np.ndarray], S: np.ndarray) -> None:
-        """Write the network and the table over AXI (SCHED_K = rows), reset the step counter
-        (CTRL.STEP_RESET) and point the golden model at them (step 0)."""
-        self.Ws, self.bs, self.S = Ws, bs, np.asarray(S, dtype=np.int64)
-        self.golden = MLPDemon(self.spec, Ws, bs, self.S)
+    async def load(self, Ws: list[np.ndarray], bs: list[np.ndarray], S: np.ndarray,
+                   T: np.ndarray | None = None) -> None:
+        """Write the network, the schedule table and (with a table activation) the activation
+        table over AXI (SCHED_K = rows; a fresh random activation table unless ``T`` is given),
+        reset the step counter (CTRL.STEP_RESET) and point the golden model at them (step 0)."""
+        if self.spec.activation == "table":
+            T = draw_table(self.rng_coef, self.spec) if T is None else np.asarray(T, dtype=np.int64)
+        self.Ws, self.bs, self.S, self.T = Ws, bs, np.asarray(S, dtype=np.int64), T
+        self.golden = MLPDemon(self.spec, Ws, bs, self.S, T)
         await self.top.load_network(Ws, bs)
         await self.top.load_schedule(self.S)
+        if T is not None:
+            await self.top.load_table(T)
         await self.top.step_reset(enable=True)
 
     def _expect(self, plan: Plan, X: np.ndarray, words: list[int], accepted: list[tuple[int, int, int]]) -> None:
@@ -387,11 +408,11 @@ async def test_schedule_stepping(dut):
     assert (await stream(2, ii)) == [0, 1]
     # A smaller SCHED_K clamps the row and the step (golden: the same table cut to K' rows).
     await top.write_ok(regs.SCHED_K_OFFSET, 1)
-    tb.golden = MLPDemon(spec, Ws, bs, S[:1])
+    tb.golden = MLPDemon(spec, Ws, bs, S[:1], tb.T)
     assert (await stream(3, ii)) == [0, 0, 0]
     assert await top.read_ok(regs.STEP_OFFSET) == 0
     await top.write_ok(regs.SCHED_K_OFFSET, K)
-    tb.golden = MLPDemon(spec, Ws, bs, S)
+    tb.golden = MLPDemon(spec, Ws, bs, S, tb.T)
     assert (await stream(2, ii)) == [0, 1]
     # Reset clears the step; the table and SCHED_K are memories/registers that reset restores to 1.
     await top.reset()
@@ -455,6 +476,8 @@ async def test_registers(dut):
                        | R.MLP_FORMAT.field("ACT_FRAC").put(spec.act.frac_bits)
                        | R.MLP_FORMAT.field("SCALE_FRAC").put(spec.scale.frac_bits)),
         "SCHED_LEN": spec.sched_len,
+        "ACT_TABLE_FMT": (R.ACT_TABLE_FMT.field("BITS").put(spec.table_bits)
+                          | R.ACT_TABLE_FMT.field("FRAC").put(spec.table_frac)),
         "SCHED_K": R.SCHED_K.reset,
         "STEP": 0,
         "CTRL": R.CTRL.reset,
@@ -466,7 +489,7 @@ async def test_registers(dut):
         if r.name in expected:
             value = await top.read_ok(r.offset)
             assert value == expected[r.name], f"{r.name} reads {value:#010x}, expected {expected[r.name]:#010x}"
-    for name in ("UNIT", "MLP_SHAPE", "MLP_WIDTHS", "MLP_FORMAT", "SCHED_LEN", "STEP"):
+    for name in ("UNIT", "MLP_SHAPE", "MLP_WIDTHS", "MLP_FORMAT", "SCHED_LEN", "STEP", "ACT_TABLE_FMT"):
         r = getattr(R, name)
         assert await top.write(r.offset, 0x5A5A5A5A) == AxiResp.SLVERR, f"write to {name} accepted"
         assert await top.read_ok(r.offset) == expected[name]
@@ -480,7 +503,8 @@ async def test_registers(dut):
     # Arrays: random raw values with junk above the entry's width read back sign-extended.
     arrays = [(R.MLP_W, spec.weight_entries, spec.weight.width), (R.MLP_B, spec.bias_entries, spec.bias.width),
               (R.SCHED_SCALE, spec.sched_len, spec.scale.width), (R.SCHED_DRIFT, spec.sched_len, spec.ctrl_bits),
-              (R.SCHED_NOISE, spec.sched_len, spec.ctrl_bits), (R.SCHED_EMB, spec.sched_len * spec.emb, spec.act.width)]
+              (R.SCHED_NOISE, spec.sched_len, spec.ctrl_bits), (R.SCHED_EMB, spec.sched_len * spec.emb, spec.act.width),
+              (R.ACT_TABLE, spec.table_entries, spec.table_fmt.width if spec.table_entries else 0)]
     rng = tb.rng_coef
     for arr, entries, w in arrays:
         picks = sorted(set([0, entries - 1] + rng.integers(0, entries, 24).tolist())) if entries else []
@@ -582,3 +606,51 @@ async def test_counters_saturate(dut):
     for t in tasks:
         t.cancel()
     assert await top.read_ok(regs.CNT_SAT_OFFSET) == 0xFFFF_FFFF
+
+
+@cocotb.test()
+async def test_table_sweep(dut):
+    """The table activation over every input code (an instance whose hidden unit is the input
+    itself and whose force code is the activation itself: ``n = 2``, one hidden layer of 2, see
+    tests/rtl/test_mlp.py): each function's table (sigmoid, tanh, SiLU, softplus) and a random
+    one, so every entry, every position within a segment and both interpolation corners pass
+    through the RTL, bit for bit against the golden model; at every segment start the output is
+    the entry itself, rounded to the act format (a closed form, independent of the model)."""
+    tb = MLPTB(dut, "table-sweep")
+    spec = tb.spec
+    if spec.activation != "table" or (spec.n, spec.hidden, spec.emb) != (2, (2,), 0):
+        tb.log.info("not the table-sweep instance (n=2, hidden (2,), no embedding): nothing to sweep")
+        return
+    await tb.start()
+    wf, af, sf = spec.weight, spec.act, spec.scale
+    # h_j = X_j exactly (W * (X << x_shift) >> req_shift with W = 2^(req_shift - x_shift)), and the
+    # score s_j = a_j (W = 2^(req_shift - act_shift), one in the weight format)
+    w_id = 1 << (spec.req_shift - spec.x_shift)
+    Ws = [np.diag([w_id, w_id]), np.diag([1 << (spec.req_shift - spec.act_shift)] * 2)]
+    bs = [np.zeros(2, dtype=np.int64), np.zeros(2, dtype=np.int64)]
+    S = np.zeros((1, 3), dtype=np.int64)
+    S[0, 0] = 1 << spec.force_shift                       # F = s exactly
+    codes = np.arange(af.min_raw, af.max_raw + 1, dtype=np.int64)
+    X = np.stack([codes, codes[::-1]], axis=1)
+    tables = {f: make_table(f, af, spec.table_bits, spec.table_frac, gain=4.0 / 2 ** (af.int_bits - 1))
+              for f in TABLE_FUNCTIONS}
+    tables["random"] = draw_table(tb.rng_coef, spec)
+    ii = spec.initiation_interval
+    for name, T in tables.items():
+        await tb.load(Ws, bs, S, T)
+        _, hs, masks = tb.golden.layers_at(X, 0)
+        assert (hs[0] == X).all() and not any(m.any() for m in masks), "hidden units must be the inputs"
+        words, _ = tb.golden.force_at(X, 0)
+        a = words[:, :2]
+        assert (hs[1] == a).all(), "force codes must be the activations"
+        sb = af.width - spec.table_bits
+        start = ((codes + (1 << (af.width - 1))) & ((1 << sb) - 1)) == 0
+        d = spec.table_frac - af.frac_bits
+        seg = (codes[start] + (1 << (af.width - 1))) >> sb
+        assert (a[start, 0] == shift_round(T[seg], d, spec.rounding)).all(), f"{name}: segment starts"
+        begin = await tb.begin()
+        schedule = ReadySchedule([(begin, 1)])
+        plan = tb.plan_offers(X, [begin + m * ii for m in range(len(X))], HandshakeModel(spec, schedule))
+        await tb.run(plan, schedule)
+        assert len(plan.expected) == len(X)
+        tb.log.info("table %s: %d codes, %d segments, exact", name, len(codes), 1 << spec.table_bits)

@@ -223,7 +223,7 @@ async def test_registers(dut):
         "CAP_SEQ": 0,
         # the score network's registers: a linear instance reports no MLP (UNIT.FORCE_UNIT = 0)
         "UNIT": 0, "MLP_SHAPE": 0, "MLP_WIDTHS": 0, "MLP_FORMAT": 0, "SCHED_LEN": 0,
-        "SCHED_K": regs.SCHED_K.reset, "STEP": 0,
+        "SCHED_K": regs.SCHED_K.reset, "STEP": 0, "ACT_TABLE_FMT": 0,
         # the polynomial unit's: POLY_DWELL is a plain register, POLY_FORMAT reads 0 here
         "POLY_DWELL": regs.POLY_DWELL.reset, "POLY_FORMAT": 0,
         # interrupts: nothing enabled; stopped and idle from reset (IRQ_STATUS.IDLE)
@@ -236,7 +236,7 @@ async def test_registers(dut):
 
     # The MLP's and the polynomial unit's arrays are not mapped in a linear instance.
     for arr in (regs.MLP_W, regs.MLP_B, regs.SCHED_SCALE, regs.SCHED_DRIFT, regs.SCHED_NOISE, regs.SCHED_EMB,
-                regs.POLY_A, regs.POLY_C, regs.POLY_H, regs.POLY_G):
+                regs.POLY_A, regs.POLY_C, regs.POLY_H, regs.POLY_G, regs.ACT_TABLE):
         value, resp = await top.read(arr.entry_offset(0))
         assert resp == AxiResp.SLVERR and value == 0, f"read of {arr.name}[0] answered {resp!r}"
         assert await top.write(arr.entry_offset(0), 1) == AxiResp.SLVERR, f"write to {arr.name}[0] accepted"
@@ -262,7 +262,7 @@ async def test_registers(dut):
 
     # Unmapped addresses, including array entries beyond this instance's N*N and N.
     n = spec.n
-    unmapped = [0x0018, 0x001C, 0x0028, 0x002C, 0x0044, 0x0FFC,
+    unmapped = [0x0018, 0x001C, 0x0028, 0x002C, 0x0054, 0x0FFC,
                 regs.COEF_A.offset + 4 * n * n, regs.COEF_A.offset + 4 * (regs.COEF_A.max_entries - 1),
                 regs.COEF_A.offset + 4 * regs.COEF_A.max_entries, 0x5FFC,
                 regs.COEF_B.offset + 4 * n, regs.COEF_B.offset + 4 * (regs.COEF_B.max_entries - 1),

@@ -64,6 +64,16 @@ LINT_SETS = {
     "mlp-narrowest-p128": dict(FORCE_UNIT=1, N=7, EMB=3, LAYERS=2, HIDDEN1=128, HIDDEN2=7, MULTIPLIERS=128,
                                X_BITS=2, F_BITS=2, CTRL_BITS=2, WEIGHT_INT=1, WEIGHT_FRAC=1, BIAS_INT=1,
                                BIAS_FRAC=1, ACT_INT=1, ACT_FRAC=1, SCALE_INT=1, SCALE_FRAC=1, SCHED_LEN=1),
+    # the table activation (ACTIVATION=2): the iris shape, the smallest table, the largest
+    "mlp-table-iris": dict(FORCE_UNIT=1, N=5, EMB=0, LAYERS=1, HIDDEN1=99, MULTIPLIERS=16, SCHED_LEN=1,
+                           X_BITS=14, F_BITS=14, CTRL_BITS=12, WEIGHT_INT=5, WEIGHT_FRAC=11, BIAS_INT=7,
+                           BIAS_FRAC=9, ACT_INT=5, ACT_FRAC=11, SCALE_INT=1, SCALE_FRAC=22, ACTIVATION=2,
+                           TABLE_BITS=8, TABLE_FRAC=15, ROUNDING=2),
+    "mlp-table-1bit-3layers": dict(FORCE_UNIT=1, N=3, EMB=2, LAYERS=3, HIDDEN1=5, HIDDEN2=4, HIDDEN3=3,
+                                   MULTIPLIERS=2, ACT_INT=2, ACT_FRAC=3, ACTIVATION=2, TABLE_BITS=1,
+                                   TABLE_FRAC=3),
+    "mlp-table-widest": dict(FORCE_UNIT=1, N=4, EMB=2, HIDDEN1=8, MULTIPLIERS=4, ACT_INT=8, ACT_FRAC=16,
+                             ACTIVATION=2, TABLE_BITS=8, TABLE_FRAC=16, SCALE_INT=4, SCALE_FRAC=20),
 }
 
 
@@ -131,7 +141,11 @@ ILLEGAL = [
     (dict(FORCE_UNIT=1, EMB=17), "u_mlp: EMB must be 0..16, got 17"),
     (dict(FORCE_UNIT=1, CTRL_BITS=17), "u_mlp: CTRL_BITS must be 2..16, got 17"),
     (dict(FORCE_UNIT=1, ACTIVATION=1, ACT_INT=1), "u_mlp: hard-tanh needs ACT_INT >= 2 so that +1 is a code, got 1"),
-    (dict(FORCE_UNIT=1, ACTIVATION=2), "u_mlp: ACTIVATION must be 0 (ReLU) or 1 (hard-tanh), got 2"),
+    (dict(FORCE_UNIT=1, ACTIVATION=3), "u_mlp: ACTIVATION must be 0 (ReLU), 1 (hard-tanh) or 2 (table), got 3"),
+    (dict(FORCE_UNIT=1, ACTIVATION=2, TABLE_BITS=9),
+     "u_mlp: the table needs TABLE_BITS 1..min(8, ACT_W-1) and TABLE_FRAC ACT_FRAC..24-ACT_INT, got 9 and 12"),
+    (dict(FORCE_UNIT=1, ACTIVATION=2, TABLE_FRAC=7),
+     "u_mlp: the table needs TABLE_BITS 1..min(8, ACT_W-1) and TABLE_FRAC ACT_FRAC..24-ACT_INT, got 6 and 7"),
     (dict(FORCE_UNIT=1, F_BITS=20), "u_mlp: F_BITS - 1 = 19 must be <= SCALE_FRAC + ACT_FRAC = 16"),
     (dict(FORCE_UNIT=1, BIAS_FRAC=20), "u_mlp: BIAS_FRAC=20 must be <= WEIGHT_FRAC + max(X_BITS-1, ACT_FRAC) = 17"),
     (dict(FORCE_UNIT=1, SCHED_LEN=513), "u_mlp: SCHED_LEN must be 1..512 with SCHED_LEN * EMB <= 1024, got 513"),

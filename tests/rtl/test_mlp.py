@@ -37,6 +37,20 @@ PARAM_SETS = {
         weight=QFormat(2, 9), bias=QFormat(3, 10), act=QFormat(3, 9), scale=QFormat(3, 9),
         activation="hardtanh", multipliers=3, sched_len=12,
         rounding=Rounding.RND_CONV, overflow=Overflow.WRAP),
+    # the table activation: two hidden layers (two gap cycles), P = 2 dividing neither hidden
+    # layer, round half up, saturate; random tables (every slope sign) under the whole suite
+    "n3e2-h5x3-p2-table-rnd-sat": MLPSpec(
+        n=3, emb=2, hidden=(5, 3), x_bits=9, f_bits=10, ctrl_bits=8,
+        weight=QFormat(3, 8), bias=QFormat(4, 8), act=QFormat(3, 8), scale=QFormat(3, 9),
+        activation="table", multipliers=2, sched_len=8, rounding=Rounding.RND, overflow=Overflow.SAT,
+        table_bits=5, table_frac=11),
+    # the table sweep instance (cocotb test_table_sweep): hidden unit = input, force code =
+    # activation, act as wide as the ADC code, so all 256 input codes cross every table entry
+    "n2-h2-p2-table-sweep": MLPSpec(
+        n=2, emb=0, hidden=(2,), x_bits=8, f_bits=8, ctrl_bits=8,
+        weight=QFormat(3, 4), bias=QFormat(2, 4), act=QFormat(2, 6), scale=QFormat(1, 7),
+        activation="table", multipliers=2, sched_len=4, rounding=Rounding.RND_CONV, overflow=Overflow.SAT,
+        table_bits=5, table_frac=9),
 }
 
 
@@ -53,9 +67,13 @@ def test_rtl_mlp(simulator: str, name: str, cocotb_regression) -> None:
 def test_parameter_sets_are_distinct_corners() -> None:
     """The sets cover both operand alignments, both activations, 1 and 3 hidden layers, full and
     partly filled lane groups, and a force pass of one and of several cycles."""
-    a, b = PARAM_SETS.values()
+    a, b = PARAM_SETS["n4e2-h16-p4-relu-trn-sat"], PARAM_SETS["n5e3-h7x6x4-p3-hardtanh-rndconv-wrap"]
     assert a.x_shift == 0 < a.act_shift and b.act_shift == 0 < b.x_shift
     assert {a.activation, b.activation} == {"relu", "hardtanh"}
     assert (len(a.hidden), len(b.hidden)) == (1, 3)
     assert a.force_cycles == 1 and b.force_cycles == 2
     assert any(o % b.multipliers for o, _ in b.layer_shapes)
+    t, w = PARAM_SETS["n3e2-h5x3-p2-table-rnd-sat"], PARAM_SETS["n2-h2-p2-table-sweep"]
+    assert t.table_cycles == 2 and t.latency_cycles == t.mac_cycles + t.force_cycles + 1 + 2
+    assert all(o % t.multipliers for o in t.hidden)
+    assert w.act.width == w.x_bits and w.x_shift == 0       # the sweep's hidden units are the inputs

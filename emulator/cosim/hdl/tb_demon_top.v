@@ -103,6 +103,10 @@ module tb_demon_top #(
     parameter integer SCALE_FRAC = 8,
     // MLP: hidden activation, 0 ReLU, 1 hard-tanh.
     parameter integer ACTIVATION = 0,
+    // MLP with ACTIVATION = 2 (table): log2 of the activation table's segments, 1..min(8, ACT_W-1),
+    // and the fractional bits of its entries, ACT_FRAC..24-ACT_INT (ignored otherwise).
+    parameter integer TABLE_BITS = 6,
+    parameter integer TABLE_FRAC = 12,
     // MLP: schedule table capacity in rows; 1..512, SCHED_LEN * EMB <= 1024.
     parameter integer SCHED_LEN = 16,
     // Clock period in ns; >= 1 (an odd period gives half periods of x.5 ns, exact at 1 ps).
@@ -311,6 +315,8 @@ module tb_demon_top #(
         .SCALE_INT(SCALE_INT),
         .SCALE_FRAC(SCALE_FRAC),
         .ACTIVATION(ACTIVATION),
+        .TABLE_BITS(TABLE_BITS),
+        .TABLE_FRAC(TABLE_FRAC),
         .SCHED_LEN(SCHED_LEN),
         .N(N),
         .MULTIPLIERS(MULTIPLIERS),
