@@ -169,8 +169,9 @@ def _add_commands() -> None:
     from demonloop.cli.firmware import firmware_command
     from demonloop.cli.regress import regress_command
     from demonloop.cli.studies import plot_command, sweep_command
+    from demonloop.cli.synth import synth_command
 
-    for command in (sweep_command, plot_command, firmware_command, regress_command):
+    for command in (sweep_command, plot_command, firmware_command, regress_command, synth_command):
         cli.add_command(command)
 
 
