@@ -577,9 +577,9 @@ class FastModel:
 
     def run(self, last_edge: int) -> list[tuple[int, int, np.ndarray]]:
         """Clock through ``last_edge``; the outputs meanwhile: (edge, edge of the input it answers
-        or -1, codes (chains, n_out) int32)."""
+        or -1, codes (chains, n_out) int32: views, valid until the next call)."""
         n = self.lib.fl_run(self.h, last_edge, self._out_p, self._edges_p, self.max_out)
-        return [(int(self._edges[i, 0]), int(self._edges[i, 1]), self._out[i, : self.chains].copy())
+        return [(int(self._edges[i, 0]), int(self._edges[i, 1]), self._out[i, : self.chains])
                 for i in range(n)]
 
 
@@ -673,13 +673,13 @@ def run_fast(cfg: Config, *, rtl: RTLDesign | None = None, reference: Reference 
         user = reference.model(program) if reference.mode == "function" else None
         t = loop.timing
         base = model.edge + START_MARGIN
-        expected: list = []            # (edge, codes (C, n_out) float64, X, m), in order
+        from collections import deque
+
+        expected: deque = deque()      # (edge, codes (C, n_out) float64, the same int32, X, m), in order
         mismatch = None
         latencies = set()
         outputs = 0
         t_adc, t_dac, t_dem, P = t.adc_latency, t.dac_latency, t.demon_latency, t.sample_period
-        from collections import deque
-
         samples_X: deque = deque()     # (m, X) offered and not yet answered (a user's model)
 
         def collect(last_edge: int) -> None:
@@ -690,9 +690,8 @@ def run_fast(cfg: Config, *, rtl: RTLDesign | None = None, reference: Reference 
                     if not expected:
                         mismatch = {"kind": "unexpected output", "cycle": cy, "rtl_codes": codes[0].tolist()}
                         return
-                    e_edge, F, X, m = expected.pop(0)
-                    Fi = F.astype(np.int64)
-                    if edge != e_edge or not np.array_equal(codes, Fi):
+                    e_edge, F, Fi, X, m = expected.popleft()
+                    if edge != e_edge or codes.tobytes() != Fi.tobytes():
                         bad = np.nonzero(np.any(codes != Fi, axis=1))[0]
                         c = int(bad[0]) if len(bad) else 0
                         j = int(np.nonzero(codes[c] != Fi[c])[0][0]) if len(bad) else 0
@@ -736,7 +735,7 @@ def run_fast(cfg: Config, *, rtl: RTLDesign | None = None, reference: Reference 
                 if mismatch is not None:
                     break
                 if golden is not None and expected and expected[0][0] <= base + k - t_dac:
-                    e_edge, F, X, mm = expected[0]
+                    e_edge, F, _, X, mm = expected[0]
                     mismatch = {"kind": "missing output", "expected_cycle": e_edge - base, "sample": mm,
                                 "golden_codes": F[0].astype(np.int64).tolist(), "adc_input": X[0].tolist()}
                     break
@@ -751,7 +750,7 @@ def run_fast(cfg: Config, *, rtl: RTLDesign | None = None, reference: Reference 
                     if t_in is not None:
                         F, n_ovf = golden(X)
                         loop.counters.demon_overflows += n_ovf
-                        expected.append((base + t_in + t_dem, F, Xi, m))
+                        expected.append((base + t_in + t_dem, F, F.astype(np.int32), Xi, m))
                 else:
                     # the RTL's own acceptance (its handshakes, counted in the harness)
                     if user is not None:
@@ -761,7 +760,7 @@ def run_fast(cfg: Config, *, rtl: RTLDesign | None = None, reference: Reference 
                 last = max([e[0] for e in expected], default=base + end - t_dac)
                 collect(max(last, base + end - t_dac))
                 if golden is not None and expected and mismatch is None:
-                    e_edge, F, X, mm = expected[0]
+                    e_edge, F, _, X, mm = expected[0]
                     mismatch = {"kind": "missing output", "expected_cycle": e_edge - base, "sample": mm,
                                 "golden_codes": F[0].astype(np.int64).tolist(), "adc_input": X[0].tolist()}
             if mismatch is None:
