@@ -10,7 +10,7 @@ import json
 import pytest
 
 import demonloop
-from demonloop.synth import lut_depth, synth
+from demonloop.cosim.synth import lut_depth, synth
 from tests.cli.test_main import run_cli
 from tests.conftest import REPO
 

@@ -1,5 +1,5 @@
 """``demonloop synth``: the demon's FPGA cost (LUTs, FFs, DSPs, block and LUT RAMs, logic depth;
-Fmax where a PyPI place-and-route tool exists), :mod:`demonloop.synth`."""
+Fmax where a PyPI place-and-route tool exists), :mod:`demonloop.cosim.synth`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from demonloop.synth import TARGETS
+from demonloop.cosim.synth import TARGETS
 
 
 @click.command("synth")
@@ -22,7 +22,7 @@ def synth_command(config, target, no_pnr, as_json, sets):
     """Synthesise CONFIG's demon (a file or a bundled name; default: the bundled linear solve)
     with Yosys and report what it costs on TARGET."""
     from demonloop.cli.main import _load
-    from demonloop.synth import synth
+    from demonloop.cosim.synth import synth
 
     _, cfg = _load(config, sets=sets)
 
