@@ -210,6 +210,8 @@ struct Fast {
     std::vector<uint32_t> buf;
     int skip = 1;               // skip edges at which the models are at a fixed point
     int64_t skipped = 0, attempts = 0;
+    int64_t quiet = 0, settle = 1;   // edges since the last handshake; where the last fixed point was
+    bool post_out = false;           // this idle stretch began with an output
     std::vector<unsigned char> snap;
 };
 
@@ -224,6 +226,7 @@ static inline void tick(Fast* f) {
 // without input leaves them there too. Such edges are counted, not simulated. The check is tried
 // at most SKIP_TRIES times per idle stretch (a design with a free-running counter never settles).
 static const int SKIP_TRIES = 3;
+static const int64_t SKIP_MIN_GAIN = 8;
 static bool tick_fixed(Fast* f) {
     const size_t sz = sizeof(Vfast_top___024root);
     f->snap.resize(sz * f->m.size());
@@ -379,11 +382,20 @@ int fl_run(void* h, int64_t last, int32_t* out_codes, int64_t* out_edges, int ma
             if (!f->accepted.empty()) f->accepted.pop_front();
         }
         if (present) { f->q.pop_front(); tries = 0; }
-        if (v0) tries = 0;
-        // (not tried while an accepted input is unanswered: the demon is busy then)
-        if (f->skip && !present && !v0 && f->inputs <= f->outputs && tries < SKIP_TRIES) {
+        if (present || v0) { tries = 0; f->quiet = 0; f->post_out = v0; } else f->quiet++;
+        // Where to try (this never changes what is simulated, only how much is skipped): not
+        // while an accepted input is unanswered (the demon is busy then), and first at the idle
+        // edge where the last fixed point was found.
+        // Nor when the next input (or the end of this call) is a few edges away: the check costs
+        // about as much as the edges it could skip.
+        int64_t horizon = f->q.empty() ? last + 1 : f->q.front().edge;
+        if (horizon > last + 1) horizon = last + 1;
+        if (f->skip && !present && !v0 && f->inputs <= f->outputs && f->quiet >= f->settle && tries < SKIP_TRIES
+            && horizon - f->edge > SKIP_MIN_GAIN) {
             ++tries;
             if (tick_fixed(f)) {
+                if (f->post_out) f->settle = f->quiet;   // learnt after outputs only
+                f->post_out = false;
                 f->edge++;
                 int64_t next = f->q.empty() ? last + 1 : f->q.front().edge;
                 if (next > last + 1) next = last + 1;
