@@ -243,12 +243,13 @@ def _fmax(cfg, target, params, spec, rtl, sources, yosys, t: Path, log) -> dict:
         return {"fmax_mhz": None, "fmax_note": "yosys failed on the I/O ring"}
     f_mhz = cfg.clock.f_clk_Hz / 1e6
     args = [pnr, *device, "--json", "ring.json", "--freq", f"{f_mhz:g}", "--pcf-allow-unconstrained",
-            "--seed", "1"] if target == "ice40" else [pnr, *device, "--json", "ring.json", "--freq", f"{f_mhz:g}",
-                                                      "--lpf-allow-unconstrained", "--seed", "1"]
+            "--seed", "1", "--timing-allow-fail"] if target == "ice40" else [pnr, *device, "--json", "ring.json", "--freq", f"{f_mhz:g}",
+                                                      "--lpf-allow-unconstrained", "--seed", "1",
+                                                      "--timing-allow-fail"]
     r = subprocess.run(args, cwd=t, capture_output=True, text=True)
     text = r.stdout + r.stderr
     found = re.findall(r"Max frequency for clock\s+'([^']*)':\s*([0-9.]+)\s*MHz", text)
-    if r.returncode != 0 or not found:
+    if not found:       # (a design that misses f_clk makes nextpnr fail; its Fmax line is still the answer)
         last = next((line.strip() for line in reversed(text.splitlines()) if "ERROR" in line), "no Fmax in its log")
         return {"fmax_mhz": None, "fmax_note": f"{exe}: {last[:200]}"}
     fmax = float(found[-1][1])      # the last report is after routing
