@@ -71,3 +71,11 @@ def test_fast_refuses_waves_in_one_line(tmp_path, capsys) -> None:
                             "--out", str(tmp_path / "o")], capsys)
     assert rc == 2 and out == "" and err.startswith("error: --waves:") and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.sim
+def test_the_python_api_runs_every_chain_at_once() -> None:
+    res = demonloop.run(small("gauss16_digital"), demon="verilator-fast", chains=4)
+    assert res.report["bit_exact"] and res.report["chains"] == 4
+    assert res.report["codes_sha256"] == PINNED["gauss16_digital"][0]
+    assert res.samples.shape[1:] == (4, 16)
