@@ -94,7 +94,7 @@ def run(config, demon: str = "golden", seed: int | None = None, chains: int | No
     ``demon``: ``"golden"`` (the bit-exact Python model, every chain at once) or a simulator
     (``"icarus"``, ``"verilator"``: the RTL computes the force, chains run one after another and
     every output is checked against the golden model; ``report["bit_exact"]`` says whether it
-    held). ``seed`` and ``chains`` override the config's (an RTL run defaults to one chain)."""
+    held; ``"verilator-fast"``: the same check, every chain at once as in the golden loop). ``seed`` and ``chains`` override the config's (an RTL run defaults to one chain)."""
     from demonloop import workloads
     from demonloop.cosim.simulators import SIMULATORS
 
@@ -104,7 +104,7 @@ def run(config, demon: str = "golden", seed: int | None = None, chains: int | No
         over["seed"] = seed
     if chains is not None:
         over["chains"] = chains
-    elif demon != "golden" and cfg.chains != 1:
+    elif demon in SIMULATORS and not SIMULATORS.get(demon).vectorised and cfg.chains != 1:
         over["chains"] = 1
     if over:
         cfg = cfg.with_overrides(over)
@@ -115,6 +115,10 @@ def run(config, demon: str = "golden", seed: int | None = None, chains: int | No
         trace = SampleTrace(cfg.total_samples, min(cfg.run.trace_chains, cfg.chains), cfg.n)
         rep, est = run_golden(cfg, trace=trace)
         samples = trace.codes
+    elif demon in SIMULATORS and SIMULATORS.get(demon).vectorised:
+        from demonloop.cosim.fast import run_fast
+
+        rep, est, samples = run_fast(cfg, quiet=True, return_codes=True)
     elif demon in SIMULATORS:
         from demonloop.cosim.run import run_cosim
         from demonloop.loop import replay_estimator

@@ -40,24 +40,51 @@ module demon_bank #(
         end
     end
 
-    reg [WIDTH-1:0] mem [0:DEPTH-1];
+    // Bytes per word; the stored word is padded to whole bytes (the pad bits are never read).
+    localparam integer NB = (WIDTH + 7) / 8;
+    // Banks of 2^BLOCK_MIN_AW words or more ask for block RAM (ram_style, honoured by Yosys and
+    // Vivado); smaller ones are left to the tool (LUT RAM or flip-flops).
+    localparam integer BLOCK_MIN_AW = 3;
 
-    // One whole-word write, the byte enables merged in combinationally (bit-wise non-blocking
-    // writes make Verilator's model several times slower per clock).
-    reg [WIDTH-1:0] byte_mask;
+    // the pad bits of the read words are dropped, hence the waiver
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg [8*NB-1:0] a_q;
+    reg [8*NB-1:0] b_q;
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [8*NB-1:0] a_wpad = {{(8*NB-WIDTH){1'b0}}, a_wdata};
+
+    // Port A: one write port with a write enable per byte (no read-modify-write, so no
+    // asynchronous read: FPGA tools map this to block RAM with byte-write enables), and a
+    // synchronous read-first read. Port B: synchronous read. The two branches differ only in
+    // the memory's ram_style.
     integer k;
+    generate
+        if (ADDR_W >= BLOCK_MIN_AW) begin : g_block
+            (* ram_style = "block" *) reg [8*NB-1:0] mem [0:DEPTH-1];
+            always @(posedge clk) begin
+                for (k = 0; k < NB; k = k + 1)
+                    if (a_we && a_be[k]) mem[a_addr][8*k +: 8] <= a_wpad[8*k +: 8];
+                a_q <= mem[a_addr];
+            end
+            always @(posedge clk) begin
+                b_q <= mem[b_addr];
+            end
+        end else begin : g_small
+            reg [8*NB-1:0] mem [0:DEPTH-1];
+            always @(posedge clk) begin
+                for (k = 0; k < NB; k = k + 1)
+                    if (a_we && a_be[k]) mem[a_addr][8*k +: 8] <= a_wpad[8*k +: 8];
+                a_q <= mem[a_addr];
+            end
+            always @(posedge clk) begin
+                b_q <= mem[b_addr];
+            end
+        end
+    endgenerate
+
     always @* begin
-        for (k = 0; k < WIDTH; k = k + 1) byte_mask[k] = a_be[k / 8];
-    end
-    wire [WIDTH-1:0] merged = (mem[a_addr] & ~byte_mask) | (a_wdata & byte_mask);
-
-    always @(posedge clk) begin
-        if (a_we) mem[a_addr] <= merged;
-        a_rdata <= mem[a_addr];
-    end
-
-    always @(posedge clk) begin
-        b_rdata <= mem[b_addr];
+        a_rdata = a_q[WIDTH-1:0];
+        b_rdata = b_q[WIDTH-1:0];
     end
 
 endmodule

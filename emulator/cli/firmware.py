@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from demonloop.config import ConfigError
-from demonloop.cosim.simulators import SIMULATORS
+from demonloop.cosim.simulators import cocotb_names
 
 
 @click.group("firmware")
@@ -28,7 +28,7 @@ def firmware_command():
 @firmware_command.command("run")
 @click.argument("program", metavar="PROGRAM")
 @click.argument("config", required=False)
-@click.option("--demon", type=click.Choice(SIMULATORS.names()), default="icarus", show_default=True,
+@click.option("--demon", type=click.Choice(cocotb_names()), default="icarus", show_default=True,
               help="The simulator the RTL demon runs in.")
 @click.option("--trace", type=click.Path(dir_okay=False), default=None,
               help="Write every register access (cycle, R/W, offset, value, response) to this CSV file.")

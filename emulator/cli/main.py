@@ -87,7 +87,8 @@ def cli():
 @cli.command()
 @click.argument("config", required=False)
 @click.option("--demon", type=click.Choice(["golden", *SIMULATORS.names()]), default="golden",
-              show_default=True, help="Who computes the force: the golden Python model or the RTL under a simulator.")
+              show_default=True, help="Who computes the force: the golden Python model or the RTL under a simulator "
+                   "(verilator-fast: compiled, every chain at once).")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Override the config's seed.")
 @click.option("--chains", type=int, default=None, callback=_positive("--chains"),
               help="Override the number of independent chains.")
@@ -117,7 +118,8 @@ def run(config, demon, seed, chains, out, as_json, waves, rtl_file, reference, p
     from demonloop.report import file_sha256, mismatch_text, provenance, summary, write_json
 
     path, cfg = _load(config, seed, chains, sets)
-    if demon != "golden" and cfg.chains != 1 and chains is None:
+    streamed = demon != "golden" and not SIMULATORS.get(demon).vectorised
+    if streamed and cfg.chains != 1 and chains is None:
         cfg = cfg.with_overrides({"chains": 1})
     w = workloads.of(cfg)
     w.compile(cfg)  # compile errors surface here, before anything is written
@@ -137,11 +139,11 @@ def run(config, demon, seed, chains, out, as_json, waves, rtl_file, reference, p
     else:
         from demonloop.cosim.reference import parse_reference
         from demonloop.cosim.rtl import load_rtl
-        from demonloop.cosim.run import check_cosim_config, prepare_rtl
+        from demonloop.cosim.run import prepare_rtl
 
         rtl = load_rtl(rtl_file) if rtl_file is not None else None
         ref = parse_reference(reference)
-        check_cosim_config(cfg)
+        SIMULATORS.get(demon).check_config(cfg)
         prepare_rtl(cfg, rtl)               # the ports and widths, before anything is built or written
 
     # check's design rules, printed before the run and kept in the report
@@ -167,8 +169,7 @@ def run(config, demon, seed, chains, out, as_json, waves, rtl_file, reference, p
             if bar:
                 bar.close()
     else:
-        from demonloop.cosim.run import run_cosim
-        rep = run_cosim(cfg, simulator=demon, waves=waves, out_dir=out_dir, quiet=as_json, plot=not no_plot,
+        rep = SIMULATORS.get(demon).run_loop(cfg, waves=waves, out_dir=out_dir, quiet=as_json, plot=not no_plot,
                         rtl=rtl, reference=ref, progress=False if as_json else progress)
     rep["config_path"] = str(path)
     rep["provenance"] = {**provenance(cfg, simulator=None if demon == "golden" else demon),
@@ -249,8 +250,9 @@ def _add_commands() -> None:
     from demonloop.cli.firmware import firmware_command
     from demonloop.cli.regress import regress_command
     from demonloop.cli.studies import plot_command, sweep_command
+    from demonloop.cli.synth import synth_command
 
-    for command in (sweep_command, plot_command, firmware_command, regress_command, calibrate_command):
+    for command in (sweep_command, plot_command, firmware_command, regress_command, calibrate_command, synth_command):
         cli.add_command(command)
 
 

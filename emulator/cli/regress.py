@@ -9,13 +9,13 @@ from pathlib import Path
 import click
 
 from demonloop.config import ConfigError
-from demonloop.cosim.simulators import SIMULATORS
+from demonloop.cosim.simulators import cocotb_names
 
 
 @click.command("regress")
 @click.option("--rtl", "rtl_file", default=None, metavar="RTL.yaml",
               help="Your demon (sources, include_dirs, toplevel, parameters, ports) [default: the project's].")
-@click.option("--simulator", type=click.Choice(SIMULATORS.names()), default="icarus", show_default=True)
+@click.option("--simulator", type=click.Choice(cocotb_names()), default="icarus", show_default=True)
 @click.option("--config", "config", default=None, metavar="CONFIG",
               help="The config whose demon (widths, formats, program) the RTL implements: a file or a bundled "
                    "name [default: the bundled linear solve].")

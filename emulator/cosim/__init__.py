@@ -8,6 +8,11 @@
 - :mod:`~demonloop.cosim.loop_tb`: the cocotb test that drives the :class:`~demonloop.loop.Loop`
   with the RTL computing the force;
 - :mod:`~demonloop.cosim.firmware`, :mod:`~demonloop.cosim.firmware_tb`: firmware in the loop;
+- :mod:`~demonloop.cosim.fast`: ``--demon verilator-fast`` (a C++-clocked Verilator model, one demon
+  per chain, driven from the golden loop through ctypes; it borrows the testbench's bus-write
+  sequences, recorded, so it imports :mod:`~demonloop.cosim.testbench` and with it cocotb, which
+  needs no simulator to import);
+- :mod:`~demonloop.cosim.synth`: ``demonloop synth`` (Yosys and nextpnr from PyPI);
 - ``hdl/tb_demon_top.v``: the simulation-only top around ``rtl/demon_top.v``.
 
 Modules here may import everything below them (config, plant, demon, workloads, loop, report);

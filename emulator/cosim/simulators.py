@@ -139,9 +139,28 @@ class Simulator:
     goes into a build cache key."""
 
     name: str
+    #: Whether it runs cocotb testbenches (the RTL unit tests, regressions, firmware in the loop);
+    #: :func:`cocotb_names` lists those.
+    cocotb: bool = True
+    #: Whether it runs every chain at once, as the golden loop (``--chains`` as for golden), rather
+    #: than one after another (then an RTL run defaults to one chain).
+    vectorised: bool = False
 
     def check(self) -> None:
         raise NotImplementedError
+
+    def check_config(self, cfg) -> None:
+        """The back end's own limits on a config, as ConfigError (exit 2), before anything is built."""
+        from demonloop.cosim.run import check_cosim_config
+
+        check_cosim_config(cfg)
+
+    def run_loop(self, cfg, **kw):
+        """Run ``cfg`` in closed loop with the RTL demon (:func:`demonloop.cosim.run.run_cosim`'s
+        keywords); returns the report, or (report, codes) with ``return_codes``."""
+        from demonloop.cosim.run import run_cosim
+
+        return run_cosim(cfg, simulator=self.name, **kw)
 
     def runner(self, visibility: str = "full"):
         from cocotb_tools.runner import get_runner as _get_runner
@@ -269,6 +288,36 @@ class Verilator(Simulator):
 SIMULATORS: Registry[Simulator] = Registry("simulator")
 SIMULATORS.register("icarus", Icarus())
 SIMULATORS.register("verilator", Verilator())
+
+
+class VerilatorFast(Verilator):
+    """The fast back end (:mod:`demonloop.cosim.fast`): a Verilator model clocked from C++, one
+    demon instance per chain, every chain at once; no cocotb."""
+
+    name = "verilator-fast"
+    cocotb = False
+    vectorised = True
+
+    def runner(self, visibility: str = "full"):
+        raise RuntimeError("verilator-fast runs no cocotb testbench (use verilator)")
+
+    def check_config(self, cfg) -> None:
+        from demonloop.cosim.fast import check_fast_config
+
+        check_fast_config(cfg)
+
+    def run_loop(self, cfg, **kw):
+        from demonloop.cosim.fast import run_fast_loop
+
+        return run_fast_loop(cfg, **kw)
+
+
+SIMULATORS.register("verilator-fast", VerilatorFast())
+
+
+def cocotb_names() -> tuple[str, ...]:
+    """The back ends that run cocotb testbenches (``firmware run``, ``regress``, the RTL tests)."""
+    return tuple(name for name, s in SIMULATORS.items() if s.cocotb)
 
 
 def check_simulator(sim: str) -> None:

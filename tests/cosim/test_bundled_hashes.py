@@ -15,7 +15,7 @@ from __future__ import annotations
 import pytest
 
 import demonloop
-from demonloop.cosim.simulators import SIMULATORS
+from demonloop.cosim.simulators import cocotb_names
 from tests.conftest import REPO
 
 #: config: (golden, 4 chains; golden, 1 chain = each simulator's)
@@ -64,7 +64,7 @@ def test_golden_code_stream_is_pinned(name: str) -> None:
 
 @pytest.mark.sim
 @pytest.mark.parametrize("name", sorted(PINNED))
-@pytest.mark.parametrize("simulator", SIMULATORS.names())
+@pytest.mark.parametrize("simulator", cocotb_names())
 def test_rtl_code_stream_is_the_golden_one(simulator: str, name: str) -> None:
     rep = demonloop.run(small(name), demon=simulator).report
     assert rep["bit_exact"], rep.get("mismatch")

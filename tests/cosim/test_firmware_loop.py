@@ -20,7 +20,7 @@ import csv
 import numpy as np
 import pytest
 
-from demonloop.cosim.simulators import SIMULATORS
+from demonloop.cosim.simulators import cocotb_names
 
 from demonloop.demon import regs
 from demonloop.workloads import compile_program
@@ -31,7 +31,7 @@ from tests.conftest import REPO
 from tests.workloads.test_langevin import predicted_se_target_units
 
 DEFAULT = REPO / "hw_configs" / "spu8_linear_solve.yaml"
-SIMS = list(SIMULATORS.names())
+SIMS = list(cocotb_names())
 BURN_IN, SAMPLES = 100, 1000
 
 

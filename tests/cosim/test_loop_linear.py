@@ -5,7 +5,7 @@ prediction; a deliberately different RTL is caught at the first differing code."
 
 import pytest
 
-from demonloop.cosim.simulators import SIMULATORS
+from demonloop.cosim.simulators import cocotb_names
 
 from demonloop.config import load_config
 from demonloop.cosim.run import run_cosim
@@ -14,7 +14,7 @@ from tests.conftest import REPO
 
 DEFAULT = REPO / "hw_configs" / "spu8_linear_solve.yaml"
 DIGITAL = REPO / "hw_configs" / "gauss16_digital.yaml"
-SIMS = list(SIMULATORS.names())
+SIMS = list(cocotb_names())
 
 
 @pytest.mark.sim

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from demonloop.cosim.simulators import SIMULATORS
+from demonloop.cosim.simulators import cocotb_names
 
 from demonloop.config import load_config
 from demonloop.cosim.run import run_cosim
@@ -20,7 +20,7 @@ IRIS = REPO / "hw_configs" / "posterior_iris.yaml"
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize("simulator", SIMULATORS.names())
+@pytest.mark.parametrize("simulator", cocotb_names())
 def test_one_diffusion_chain_bit_exact(simulator):
     cfg = load_config(SPIRAL).with_overrides({"chains": 1})
     rtl = run_cosim(cfg, simulator, quiet=True)
@@ -33,7 +33,7 @@ def test_one_diffusion_chain_bit_exact(simulator):
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize("simulator", SIMULATORS.names())
+@pytest.mark.parametrize("simulator", cocotb_names())
 def test_posterior_chain_bit_exact(simulator):
     cfg = load_config(WELLS).with_overrides({"chains": 1, "run.burn_in_samples": 100, "run.samples": 1500})
     rtl = run_cosim(cfg, simulator, quiet=True)

@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from demonloop.cosim.simulators import SIMULATORS
+from demonloop.cosim.simulators import cocotb_names
 from tests.cli.test_main import run_cli
 from tests.conftest import REPO
 
@@ -33,7 +33,7 @@ def report(capsys, *argv, code=0):
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize("simulator", SIMULATORS.names())
+@pytest.mark.parametrize("simulator", cocotb_names())
 def test_a_copy_of_the_project_rtl_is_bit_exact(simulator, tmp_path, capsys):
     rtl = rtl_copy(tmp_path)
     gold = report(capsys, "gauss16_digital", "--chains", "1", "--out", str(tmp_path / "g"), *QUICK)

@@ -32,7 +32,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 
 from demonloop.cosim import simulators as sim
-from demonloop.cosim.simulators import SIMULATORS
+from demonloop.cosim.simulators import cocotb_names
 from demonloop.config import load_config
 from demonloop.cosim.run import SIM_CLK_PERIOD_NS, run_cosim
 
@@ -80,7 +80,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("config", nargs="?", default=str(REPO / "hw_configs/spu8_linear_solve.yaml"))
     ap.add_argument("--samples", type=int, default=5000)
-    ap.add_argument("--simulators", nargs="*", default=list(SIMULATORS.names()))
+    ap.add_argument("--simulators", nargs="*", default=list(cocotb_names()))
     args = ap.parse_args()
     cfg = load_config(args.config).with_overrides(
         {"chains": 1, "run.burn_in_samples": 0, "run.samples": args.samples})

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 from demonloop.workloads import compile_program
 from demonloop.config import load_config
 from demonloop.cosim.run import run_cosim
-from demonloop.cosim.simulators import SIMULATORS
+from demonloop.cosim.simulators import cocotb_names
 from demonloop.loop import Loop
 from demonloop.workloads import make_estimator
 
@@ -30,7 +30,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("config", nargs="?", default=str(REPO / "hw_configs/diffusion_spiral.yaml"))
     ap.add_argument("--chains", type=int, default=4096)
-    ap.add_argument("--simulators", nargs="*", default=list(SIMULATORS.names()))
+    ap.add_argument("--simulators", nargs="*", default=list(cocotb_names()))
     args = ap.parse_args()
     cfg = load_config(args.config).with_overrides({"chains": args.chains})
     program = compile_program(cfg)
