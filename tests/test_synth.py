@@ -5,7 +5,6 @@ enables), with every key of the report."""
 
 from __future__ import annotations
 
-import json
 
 import pytest
 

@@ -4,7 +4,6 @@ Fmax where a PyPI place-and-route tool exists), :mod:`demonloop.cosim.synth`."""
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 

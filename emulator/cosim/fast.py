@@ -633,7 +633,7 @@ def run_fast(cfg: Config, *, rtl: RTLDesign | None = None, reference: Reference 
     Returns the report (and, with ``return_codes``, chain 0.. up to ``run.trace_chains``' ADC codes
     ``(samples, chains, n)`` int32). ``skip_idle``: skip the edges at which every model is at a
     fixed point (see the harness); False clocks every edge (the proof: the same hash)."""
-    from demonloop.cosim.run import CosimFailed, check_cosim_config, prepare_rtl
+    from demonloop.cosim.run import CosimFailed, prepare_rtl
     from demonloop.demon import regs
     from demonloop.loop import Loop, SampleTrace
     from demonloop.report import build_report

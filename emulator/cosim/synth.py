@@ -24,7 +24,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections import defaultdict
 from pathlib import Path
 
 from demonloop.config import ConfigError
@@ -174,7 +173,7 @@ def lut_depth(netlist: dict, top: str = "demon_top") -> int:
 
 def synth(cfg, target: str = "xc7", pnr: bool = True, log=None) -> dict:
     """Synthesise ``cfg``'s demon for ``target``; the report dict (see the module docstring)."""
-    from demonloop import demon, resources
+    from demonloop import resources
     from demonloop.cosim import simulators as sim
 
     if target not in TARGETS:

@@ -11,7 +11,6 @@ the bus runs against its own model.
 
 from __future__ import annotations
 
-import json
 
 import pytest
 

@@ -292,7 +292,6 @@ def test_interrupt_driven_linear_solve_in_the_loop(simulator, tmp_path):
     # line is high (the FIFO holds IRQ_THRESHOLD samples); the ISR drains the FIFO. The loop is the
     # golden run bit for bit, and the answer is the polling solve's, to the bit: the same samples
     # averaged with the same arithmetic.
-    from demonloop.cosim.firmware import IRQ_THRESHOLD
 
     cfg = _config(**{"run.burn_in_samples": 50, "run.samples": 400})
     trace_path = tmp_path / "trace.csv"

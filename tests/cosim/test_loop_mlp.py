@@ -43,7 +43,7 @@ def test_posterior_chain_bit_exact(simulator):
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize("simulator", SIMULATORS.names())
+@pytest.mark.parametrize("simulator", cocotb_names())
 def test_table_activation_chain_bit_exact(simulator):
     """posterior_iris: the sigmoid table (ACT_TABLE written by the kind's loader) in the loop,
     its latency one gap cycle longer than the exact activations' formula."""

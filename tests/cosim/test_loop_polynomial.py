@@ -10,7 +10,7 @@ import pytest
 
 from demonloop.config import load_config
 from demonloop.cosim.run import run_cosim
-from demonloop.cosim.simulators import SIMULATORS
+from demonloop.cosim.simulators import cocotb_names
 from demonloop.loop import run_golden_streamed
 from tests.cli.test_main import run_cli
 from tests.conftest import REPO
@@ -19,7 +19,7 @@ MAXCUT = REPO / "hw_configs" / "maxcut_anneal.yaml"
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize("simulator", SIMULATORS.names())
+@pytest.mark.parametrize("simulator", cocotb_names())
 def test_anneal_chains_bit_exact(simulator):
     cfg = load_config(MAXCUT).with_overrides({"chains": 2, "workload.schedule.dwell_samples": 8,
                                               "workload.baseline.enabled": False})
@@ -33,7 +33,7 @@ def test_anneal_chains_bit_exact(simulator):
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize("simulator", SIMULATORS.names())
+@pytest.mark.parametrize("simulator", cocotb_names())
 def test_polynomial_demon_conforms(simulator, capsys):
     rc, out, err = run_cli(["regress", "--json", "--vectors", "300", "--config", str(MAXCUT),
                             "--simulator", simulator, "--seed", "3"], capsys)

@@ -24,7 +24,7 @@ PARAM_SETS = {
 
 @pytest.mark.sim
 @pytest.mark.parametrize("name", list(PARAM_SETS))
-@pytest.mark.parametrize("simulator", sim.SIMULATORS.names())
+@pytest.mark.parametrize("simulator", sim.cocotb_names())
 def test_rtl_poly(simulator: str, name: str, cocotb_regression) -> None:
     spec = PARAM_SETS[name]
     params = sim.hdl_parameters(spec, clk_period_ns=10)
